@@ -1,0 +1,137 @@
+"""The command line: a thin layer over ``auditor.audit``.
+
+Exit codes: 0 the logs pass the policy, 1 they fail it, 2 usage error or unusable input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from auditor import __version__
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultGroup(click.Group):
+    """``audit-logs PATH...`` runs the audit; ``audit-logs rules`` etc. run a subcommand."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["audit", *args]
+        elif not args:
+            args = ["audit", "--help"]
+        return super().parse_args(ctx, args)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"audit-logs: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _usage_errors():
+    from auditor.loaders import InputError, MappingError
+    from auditor.policy import PolicyError
+    from auditor.rules import SelectionError
+    from auditor.reporters.export import ExportError
+
+    return (InputError, MappingError, PolicyError, SelectionError, ExportError)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audit-logs")
+def main():
+    """Are these LLM gateway logs good enough to charge spend back to teams, and what must be fixed first?"""
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    out = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+    return out or None
+
+
+@main.command("audit")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "-f", "out_format", default="text", show_default=True,
+              help="Output format: text, json, or a CI format (see --help-formats in the README).")
+@click.option("-o", "--output", help="Write the report here instead of standard output.")
+@click.option("--html", "html_path", help="Also write the self-contained HTML readiness report to this file.")
+@click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
+@click.option("--input-format", "--mapping", "input_format",
+              help="Skip detection: a format name (litellm, litellm-spendlogs, otlp, canonical, langfuse, helicone, portkey) or a mapping .toml file.")
+@click.option("--export-findings", help="Write one row per flagged record per rule (.csv, .parquet or .jsonl).")
+@click.option("--select", multiple=True, help="Only these rules (codes, code prefixes or names; comma-separated or repeated).")
+@click.option("--ignore", multiple=True, help="Leave out these rules.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Fail on findings of this severity or above (default: error).")
+@click.option("--min-attributable-pct", type=float, help="Fail when attributable spend is below this percentage.")
+@click.option("--max-unattributed-cost", type=float, help="Fail when unattributed cost (USD) is above this.")
+@click.option("--max-variance-pct", type=float, help="Fail when the reconciliation variance is above this percentage.")
+@click.option("--exit-zero", is_flag=True, help="Always exit 0 when the audit ran (still 2 for unusable input).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
+def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, export_findings, select, ignore,
+              fail_on, min_attributable_pct, max_unattributed_cost, max_variance_pct, exit_zero, quiet):
+    """Audit the gateway logs in PATHS (files, directories, globs; .gz and .zst too)."""
+    from auditor.api import audit
+    from auditor.reporters import FORMATS, renderer
+
+    if out_format not in FORMATS:
+        _fail(f"unknown --format {out_format!r}: use one of {', '.join(FORMATS)}")
+    gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
+            "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct}
+    try:
+        result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate)
+        text = renderer(out_format)(result)
+        _write(text, output)
+        if html_path:
+            _write(renderer("html")(result), html_path)
+        if export_findings:
+            from auditor.reporters.export import export_findings as export
+
+            export(result, export_findings)
+    except _usage_errors() as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        if os.environ.get("AUDIT_LOGS_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
+    sys.exit(EXIT_PASS if exit_zero else result.exit_code)
+
+
+@main.command("rules")
+def rules_cmd():
+    """List every rule: code, name, default severity, what it checks."""
+    from auditor.rules import REGISTRY
+
+    for r in sorted(REGISTRY.values(), key=lambda r: r.code):
+        click.echo(f"{r.code}  {r.name:<24} {r.severity:<8} {r.summary}")
+
+
+@main.command("explain")
+@click.argument("rule")
+def explain_cmd(rule):
+    """Print one rule's documentation (by code or name)."""
+    from auditor.rules import find_rule
+
+    r = find_rule(rule)
+    if r is None:
+        _fail(f"no rule {rule!r} (see `audit-logs rules`)")
+    click.echo(f"{r.code} {r.name} ({r.category}, default severity {r.severity}"
+               f"{', blocks attribution' if r.blocks_attribution else ''})\n")
+    click.echo(r.doc)
+    if r.params:
+        click.echo("\nParameters (set in the policy's [rules." + r.name + "] table):")
+        for k, v in r.params.items():
+            click.echo(f"  {k} = {v!r}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

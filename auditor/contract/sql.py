@@ -1,0 +1,126 @@
+"""Compile the contract to DuckDB SQL: one expression per field, evaluated over a whole table.
+
+Each canonical field is held as a DuckDB ``JSON`` value (SQL NULL when the source had no value
+at all), so that the check sees exactly what a JSON document would hold. :func:`check_expr`
+returns, per record, NULL when the field passes and otherwise a short code saying why, in the
+order the jsonschema keywords would complain:
+
+``absent`` ``null`` ``empty`` (missing: required field absent, null, or the empty string),
+``type`` ``pattern`` ``enum`` ``minimum`` ``maximum`` ``minLength`` ``maxLength`` ``items``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from auditor.contract.regex import to_re2
+from auditor.contract.schema import Field
+
+MISSING_CODES = ("absent", "null", "empty")
+MONEY = "DECIMAL(38,12)"
+
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": MONEY,
+    "boolean": "BOOLEAN",
+    "array": "VARCHAR[]",
+    "object": "JSON",
+}
+
+
+def lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_type(field: Field) -> str:
+    if field.name == "timestamp":
+        return "TIMESTAMP"
+    return _SQL_TYPES[field.main_type]
+
+
+def _type_test(t: str, v: str) -> str:
+    jt = f"json_type({v})"
+    return {
+        "string": f"{jt} = 'VARCHAR'",
+        "integer": f"({jt} IN ('BIGINT', 'UBIGINT') OR ({jt} = 'DOUBLE' AND isfinite(({v}->>'$')::DOUBLE)"
+        f" AND ({v}->>'$')::DOUBLE = floor(({v}->>'$')::DOUBLE)))",
+        "number": f"{jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE')",
+        "boolean": f"{jt} = 'BOOLEAN'",
+        "array": f"{jt} = 'ARRAY'",
+        "object": f"{jt} = 'OBJECT'",
+        "null": f"{jt} = 'NULL'",
+    }[t]
+
+
+def check_expr(field: Field, spec: Mapping[str, Any], v: str) -> str:
+    """SQL giving NULL when JSON value ``v`` satisfies ``spec``, else a violation code."""
+    types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    main = next(t for t in types if t != "null")
+    required = field.required
+    text = f"({v}->>'$')"
+    num = f"({v}->>'$')::DOUBLE"
+    whens = [f"WHEN {v} IS NULL THEN {'NULL' if not required else lit('absent')}"]
+    if "null" in types:
+        whens.append(f"WHEN json_type({v}) = 'NULL' THEN NULL")
+    else:
+        whens.append(f"WHEN json_type({v}) = 'NULL' THEN {lit('null')}")
+    whens.append(f"WHEN NOT ({_type_test(main, v)}) THEN 'type'")
+    if main == "string":
+        if spec.get("minLength", 0) >= 1:
+            whens.append(f"WHEN {text} = '' THEN {lit('empty')}")
+        if "minLength" in spec:
+            whens.append(f"WHEN length({text}) < {int(spec['minLength'])} THEN 'minLength'")
+        if "maxLength" in spec:
+            whens.append(f"WHEN length({text}) > {int(spec['maxLength'])} THEN 'maxLength'")
+        if "pattern" in spec:
+            whens.append(f"WHEN NOT regexp_matches({text}, {lit(to_re2(spec['pattern']))}) THEN 'pattern'")
+    if "enum" in spec:
+        values = [e for e in spec["enum"] if e is not None]
+        if main == "string":
+            listed = ", ".join(lit(e) for e in values) or "NULL"
+            whens.append(f"WHEN {text} NOT IN ({listed}) THEN 'enum'")
+    if main in ("integer", "number"):
+        if "minimum" in spec:
+            whens.append(f"WHEN {num} < {float(spec['minimum'])!r} THEN 'minimum'")
+        if "maximum" in spec:
+            whens.append(f"WHEN {num} > {float(spec['maximum'])!r} THEN 'maximum'")
+    if main == "array" and "items" in spec:
+        item_type = spec["items"]["type"]
+        whens.append(
+            f"WHEN len(list_filter(json_extract({v}, '$[*]'), lambda x: NOT ({_type_test(item_type, 'x')}))) > 0 THEN 'items'"
+        )
+    return "CASE " + " ".join(whens) + " ELSE NULL END"
+
+
+def typed_expr(field: Field, v: str) -> str:
+    """SQL turning JSON value ``v`` into the field's SQL type; NULL when it has the wrong JSON type."""
+    t = field.main_type
+    jt = f"json_type({v})"
+    if field.name == "timestamp":
+        # The contract pattern guarantees ISO 8601 UTC; TRY_CAST keeps a bad value NULL.
+        return (
+            f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST(regexp_replace(rtrim({v}->>'$', 'Z'), "
+            f"'(\\.[0-9]{{6}})[0-9]+$', '\\1') AS TIMESTAMP) END"
+        )
+    if t == "string":
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN {v}->>'$' END"
+    if t == "integer":
+        return (
+            f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({v}->>'$' AS BIGINT) "
+            f"WHEN {jt} = 'DOUBLE' THEN TRY_CAST(TRY_CAST({v}->>'$' AS DOUBLE) AS BIGINT) END"
+        )
+    if t == "number":
+        return f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST({v}->>'$' AS {MONEY}) END"
+    if t == "boolean":
+        return f"CASE WHEN {jt} = 'BOOLEAN' THEN ({v}->>'$')::BOOLEAN END"
+    if t == "array":
+        return f"CASE WHEN {jt} = 'ARRAY' THEN list_transform(json_extract({v}, '$[*]'), lambda x: x->>'$') END"
+    if t == "object":
+        return f"CASE WHEN {jt} = 'OBJECT' THEN {v} END"
+    raise ValueError(f"no SQL type for {field.name}: {t}")
+
+
+def json_literal(value: Any) -> str:
+    return f"{lit(json.dumps(value))}::JSON"

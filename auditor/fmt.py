@@ -1,0 +1,21 @@
+"""How money and counts read in human-facing text (console, HTML, Markdown)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def usd(value: Decimal | str | int | float | None) -> str:
+    """``$1,240.00``; amounts under a cent keep their significant digits (``$0.000027``)."""
+    if value is None:
+        return "n/a"
+    d = Decimal(str(value))
+    if d != 0 and abs(d) < Decimal("0.01"):
+        text = format(d.normalize(), "f")
+        return ("-$" if d < 0 else "$") + text.lstrip("-")
+    q = d.quantize(Decimal("0.01"))
+    return ("-$" if q < 0 else "$") + f"{abs(q):,.2f}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"

@@ -1,0 +1,270 @@
+"""Mappings: how a source format's fields become canonical record fields.
+
+A mapping is a TOML table ``[fields]`` of ``canonical_field = SPEC`` where SPEC is
+
+* a path string: ``"metadata.team"`` (dotted keys, ``[n]`` for list items) or a JSON pointer
+  ``"/attributes/gen_ai.request.model"`` for keys that contain dots;
+* a list of paths: the first one that holds a value (not null, not "") wins;
+* a table ``{path = ..., transform = ..., ...}`` or ``{value = ...}`` for a constant.
+
+Transforms (``transform = "name"``): ``timestamp`` (``unit = "s"|"ms"|"us"|"ns"`` for numbers; strings
+are read as ISO 8601, no offset meaning UTC), ``cents`` (divide by 100, exactly), ``number``, ``integer``,
+``boolean`` (also "True"/"false"/"1"/"0"), ``string``, ``lower``, ``split`` (comma-separated text to a
+list), ``map`` (``map = {from = "to"}``, ``default = ...``) and ``prefix`` (``prefix = "litellm/"``).
+A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
+
+``json_fields = ["metadata"]`` names top-level fields that hold JSON as text (CSV cells, SpendLogs).
+Mappings compile to one DuckDB SELECT over a batch of JSON documents: each document is parsed once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from auditor.contract.schema import FIELDS
+from auditor.contract.sql import json_literal, lit
+
+TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix")
+_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+FIELD_NAMES = {f.name for f in FIELDS}
+EXTRA_FIELDS = ("record_kind",)  # not in the contract: "llm", or "agent"/"tool"/"other" for trace context spans
+
+
+class MappingError(ValueError):
+    """A mapping file or preset is not usable; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    paths: tuple[str, ...] = ()
+    value: Any = None
+    transform: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    name: str
+    description: str
+    fields: Mapping[str, FieldSpec]
+    json_fields: tuple[str, ...] = ()
+    detect_keys: tuple[str, ...] = ()
+    detect_min: int = 0
+    origin: str = ""
+
+
+def to_pointer(path: str) -> str:
+    """``metadata.a[0].b`` -> ``/metadata/a/0/b``; a path starting with ``/`` is already a pointer."""
+    if path.startswith("/"):
+        return path
+    parts: list[str] = []
+    for key in path.split("."):
+        while "[" in key and key.endswith("]"):
+            head, _, idx = key.partition("[")
+            parts.append(head)
+            key = idx[:-1]
+        parts.append(key)
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts if p != "")
+
+
+def _spec(name: str, raw: Any, where: str) -> FieldSpec:
+    if isinstance(raw, str):
+        return FieldSpec(paths=(raw,))
+    if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
+        return FieldSpec(paths=tuple(raw))
+    if isinstance(raw, dict):
+        raw = dict(raw)
+        paths = raw.pop("path", None)
+        has_value = "value" in raw
+        value = raw.pop("value", None)
+        transform = raw.pop("transform", None)
+        if isinstance(paths, str):
+            paths = [paths]
+        if not paths and not has_value:
+            raise MappingError(f"{where}: field {name!r} needs a path or a value")
+        if paths and not all(isinstance(p, str) and p for p in paths):
+            raise MappingError(f"{where}: field {name!r}: path must be a string or a list of strings")
+        if transform is not None and transform not in TRANSFORMS:
+            raise MappingError(f"{where}: field {name!r}: unknown transform {transform!r} (known: {', '.join(TRANSFORMS)})")
+        if transform == "map" and not isinstance(raw.get("map"), dict):
+            raise MappingError(f"{where}: field {name!r}: transform 'map' needs a map = {{from = \"to\"}} table")
+        if transform == "timestamp" and raw.get("unit", "s") not in _UNITS:
+            raise MappingError(f"{where}: field {name!r}: unit must be one of {', '.join(_UNITS)}")
+        allowed = {"map", "default", "prefix", "unit"}
+        unknown = set(raw) - allowed
+        if unknown:
+            raise MappingError(f"{where}: field {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+        return FieldSpec(paths=tuple(paths or ()), value=value, transform=transform, options=raw)
+    raise MappingError(f"{where}: field {name!r}: expected a path, a list of paths or a table")
+
+
+def parse_mapping(doc: Mapping[str, Any], origin: str) -> Mapping_:
+    fields_raw = doc.get("fields")
+    if not isinstance(fields_raw, dict) or not fields_raw:
+        raise MappingError(f"{origin}: a mapping needs a [fields] table")
+    fields: dict[str, FieldSpec] = {}
+    for name, raw in fields_raw.items():
+        if name not in FIELD_NAMES and name not in EXTRA_FIELDS:
+            raise MappingError(f"{origin}: [fields] names {name!r}, which is not a field of the chargeback record")
+        if name in ("source_format", "source_file", "source_line", "source_index"):
+            raise MappingError(f"{origin}: {name!r} is provenance; the loader sets it")
+        fields[name] = _spec(name, raw, origin)
+    detect = doc.get("detect", {}) or {}
+    json_fields = doc.get("json_fields", []) or []
+    if not isinstance(json_fields, list) or not all(isinstance(x, str) for x in json_fields):
+        raise MappingError(f"{origin}: json_fields must be a list of field names")
+    return Mapping_(
+        name=str(doc.get("name") or Path(origin).stem),
+        description=str(doc.get("description", "")),
+        fields=fields,
+        json_fields=tuple(json_fields),
+        detect_keys=tuple(detect.get("keys", ())),
+        detect_min=int(detect.get("min", len(detect.get("keys", ())) and 1)),
+        origin=origin,
+    )
+
+
+def load_mapping(path: str | Path) -> Mapping_:
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read mapping file: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path}: not valid TOML: {exc}") from None
+    return parse_mapping(doc, str(path))
+
+
+# ---- SQL compilation -------------------------------------------------------------------------
+
+_EMPTY = "({v} IS NULL OR json_type({v}) = 'NULL' OR (json_type({v}) = 'VARCHAR' AND ({v}->>'$') = ''))"
+
+
+def _present(v: str) -> str:
+    return f"CASE WHEN {_EMPTY.format(v=v)} THEN NULL ELSE {v} END"
+
+
+def _transform(spec: FieldSpec, v: str) -> str:
+    t, o = spec.transform, spec.options
+    jt = f"json_type({v})"
+    s = f"({v}->>'$')"
+    if t is None:
+        return v
+    if t == "timestamp":
+        per = _UNITS[o.get("unit", "s")]
+        micros = f"CAST(round(TRY_CAST({s} AS DOUBLE) * {per!r}) AS BIGINT)"
+        iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
+        return (
+            f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE') OR ({jt} = 'VARCHAR' AND TRY_CAST({s} AS DOUBLE) IS NOT NULL)"
+            f" THEN COALESCE(to_json(strftime(TRY(make_timestamp({micros})), {iso})), {v})"
+            f" WHEN {jt} = 'VARCHAR' THEN COALESCE(to_json(strftime(TRY_CAST({s} AS TIMESTAMPTZ), {iso})), {v})"
+            f" ELSE {v} END"
+        )
+    if t == "cents":
+        return (
+            f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR') AND TRY_CAST({s} AS DECIMAL(38,12)) IS NOT NULL"
+            f" THEN to_json(TRY_CAST({s} AS DECIMAL(38,12)) * CAST(0.01 AS DECIMAL(3,2))) ELSE {v} END"
+        )
+    if t in ("number", "integer"):
+        return (
+            f"CASE WHEN {jt} = 'VARCHAR' AND json_valid(trim({s})) AND json_type(json(trim({s}))) IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
+            f" THEN json(trim({s})) ELSE {v} END"
+        )
+    if t == "boolean":
+        return (
+            f"CASE WHEN {jt} = 'VARCHAR' AND lower(trim({s})) IN ('true', '1', 'yes') THEN 'true'::JSON"
+            f" WHEN {jt} = 'VARCHAR' AND lower(trim({s})) IN ('false', '0', 'no') THEN 'false'::JSON"
+            f" WHEN {jt} IN ('BIGINT', 'UBIGINT') AND {s} IN ('0', '1') THEN ({s} = '1')::JSON ELSE {v} END"
+        )
+    if t == "string":
+        return f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN') THEN to_json({s}) ELSE {v} END"
+    if t == "lower":
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN to_json(lower({s})) ELSE {v} END"
+    if t == "split":
+        return (
+            f"CASE WHEN {jt} = 'VARCHAR' AND json_valid({s}) AND json_type(json({s})) = 'ARRAY' THEN json({s})"
+            f" WHEN {jt} = 'VARCHAR' THEN to_json(list_filter(list_transform(string_split({s}, ','), lambda x: trim(x)), lambda x: x <> ''))"
+            f" ELSE {v} END"
+        )
+    if t == "map":
+        cases = " ".join(f"WHEN {lit(str(k))} THEN {json_literal(val)}" for k, val in sorted(o["map"].items()))
+        default = json_literal(o["default"]) if "default" in o else v
+        return f"CASE WHEN {v} IS NULL THEN {json_literal(o['default']) if 'default' in o else 'NULL'} ELSE CASE {s} {cases} ELSE {default} END END"
+    if t == "prefix":
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN to_json({lit(o['prefix'])} || {s}) ELSE {v} END"
+    raise MappingError(f"unknown transform {t}")
+
+
+def _coerce(field_name: str, v: str) -> str:
+    """For text-only sources (CSV): read typed values out of strings, by the field's contract type."""
+    spec = next(f for f in FIELDS if f.name == field_name) if field_name in FIELD_NAMES else None
+    empty = f"CASE WHEN json_type({v}) = 'VARCHAR' AND trim({v}->>'$') = '' THEN NULL ELSE {v} END"
+    if spec is None or spec.main_type == "string":
+        return empty
+    t = {"integer": "integer", "number": "number", "boolean": "boolean", "array": "split"}.get(spec.main_type)
+    if t is None:  # object
+        return (
+            f"CASE WHEN json_type({v}) = 'VARCHAR' AND json_valid({v}->>'$') THEN json({v}->>'$') ELSE {empty} END"
+        )
+    return _transform(FieldSpec(transform=t), f"({empty})")
+
+
+def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extra: Mapping[str, str] | None = None) -> str:
+    """A SELECT over ``source`` (columns doc JSON-text, source_line, source_index) giving one JSON column
+    per mapped canonical field plus source_line and source_index, and the ``extra`` expressions over
+    ``doc`` (by name), which are computed while the document is parsed anyway."""
+    extra = dict(extra or {})
+    roots = ["doc"] + [f"_jf{i}" for i in range(len(mapping.json_fields))]
+    jf_index = {name: i for i, name in enumerate(mapping.json_fields)}
+    per_root: dict[str, list[str]] = {r: [] for r in roots}
+    refs: dict[tuple[str, str], str] = {}
+
+    def ref(path: str) -> str:
+        pointer = to_pointer(path)
+        head = pointer[1:].split("/", 1)[0]
+        root, rest = "doc", pointer
+        if head in jf_index:
+            root = f"_jf{jf_index[head]}"
+            rest = "/" + pointer[1:].split("/", 1)[1] if "/" in pointer[1:] else ""
+            if rest == "":
+                return root
+        key = (root, rest)
+        if key not in refs:
+            per_root[root].append(rest)
+            refs[key] = f"_l{roots.index(root)}[{len(per_root[root])}]"
+        return refs[key]
+
+    cols = []
+    for name, spec in mapping.fields.items():
+        if spec.paths:
+            vals = [_present(ref(p)) for p in spec.paths]
+            v = vals[0] if len(vals) == 1 else f"COALESCE({', '.join(vals)})"
+            if spec.value is not None:
+                v = f"COALESCE({v}, {json_literal(spec.value)})"
+        else:
+            v = json_literal(spec.value)
+        v = _transform(spec, v)
+        if coerce:
+            v = _coerce(name, v)
+        cols.append(f'{v} AS "{name}"')
+
+    jf_cols = "".join(
+        f", CASE WHEN json_type(doc, {lit(to_pointer(n))}) = 'VARCHAR' AND json_valid(doc->>{lit(to_pointer(n))})"
+        f" THEN json(doc->>{lit(to_pointer(n))}) ELSE json_extract(doc, {lit(to_pointer(n))}) END AS _jf{i}"
+        for i, n in enumerate(mapping.json_fields)
+    )
+    lists = ", ".join(
+        f"json_extract({root}, [{', '.join(lit(p) for p in per_root[root])}]) AS _l{i}"
+        for i, root in enumerate(roots)
+        if per_root[root]
+    )
+    extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
+    passed = "".join(f", {name}" for name in extra)
+    inner = (
+        f"SELECT source_line, source_index{passed}{', ' + lists if lists else ''}"
+        f" FROM (SELECT source_line, source_index, doc{extras}{jf_cols} FROM {source})"
+    )
+    return f"SELECT source_line, source_index{passed}, {', '.join(cols)} FROM ({inner})"

@@ -1,0 +1,226 @@
+"""Load files into the canonical record table, checking every record against the contract on the way.
+
+For each file: detect the format, stream its documents in Arrow batches, and per batch run one
+DuckDB statement that parses each document once, maps it to the canonical fields, checks each
+field against the contract (``contract.sql``: the same verdicts as jsonschema), converts it to its
+SQL type and appends it to ``records``. Documents that are not JSON objects go to the rejects
+with file:line. Nothing is held in Python per record.
+
+The ``records`` table has one column per contract field (typed), plus
+``_row`` (stable order), ``record_kind`` (llm, or agent/tool/other for trace context spans),
+``_violations`` (``field:code`` for each failed contract check), ``secret_field`` and
+``secret_masked`` (where a raw credential was seen in the source record).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Any
+
+import duckdb
+import pyarrow as pa
+
+from auditor.contract.schema import Field, base_schema, fields_of
+from auditor.contract.sql import check_expr, lit, sql_type, typed_expr
+from auditor.loaders import otlp, readers
+from auditor.loaders.detect import Detected, detect, get_mapping
+from auditor.loaders.mapping import Mapping_, MappingError, compile_select
+from auditor.loaders.sources import InputError, discover
+from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
+
+PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
+
+
+@dataclass
+class InputFile:
+    path: str
+    format: str
+    container: str
+    detected: str
+    records: int = 0
+    context_spans: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class Reject:
+    source_file: str
+    line: int
+    reason: str
+
+
+@dataclass
+class Loaded:
+    """The record table (in ``con``) and what was read to make it."""
+
+    con: duckdb.DuckDBPyConnection
+    fields: tuple[Field, ...]
+    inputs: list[InputFile] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(i.records for i in self.inputs)
+
+    @property
+    def context_spans(self) -> int:
+        return sum(i.context_spans for i in self.inputs)
+
+    @property
+    def rejected(self) -> int:
+        return sum(i.rejected for i in self.inputs)
+
+    @property
+    def read(self) -> int:
+        return self.records + self.context_spans + self.rejected
+
+
+def connect(memory_limit: str | None = None, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    if memory_limit:
+        con.execute(f"SET memory_limit = {lit(memory_limit)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = {lit(temp_directory)}")
+    return con
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> None:
+    cols = ", ".join(f'"{f.name}" {sql_type(f)}' for f in fields)
+    con.execute(
+        f"CREATE TABLE records (_row BIGINT, record_kind VARCHAR, {cols}, _violations VARCHAR[],"
+        " secret_field VARCHAR, secret_masked VARCHAR)"
+    )
+
+
+_SECRET_SQL = (
+    "regexp_extract(doc, " + lit(r'"([^"\\]{0,100})"\s*:\s*"[^"]{0,1000}?(' + SECRET_PATTERN + ")") + ", ['key', 'secret'])"
+)
+
+
+def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[str, Any], source: str,
+                source_format: str, source_file: str, offset: int, coerce: bool) -> str:
+    mapped = compile_select(mapping, source, coerce=coerce, extra={"_sec": _SECRET_SQL})
+    props = schema["properties"]
+    typed, checks = [], []
+    for f in fields:
+        if f.name in PROVENANCE:
+            value = {"source_format": lit(source_format), "source_file": lit(source_file),
+                     "source_line": "source_line", "source_index": "source_index"}[f.name]
+            typed.append(f'{value} AS "{f.name}"')
+            continue
+        v = f'm."{f.name}"' if f.name in mapping.fields else "NULL::JSON"
+        t = typed_expr(f, v)
+        if f.main_type == "string" and f.name != "timestamp":
+            t = f"CASE WHEN m._sec.secret <> '' THEN {mask_sql(t)} ELSE {t} END"
+        typed.append(f'{t} AS "{f.name}"')
+        check = check_expr(f, props[f.name], v)
+        checks.append(f"CASE WHEN ({check}) IS NOT NULL THEN {lit(f.name + ':')} || ({check}) END")
+    kind = "coalesce(m.record_kind->>'$', 'llm')" if "record_kind" in mapping.fields else "'llm'"
+    violations = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
+    return (
+        f"INSERT INTO records SELECT {offset} + row_number() OVER (ORDER BY source_line, source_index) AS _row, "
+        f"{kind}, {', '.join(typed)}, {violations}, NULLIF(m._sec.key, ''), "
+        f"CASE WHEN m._sec.secret <> '' THEN {mask_sql_value('m._sec.secret')} END FROM ({mapped}) m"
+    )
+
+
+def _batches(det: Detected, path: Path, rejects: readers.Rejects) -> Iterator[pa.RecordBatch]:
+    if det.source == "otlp":
+        return otlp.read_otlp_jsonl(path, rejects) if det.container == "jsonl" else otlp.read_otlp_document(path, rejects)
+    if det.container == "jsonl":
+        return readers.read_jsonl(path, rejects)
+    if det.container == "json":
+        return readers.read_json_document(path, rejects)
+    if det.container == "csv":
+        return readers.read_csv(path, rejects)
+    raise InputError(f"{path}: cannot read a {det.container} file")
+
+
+# DuckDB does not short-circuit AND, so json_type must only see valid JSON.
+_IS_OBJECT = "coalesce(CASE WHEN json_valid(doc) THEN json_type(doc) END = 'OBJECT', false)"
+
+
+def _malformed_reason(doc: str) -> str:
+    try:
+        value = json.loads(doc)
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON: {exc.msg} (column {exc.colno})"
+    except RecursionError:
+        return "malformed JSON: nested too deeply"
+    return f"a JSON {type(value).__name__}, not an object"
+
+
+class Loader:
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: Mapping[str, Any] | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.con = con
+        self.schema = schema or base_schema()
+        self.fields = fields_of(self.schema)
+        self.progress = progress
+        self.rows = 0
+        _create_table(con, self.fields)
+
+    def _count(self, since: int) -> tuple[int, int]:
+        llm, ctx = self.con.execute(
+            "SELECT count(*) FILTER (WHERE record_kind = 'llm'), count(*) FILTER (WHERE record_kind <> 'llm')"
+            " FROM records WHERE _row > ?", [since]
+        ).fetchall()[0]
+        return int(llm), int(ctx)
+
+    def load_file(self, path: Path, forced: str | None = None) -> tuple[InputFile, list[Reject]]:
+        det = detect(path, forced)
+        name = path.as_posix()
+        info = InputFile(name, det.source, det.container, det.reason)
+        if det.container == "empty":
+            return info, []
+        if det.source == "none":
+            info.rejected = 1
+            return info, [Reject(name, 1, f"format not recognised: {det.reason}; name it with --format or a --mapping file")]
+        mapping = get_mapping(det.source)
+        start = self.rows
+        rejects = readers.Rejects()
+        coerce = det.container in ("csv",)
+        if det.container == "parquet":
+            src = (f"(SELECT to_json(t)::VARCHAR AS doc, (row_number() OVER ())::BIGINT AS source_line,"
+                   f" NULL::BIGINT AS source_index FROM read_parquet({lit(name)}) t)")
+            self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False)).fetchall()[0][0]
+        else:
+            for batch in _batches(det, path, rejects):
+                self.con.register("_batch", batch)
+                try:
+                    bad = self.con.execute(
+                        f"SELECT source_line, doc FROM _batch WHERE NOT {_IS_OBJECT}"
+                    ).fetchall()
+                    for line, doc in bad:
+                        rejects.add(int(line), _malformed_reason(doc))
+                    src = f"(SELECT * FROM _batch WHERE {_IS_OBJECT})"
+                    sql = _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, coerce)
+                    self.rows += self.con.execute(sql).fetchall()[0][0]
+                finally:
+                    self.con.unregister("_batch")
+                if self.progress:
+                    self.progress(batch.num_rows)
+        info.records, info.context_spans = self._count(start)
+        info.rejected = len(rejects.items)
+        return info, [Reject(name, line, reason) for line, reason in sorted(rejects.items)]
+
+
+def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, Any] | None = None,
+         con: duckdb.DuckDBPyConnection | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
+    """Read every file under ``paths`` into a fresh ``records`` table. Raises InputError / MappingError
+    for input that cannot be used at all (no such path, a bad mapping file)."""
+    files = discover(paths)
+    if not files:
+        raise InputError("no input files found in " + ", ".join(map(str, paths)))
+    if fmt is not None:
+        get_mapping(fmt)  # fail fast on an unknown --format
+    con = con or connect()
+    loader = Loader(con, schema, progress)
+    out = Loaded(con, loader.fields)
+    for path in files:
+        info, rej = loader.load_file(path, fmt)
+        out.inputs.append(info)
+        out.rejects.extend(rej)
+    return out

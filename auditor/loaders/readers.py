@@ -1,0 +1,246 @@
+"""Turn one input file into a stream of JSON documents, each with where it came from.
+
+Every reader yields Arrow record batches of ``doc`` (JSON text), ``source_line`` (1-based line of
+the file the document starts on) and ``source_index`` (position inside the line or array: the
+span index in an OTLP line, the element index of a JSON array). Anything that is not a usable
+document is reported to ``rejects`` with its line and reason; nothing is dropped silently.
+JSON validity itself is checked later, vectorized, by the engine (see ``loaders.pipeline``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from auditor.loaders.sources import open_binary
+
+BATCH_ROWS = 65_536
+BLOCK_BYTES = 16 << 20
+MAX_LINE_BYTES = 256 << 20
+MAX_DOCUMENT_BYTES = 1 << 30
+
+DOC_SCHEMA = pa.schema([("doc", pa.string()), ("source_line", pa.int64()), ("source_index", pa.int64())])
+
+
+@dataclass
+class Rejects:
+    """Unreadable records of one file: (line, reason)."""
+
+    items: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, line: int, reason: str) -> None:
+        self.items.append((line, reason))
+
+
+class _Batcher:
+    def __init__(self) -> None:
+        self.docs: list[str] = []
+        self.lines: list[int] = []
+        self.idx: list[int | None] = []
+
+    def add(self, doc: str, line: int, index: int | None = None) -> None:
+        self.docs.append(doc)
+        self.lines.append(line)
+        self.idx.append(index)
+
+    def full(self) -> bool:
+        return len(self.docs) >= BATCH_ROWS
+
+    def flush(self) -> pa.RecordBatch:
+        batch = pa.record_batch(
+            [pa.array(self.docs, pa.string()), pa.array(self.lines, pa.int64()), pa.array(self.idx, pa.int64())],
+            schema=DOC_SCHEMA,
+        )
+        self.__init__()
+        return batch
+
+
+def _raw_lines(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each non-blank line, reading big blocks; a truncated compressed
+    stream ends the file with a reject instead of an exception."""
+    lineno = 0
+    pending = b""
+    with open_binary(path) as fh:
+        while True:
+            try:
+                block = fh.read(BLOCK_BYTES)
+            except (EOFError, OSError, Exception) as exc:  # gzip/zstd raise several types on a cut stream
+                rejects.add(lineno + 1, f"the file ends early or is corrupt ({type(exc).__name__}: {exc}); lines after {lineno} could not be read")
+                return
+            if not block:
+                break
+            block = pending + block
+            parts = block.split(b"\n")
+            pending = parts.pop()
+            for part in parts:
+                lineno += 1
+                if part.strip():
+                    yield lineno, part
+            if len(pending) > MAX_LINE_BYTES:
+                lineno += 1
+                rejects.add(lineno, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+                # Skip to the end of this over-long line.
+                while True:
+                    block = fh.read(BLOCK_BYTES)
+                    if not block:
+                        pending = b""
+                        break
+                    nl = block.find(b"\n")
+                    if nl >= 0:
+                        pending = block[nl + 1 :]
+                        break
+        if pending.strip():
+            lineno += 1
+            yield lineno, pending
+
+
+def _decode(raw: bytes, line: int, rejects: Rejects) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        rejects.add(line, f"not UTF-8 text (byte {exc.start})")
+        return None
+    return text.lstrip("\ufeff").rstrip("\r")
+
+
+def read_jsonl(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+    b = _Batcher()
+    for line, raw in _raw_lines(path, rejects):
+        text = _decode(raw, line, rejects)
+        if text is None:
+            continue
+        b.add(text, line)
+        if b.full():
+            yield b.flush()
+    if b.docs:
+        yield b.flush()
+
+
+def _line_counter(text: str) -> Callable[[int], int]:
+    """Line number (1-based) of a character offset, for offsets that only grow."""
+    state = {"pos": 0, "line": 1}
+
+    def line_of(offset: int) -> int:
+        state["line"] += text.count("\n", state["pos"], offset)
+        state["pos"] = offset
+        return state["line"]
+
+    return line_of
+
+
+def _read_text(path: Path, rejects: Rejects) -> str | None:
+    with open_binary(path) as fh:
+        try:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        except Exception as exc:  # a cut compressed stream
+            rejects.add(1, f"the file ends early or is corrupt ({type(exc).__name__}: {exc})")
+            return None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        rejects.add(1, "a single JSON document larger than 1 GiB: write it as JSON Lines instead")
+        return None
+    try:
+        return data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        rejects.add(data.count(b"\n", 0, exc.start) + 1, f"not UTF-8 text (byte {exc.start})")
+        return None
+
+
+def read_json_document(path: Path, rejects: Rejects, unwrap: Callable[[object], list | None] | None = None) -> Iterator[pa.RecordBatch]:
+    """A file holding one JSON document: an array of records (each element one record, with its own
+    line number), an object wrapping a list (``{"data": [...]}``), or a single record object."""
+    text = _read_text(path, rejects)
+    if text is None:
+        return
+    dec = json.JSONDecoder()
+    line_of = _line_counter(text)
+    n = len(text)
+    i = len(text) - len(text.lstrip())
+    b = _Batcher()
+    if i < n and text[i] == "[":
+        i += 1
+        index = 0
+        while True:
+            while i < n and text[i] in " \t\r\n,":
+                i += 1
+            if i >= n:
+                rejects.add(line_of(n), "the JSON array is not closed (file truncated?)")
+                break
+            if text[i] == "]":
+                break
+            try:
+                _, end = dec.raw_decode(text, i)
+            except json.JSONDecodeError as exc:
+                rejects.add(line_of(exc.pos), f"malformed JSON in array element {index}: {exc.msg}; the rest of the file could not be read")
+                break
+            b.add(text[i:end], line_of(i), index)
+            index += 1
+            i = end
+            if b.full():
+                yield b.flush()
+        if b.docs:
+            yield b.flush()
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
+        return
+    items = unwrap(obj) if unwrap else None
+    if items is None and isinstance(obj, dict) and isinstance(obj.get("data"), list):
+        items = obj["data"]
+    if items is None:
+        b.add(text, line_of(i))
+    else:
+        for index, item in enumerate(items):
+            b.add(json.dumps(item), 1, index)
+            if b.full():
+                yield b.flush()
+    if b.docs:
+        yield b.flush()
+
+
+def read_csv(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+    """CSV with a header row; each row becomes an object of strings (the mapping reads types)."""
+    b = _Batcher()
+    with open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            rejects.add(1, f"unreadable CSV header: {exc}")
+            return
+        if not header:
+            return
+        header = [h.lstrip("\ufeff").strip() for h in header]
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                rejects.add(start, f"not UTF-8 text ({exc.reason}); the rest of the file could not be read")
+                break
+            except csv.Error as exc:
+                rejects.add(start, f"malformed CSV: {exc}")
+                start = reader.line_num + 1
+                continue
+            if not row or all(not c.strip() for c in row):
+                start = reader.line_num + 1
+                continue
+            if len(row) != len(header):
+                rejects.add(start, f"row has {len(row)} cells, the header has {len(header)}")
+            else:
+                b.add(json.dumps(dict(zip(header, row))), start)
+                if b.full():
+                    yield b.flush()
+            start = reader.line_num + 1
+    if b.docs:
+        yield b.flush()

@@ -1,0 +1,75 @@
+"""The console summary: what a FinOps analyst reads first."""
+
+from __future__ import annotations
+
+from auditor.fmt import pct, usd
+from auditor.redact import mask_text
+from auditor.result import AuditResult
+
+
+def _table(rows: list[list[str]], align: str) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, r in enumerate(rows):
+        cells = [c.ljust(w) if a == "<" else c.rjust(w) for c, w, a in zip(r, widths, align)]
+        out.append("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  " + "  ".join("-" * w for w in widths))
+    return out
+
+
+def render(result: AuditResult) -> str:
+    d = result.to_dict()
+    s = d["summary"]
+    lines = []
+    if d["verdict"].get("sentence"):
+        lines += [d["verdict"]["sentence"], ""]
+    lines.append("Inputs")
+    for i in d["inputs"]:
+        extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
+        lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {i['records']:,} records{extra}, {i['rejected']:,} rejected")
+    lines.append("")
+    lines.append(
+        f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
+        + (f"  ({s['context_spans']:,} of the accepted are trace context spans, not LLM requests)" if s["context_spans"] else "")
+    )
+    lines.append(f"Total cost           {usd(s['total_cost'])}")
+    lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'])})  complete, valid owner")
+    lines.append(f"Unattributed cost    {usd(s['unattributed_cost'])}")
+    if d["rejects"]:
+        lines += ["", "Rejected records (first 10)"]
+        lines += [f"  {r['source_file']}:{r['line']}: {r['reason']}" for r in d["rejects"][:10]]
+    if d["findings"]:
+        lines += ["", "Findings"]
+        rows = [["code", "rule", "severity", "records", "$ at risk"]]
+        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", usd(f["cost"])] for f in d["findings"]]
+        lines += _table(rows, "<<<>>")
+        lines.append("")
+        for f in d["findings"]:
+            lines.append(f"  {f['code']} {f['name']}: {f['message']}")
+    else:
+        lines += ["", "Findings: none"]
+    if d["teams"]:
+        lines += ["", "Teams"]
+        header = ["team", "records", "cost", "attributable"]
+        has_tier = any("tier" in t for t in d["teams"])
+        if has_tier:
+            header += ["score", "tier"]
+        rows = [header]
+        for t in d["teams"]:
+            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"])]
+            if has_tier:
+                row += [str(t.get("score", "")), str(t.get("tier", ""))]
+            rows.append(row)
+        lines += _table(rows, "<>>>><")
+    u = d["unallocated"]
+    if u["records"]:
+        lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {u['records']:,} records"]
+        for c in u["causes"]:
+            lines.append(f"  {c['code']} {c['name']}: {c['records']:,} records, {usd(c['cost'])}")
+    if d.get("reconciliation"):
+        r = d["reconciliation"]
+        if r.get("summary_line"):
+            lines += ["", r["summary_line"]]
+    lines += ["", ("PASS" if d["gate"]["passed"] else "FAIL") + (": " + "; ".join(d["gate"]["reasons"]) if d["gate"]["reasons"] else "")]
+    return mask_text("\n".join(lines)) + "\n"

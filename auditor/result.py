@@ -1,0 +1,124 @@
+"""AuditResult: everything an audit found, as the reporters and notebooks need it.
+
+``to_dict()`` is the versioned JSON contract (schemas/audit-report.schema.json). Money is written
+as exact decimal strings (``"0.000027"``), never floats, so no total drifts in transit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from auditor import __version__
+from auditor.findings import Finding
+from auditor.gate import GateResult
+from auditor.loaders import InputFile, Reject
+from auditor.policy import Policy
+from auditor.scoring import Attribution
+
+REPORT_SCHEMA_VERSION = "1.0"
+MAX_REJECTS_IN_REPORT = 1000
+
+
+def money(d: Decimal | int | None) -> str | None:
+    """Exact decimal text: no exponent, no trailing zeros (``Decimal('1.50E-7')`` -> ``"0.00000015"``)."""
+    if d is None:
+        return None
+    d = Decimal(d)
+    if d == 0:
+        return "0"
+    text = format(d.normalize(), "f")
+    return text
+
+
+@dataclass
+class AuditResult:
+    policy: Policy
+    inputs: list[InputFile]
+    rejects: list[Reject]
+    context_spans: int
+    attribution: Attribution
+    findings: list[Finding]
+    gate: GateResult
+    summary_extra: dict[str, Any] = field(default_factory=dict)
+    verdict: dict[str, Any] = field(default_factory=dict)
+    reconciliation: dict[str, Any] | None = None
+    sections: dict[str, Any] = field(default_factory=dict)  # report-only aggregates (daily spend, ...)
+    con: duckdb.DuckDBPyConnection | None = None  # the record table, for exports; not serialised
+
+    @property
+    def records(self) -> int:
+        return self.attribution.records
+
+    @property
+    def rejected(self) -> int:
+        return sum(i.rejected for i in self.inputs)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.gate.passed else 1
+
+    def summary(self) -> dict[str, Any]:
+        a = self.attribution
+        return {
+            "read": self.records + self.context_spans + self.rejected,
+            "records": self.records,
+            "context_spans": self.context_spans,
+            "rejected": self.rejected,
+            "total_cost": money(a.total_cost),
+            "attributable_cost": money(a.attributable_cost),
+            "attributable_pct": a.attributable_pct,
+            "unattributed_cost": money(a.unattributed_cost),
+            **self.summary_extra,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "tool": {"name": "audit-logs", "version": __version__},
+            "policy": {"source": self.policy.source},
+            "summary": self.summary(),
+            "verdict": self.verdict,
+            "gate": {"passed": self.gate.passed, "reasons": self.gate.reasons,
+                     "settings": {k: v for k, v in self.gate.settings.items() if v is not None}},
+            "inputs": [
+                {"path": i.path, "format": i.format, "container": i.container, "detected_by": i.detected,
+                 "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected}
+                for i in self.inputs
+            ],
+            "rejects": [{"source_file": r.source_file, "line": r.line, "reason": r.reason}
+                        for r in self.rejects[:MAX_REJECTS_IN_REPORT]],
+            "teams": [
+                {"team_id": t.team_id, "records": t.records, "cost": money(t.cost),
+                 "attributable_cost": money(t.attributable_cost), "attributable_pct": t.attributable_pct,
+                 **_jsonable(t.extra)}
+                for t in self.attribution.teams
+            ],
+            "unallocated": {
+                "cost": money(self.attribution.unattributed_cost),
+                "records": self.attribution.unallocated_records,
+                "causes": [_jsonable(c) for c in self.attribution.unallocated_causes],
+            },
+            "findings": [
+                {"code": f.code, "name": f.name, "category": f.category, "severity": f.severity, "count": f.count,
+                 "cost": money(f.cost), "message": f.message, "sample_request_ids": f.sample_request_ids,
+                 "teams": [{"team_id": t or None, "count": v["count"], "cost": money(v["cost"])} for t, v in f.teams.items()],
+                 "details": _jsonable(f.extra)}
+                for f in self.findings
+            ],
+            "reconciliation": _jsonable(self.reconciliation) if self.reconciliation is not None else None,
+            "sections": _jsonable(self.sections),
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return money(v)
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
