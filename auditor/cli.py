@@ -81,10 +81,10 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
               fail_on, min_attributable_pct, max_unattributed_cost, max_variance_pct, exit_zero, quiet):
     """Audit the gateway logs in PATHS (files, directories, globs; .gz and .zst too)."""
     from auditor.api import audit
-    from auditor.reporters import FORMATS, renderer
+    from auditor.reporters import formats, renderer
 
-    if out_format not in FORMATS:
-        _fail(f"unknown --format {out_format!r}: use one of {', '.join(FORMATS)}")
+    if out_format not in formats():
+        _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct}
     try:

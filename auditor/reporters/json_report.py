@@ -7,6 +7,8 @@ import json
 from auditor.redact import mask_text
 from auditor.result import AuditResult
 
+FORMAT = "json"
+
 
 def render(result: AuditResult) -> str:
     # Log values reach the report through messages and ids; mask anything secret-looking once more.

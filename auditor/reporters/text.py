@@ -6,6 +6,8 @@ from auditor.fmt import pct, usd
 from auditor.redact import mask_text
 from auditor.result import AuditResult
 
+FORMAT = "text"
+
 
 def _table(rows: list[list[str]], align: str) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -1,7 +1,14 @@
-"""The chargeback rules. Importing this package registers every rule (see ``base.rule``)."""
+"""The chargeback rules. Importing this package imports every module in it, which registers
+its rules (see ``base.rule``); a new rule module needs no other registration."""
 
-from auditor.rules import contract  # noqa: F401  (registers rules)
+import pkgutil
+from importlib import import_module
+
 from auditor.rules.base import REGISTRY, Hits, Rule, RuleContext, rule
 from auditor.rules.runner import SelectionError, find_rule, run_rules, select_rules
+
+for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _m not in ("base", "runner"):
+        import_module(f"{__name__}.{_m}")
 
 __all__ = ["REGISTRY", "Hits", "Rule", "RuleContext", "SelectionError", "find_rule", "rule", "run_rules", "select_rules"]
