@@ -44,8 +44,8 @@ def _type_test(t: str, v: str) -> str:
     jt = f"json_type({v})"
     return {
         "string": f"{jt} = 'VARCHAR'",
-        "integer": f"({jt} IN ('BIGINT', 'UBIGINT') OR ({jt} = 'DOUBLE' AND isfinite(({v}->>'$')::DOUBLE)"
-        f" AND ({v}->>'$')::DOUBLE = floor(({v}->>'$')::DOUBLE)))",
+        "integer": f"({jt} IN ('BIGINT', 'UBIGINT') OR ({jt} = 'DOUBLE' AND isfinite(TRY_CAST({v}->>'$' AS DOUBLE))"
+        f" AND TRY_CAST({v}->>'$' AS DOUBLE) = floor(TRY_CAST({v}->>'$' AS DOUBLE))))",
         "number": f"{jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE')",
         "boolean": f"{jt} = 'BOOLEAN'",
         "array": f"{jt} = 'ARRAY'",
@@ -60,7 +60,7 @@ def check_expr(field: Field, spec: Mapping[str, Any], v: str) -> str:
     main = next(t for t in types if t != "null")
     required = field.required
     text = f"({v}->>'$')"
-    num = f"({v}->>'$')::DOUBLE"
+    num = f"TRY_CAST({v}->>'$' AS DOUBLE)"  # DuckDB does not short-circuit: never a hard cast
     whens = [f"WHEN {v} IS NULL THEN {'NULL' if not required else lit('absent')}"]
     if "null" in types:
         whens.append(f"WHEN json_type({v}) = 'NULL' THEN NULL")

@@ -240,8 +240,12 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
     cols = []
     for name, spec in mapping.fields.items():
         if spec.paths:
-            vals = [_present(ref(p)) for p in spec.paths]
-            v = vals[0] if len(vals) == 1 else f"COALESCE({', '.join(vals)})"
+            # A single path keeps null, "" and absent apart (the contract check tells them apart);
+            # with fallbacks, the first path that holds a value wins.
+            if len(spec.paths) == 1 and spec.value is None:
+                v = ref(spec.paths[0])
+            else:
+                v = f"COALESCE({', '.join(_present(ref(p)) for p in spec.paths)})"
             if spec.value is not None:
                 v = f"COALESCE({v}, {json_literal(spec.value)})"
         else:
