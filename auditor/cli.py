@@ -37,8 +37,9 @@ def _usage_errors():
     from auditor.policy import PolicyError
     from auditor.rules import SelectionError
     from auditor.reporters.export import ExportError
+    from auditor.baseline import BaselineError
 
-    return (InputError, MappingError, PolicyError, SelectionError, ExportError)
+    return (InputError, MappingError, PolicyError, SelectionError, ExportError, BaselineError)
 
 
 def _write(text: str, output: str | None) -> None:
@@ -51,7 +52,15 @@ def _write(text: str, output: str | None) -> None:
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="audit-logs")
 def main():
-    """Are these LLM gateway logs good enough to charge spend back to teams, and what must be fixed first?"""
+    """Are these LLM gateway logs good enough to charge spend back to teams, and what must be fixed first?
+
+    \b
+    Exit codes (every command):
+      0  the logs pass the gate (or --exit-zero)
+      1  they fail it: findings at --fail-on severity or above (new or grown
+         ones with --baseline), or a threshold missed
+      2  usage error, bad policy or baseline file, or unusable input
+    """
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -62,7 +71,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @main.command("audit")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "-f", "out_format", default="text", show_default=True,
-              help="Output format: text, json, or a CI format (see --help-formats in the README).")
+              help="Output format: text, json, or a CI format: sarif, junit, github, markdown (see docs/ci.md).")
 @click.option("-o", "--output", help="Write the report here instead of standard output.")
 @click.option("--html", "html_path", help="Also write the self-contained HTML readiness report to this file.")
 @click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
@@ -75,10 +84,16 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--min-attributable-pct", type=float, help="Fail when attributable spend is below this percentage.")
 @click.option("--max-unattributed-cost", type=float, help="Fail when unattributed cost (USD) is above this.")
 @click.option("--max-variance-pct", type=float, help="Fail when the reconciliation variance is above this percentage.")
+@click.option("--invoice", "invoices", multiple=True,
+              help="Reconcile against this provider bill (repeatable): OpenAI costs/usage API JSON, Anthropic cost/usage "
+                   "report JSON, or a FOCUS CSV/Parquet export (docs/reconciliation.md).")
+@click.option("--baseline", "baseline_path", help="Fail only on findings that are new or grown since this baseline file.")
+@click.option("--update-baseline", is_flag=True, help="Write today's findings to the --baseline file (then compare with it).")
 @click.option("--exit-zero", is_flag=True, help="Always exit 0 when the audit ran (still 2 for unusable input).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
 def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, export_findings, select, ignore,
-              fail_on, min_attributable_pct, max_unattributed_cost, max_variance_pct, exit_zero, quiet):
+              fail_on, min_attributable_pct, max_unattributed_cost, max_variance_pct, baseline_path, update_baseline,
+              exit_zero, quiet, invoices=()):
     """Audit the gateway logs in PATHS (files, directories, globs; .gz and .zst too)."""
     from auditor.api import audit
     from auditor.reporters import formats, renderer
@@ -86,9 +101,11 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
     if out_format not in formats():
         _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
-            "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct}
+            "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     try:
-        result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate)
+        result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
+                       update_baseline=update_baseline, invoices=list(invoices) or None)
+        _baseline_note(result, quiet)
         text = renderer(out_format)(result)
         _write(text, output)
         if html_path:
@@ -97,6 +114,53 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
             from auditor.reporters.export import export_findings as export
 
             export(result, export_findings)
+    except _usage_errors() as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        if os.environ.get("AUDIT_LOGS_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
+    sys.exit(EXIT_PASS if exit_zero else result.exit_code)
+
+
+def _baseline_note(result, quiet: bool) -> None:
+    b = result.gate.baseline
+    if b and b.get("updated") and not quiet:
+        click.echo(f"audit-logs: wrote baseline {b['path']} ({len(b['rules'])} rules)", err=True)
+
+
+@main.command("check-schema")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "-f", "out_format", default="text", show_default=True,
+              help="Output format: text, json, sarif, junit, github or markdown.")
+@click.option("-o", "--output", help="Write the report here instead of standard output.")
+@click.option("--policy", "policy_path", help="Policy file (TOML): its [fields] tighten the contract.")
+@click.option("--input-format", "--mapping", "input_format", help="Skip detection: a format name or a mapping .toml file.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Fail on findings of this severity or above (default: error).")
+@click.option("--baseline", "baseline_path", help="Fail only on contract findings that are new or grown since this baseline file.")
+@click.option("--update-baseline", is_flag=True, help="Write today's contract findings to the --baseline file.")
+@click.option("--exit-zero", is_flag=True, help="Always exit 0 when the check ran (still 2 for unusable input).")
+@click.option("-q", "--quiet", is_flag=True, help="No messages on standard error.")
+def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_on, baseline_path, update_baseline,
+                     exit_zero, quiet):
+    """Check gateway log SAMPLES against the chargeback record contract only (rules CON*, OWN001,
+    INT002; no pricing, no scoring): pass/fail per file, with the failing fields and file:line of
+    the first offenders. For pre-merge CI and pre-commit."""
+    from auditor.api import check_schema
+    from auditor.reporters import formats, renderer
+
+    allowed = [f for f in ("text", "json", "sarif", "junit", "github", "markdown") if f == "text" or f in formats()]
+    if out_format not in allowed:
+        _fail(f"check-schema: unknown --format {out_format!r}: use one of {', '.join(allowed)}")
+    try:
+        result = check_schema(paths, policy_path, fmt=input_format, gate={"fail_on": fail_on, "baseline": baseline_path},
+                              update_baseline=update_baseline)
+        _baseline_note(result, quiet)
+        if out_format == "text":
+            from auditor.reporters.check_schema import render
+        else:
+            render = renderer(out_format)
+        _write(render(result), output)
     except _usage_errors() as exc:
         _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback

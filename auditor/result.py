@@ -47,6 +47,7 @@ class AuditResult:
     verdict: dict[str, Any] = field(default_factory=dict)
     reconciliation: dict[str, Any] | None = None
     sections: dict[str, Any] = field(default_factory=dict)  # report-only aggregates (daily spend, ...)
+    rules: list[str] = field(default_factory=list)  # codes of the rules that ran (passing ones too)
     con: duckdb.DuckDBPyConnection | None = None  # the record table, for exports; not serialised
 
     @property
@@ -83,7 +84,10 @@ class AuditResult:
             "summary": self.summary(),
             "verdict": self.verdict,
             "gate": {"passed": self.gate.passed, "reasons": self.gate.reasons,
-                     "settings": {k: v for k, v in self.gate.settings.items() if v is not None}},
+                     "settings": {k: v for k, v in self.gate.settings.items() if v is not None},
+                     "failing": self.gate.failing,
+                     **({"baseline": self.gate.baseline} if self.gate.baseline is not None else {})},
+            "rules": self.rules,
             "inputs": [
                 {"path": i.path, "format": i.format, "container": i.container, "detected_by": i.detected,
                  "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected}

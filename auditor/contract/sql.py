@@ -40,12 +40,13 @@ def sql_type(field: Field) -> str:
     return _SQL_TYPES[field.main_type]
 
 
-def _type_test(t: str, v: str) -> str:
-    jt = f"json_type({v})"
+def _type_test(t: str, v: str, jt: str | None = None, text: str | None = None) -> str:
+    jt = jt or f"json_type({v})"
+    text = text or f"({v}->>'$')"
     return {
         "string": f"{jt} = 'VARCHAR'",
-        "integer": f"({jt} IN ('BIGINT', 'UBIGINT') OR ({jt} = 'DOUBLE' AND isfinite(TRY_CAST({v}->>'$' AS DOUBLE))"
-        f" AND TRY_CAST({v}->>'$' AS DOUBLE) = floor(TRY_CAST({v}->>'$' AS DOUBLE))))",
+        "integer": f"({jt} IN ('BIGINT', 'UBIGINT') OR ({jt} = 'DOUBLE' AND isfinite(TRY_CAST({text} AS DOUBLE))"
+        f" AND TRY_CAST({text} AS DOUBLE) = floor(TRY_CAST({text} AS DOUBLE))))",
         "number": f"{jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE')",
         "boolean": f"{jt} = 'BOOLEAN'",
         "array": f"{jt} = 'ARRAY'",
@@ -54,19 +55,23 @@ def _type_test(t: str, v: str) -> str:
     }[t]
 
 
-def check_expr(field: Field, spec: Mapping[str, Any], v: str) -> str:
-    """SQL giving NULL when JSON value ``v`` satisfies ``spec``, else a violation code."""
+def check_expr(field: Field, spec: Mapping[str, Any], v: str, *, jt: str | None = None, text: str | None = None) -> str:
+    """SQL giving NULL when JSON value ``v`` satisfies ``spec``, else a violation code.
+
+    ``jt`` / ``text``: columns already holding ``json_type(v)`` / ``v->>'$'`` (the loader computes
+    them once per field instead of parsing ``v`` again in every branch)."""
     types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
     main = next(t for t in types if t != "null")
     required = field.required
-    text = f"({v}->>'$')"
-    num = f"TRY_CAST({v}->>'$' AS DOUBLE)"  # DuckDB does not short-circuit: never a hard cast
+    jt = jt or f"json_type({v})"
+    text = text or f"({v}->>'$')"
+    num = f"TRY_CAST({text} AS DOUBLE)"  # DuckDB does not short-circuit: never a hard cast
     whens = [f"WHEN {v} IS NULL THEN {'NULL' if not required else lit('absent')}"]
     if "null" in types:
-        whens.append(f"WHEN json_type({v}) = 'NULL' THEN NULL")
+        whens.append(f"WHEN {jt} = 'NULL' THEN NULL")
     else:
-        whens.append(f"WHEN json_type({v}) = 'NULL' THEN {lit('null')}")
-    whens.append(f"WHEN NOT ({_type_test(main, v)}) THEN 'type'")
+        whens.append(f"WHEN {jt} = 'NULL' THEN {lit('null')}")
+    whens.append(f"WHEN NOT ({_type_test(main, v, jt, text)}) THEN 'type'")
     if main == "string":
         if spec.get("minLength", 0) >= 1:
             whens.append(f"WHEN {text} = '' THEN {lit('empty')}")
@@ -94,27 +99,29 @@ def check_expr(field: Field, spec: Mapping[str, Any], v: str) -> str:
     return "CASE " + " ".join(whens) + " ELSE NULL END"
 
 
-def typed_expr(field: Field, v: str) -> str:
-    """SQL turning JSON value ``v`` into the field's SQL type; NULL when it has the wrong JSON type."""
+def typed_expr(field: Field, v: str, *, jt: str | None = None, text: str | None = None) -> str:
+    """SQL turning JSON value ``v`` into the field's SQL type; NULL when it has the wrong JSON type.
+    ``jt`` / ``text`` as for :func:`check_expr`."""
     t = field.main_type
-    jt = f"json_type({v})"
+    jt = jt or f"json_type({v})"
+    text = text or f"({v}->>'$')"
     if field.name == "timestamp":
         # The contract pattern guarantees ISO 8601 UTC; TRY_CAST keeps a bad value NULL.
         return (
-            f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST(regexp_replace(rtrim({v}->>'$', 'Z'), "
+            f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST(regexp_replace(rtrim({text}, 'Z'), "
             f"'(\\.[0-9]{{6}})[0-9]+$', '\\1') AS TIMESTAMP) END"
         )
     if t == "string":
-        return f"CASE WHEN {jt} = 'VARCHAR' THEN {v}->>'$' END"
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN {text} END"
     if t == "integer":
         return (
-            f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({v}->>'$' AS BIGINT) "
-            f"WHEN {jt} = 'DOUBLE' THEN TRY_CAST(TRY_CAST({v}->>'$' AS DOUBLE) AS BIGINT) END"
+            f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({text} AS BIGINT) "
+            f"WHEN {jt} = 'DOUBLE' THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END"
         )
     if t == "number":
-        return f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST({v}->>'$' AS {MONEY}) END"
+        return f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST({text} AS {MONEY}) END"
     if t == "boolean":
-        return f"CASE WHEN {jt} = 'BOOLEAN' THEN ({v}->>'$')::BOOLEAN END"
+        return f"CASE WHEN {jt} = 'BOOLEAN' THEN ({text})::BOOLEAN END"
     if t == "array":
         return f"CASE WHEN {jt} = 'ARRAY' THEN list_transform(json_extract({v}, '$[*]'), lambda x: x->>'$') END"
     if t == "object":

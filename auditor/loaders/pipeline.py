@@ -94,16 +94,22 @@ def _create_table(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> 
     )
 
 
+# Literal pieces, one of which every branch of SECRET_PATTERN contains (tests/test_scale.py checks it): a
+# cheap substring test that spares the full regex (the costliest expression of the load) on most documents.
+SECRET_HINTS = ("sk-", "sk_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_", "pk-lf-", "earer")
 _SECRET_SQL = (
-    "regexp_extract(doc, " + lit(r'"([^"\\]{0,100})"\s*:\s*"[^"]{0,1000}?(' + SECRET_PATTERN + ")") + ", ['key', 'secret'])"
+    "CASE WHEN " + " OR ".join(f"contains(doc, {lit(h)})" for h in SECRET_HINTS) + " THEN "
+    # The key whose string value, or one of whose array items (tags), holds the secret.
+    "regexp_extract(doc, " + lit(r'"([^"\\]{0,100})"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
+    + ", ['key', 'secret']) ELSE {'key': '', 'secret': ''} END"
 )
 
 
 def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[str, Any], source: str,
                 source_format: str, source_file: str, offset: int, coerce: bool) -> str:
-    mapped = compile_select(mapping, source, coerce=coerce, extra={"_sec": _SECRET_SQL})
+    mapped = compile_select(mapping, source, coerce=coerce, extra={"_sec": _SECRET_SQL, "_row_": "_row"})
     props = schema["properties"]
-    typed, checks = [], []
+    typed, checks, pre = [], [], []
     for f in fields:
         if f.name in PROVENANCE:
             value = {"source_format": lit(source_format), "source_file": lit(source_file),
@@ -111,18 +117,29 @@ def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[st
             typed.append(f'{value} AS "{f.name}"')
             continue
         v = f'm."{f.name}"' if f.name in mapping.fields else "NULL::JSON"
-        t = typed_expr(f, v)
+        # Each field's JSON type and text, computed once here; the typed value and the checks read these.
+        jt, text = "NULL::VARCHAR", "NULL::VARCHAR"
+        if f.name in mapping.fields:
+            jt, text = f'm."{f.name}:t"', f'm."{f.name}:s"'
+            pre.append(f'json_type(m."{f.name}") AS "{f.name}:t", (m."{f.name}"->>\'$\') AS "{f.name}:s"')
+        t = typed_expr(f, v, jt=jt, text=text)
         if f.main_type == "string" and f.name != "timestamp":
             t = f"CASE WHEN m._sec.secret <> '' THEN {mask_sql(t)} ELSE {t} END"
+        elif f.main_type == "array":  # tags: mask each item
+            t = f"CASE WHEN m._sec.secret <> '' THEN list_transform({t}, lambda x: {mask_sql('x')}) ELSE {t} END"
+        elif f.main_type == "object":  # price_snapshot: the marker keeps the JSON valid
+            t = f"CASE WHEN m._sec.secret <> '' THEN ({mask_sql(t + '::VARCHAR')})::JSON ELSE {t} END"
         typed.append(f'{t} AS "{f.name}"')
-        check = check_expr(f, props[f.name], v)
-        checks.append(f"CASE WHEN ({check}) IS NOT NULL THEN {lit(f.name + ':')} || ({check}) END")
+        check = check_expr(f, props[f.name], v, jt=jt, text=text)
+        checks.append(f"{lit(f.name + ':')} || ({check})")  # NULL when the check passes
     kind = "coalesce(m.record_kind->>'$', 'llm')" if "record_kind" in mapping.fields else "'llm'"
     violations = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
+    # ``_row`` comes with the batch (see Loader._stream): no window (a sort of every batch) is needed.
     return (
-        f"INSERT INTO records SELECT {offset} + row_number() OVER (ORDER BY source_line, source_index) AS _row, "
+        f"INSERT INTO records SELECT m._row_, "
         f"{kind}, {', '.join(typed)}, {violations}, NULLIF(m._sec.key, ''), "
-        f"CASE WHEN m._sec.secret <> '' THEN {mask_sql_value('m._sec.secret')} END FROM ({mapped}) m"
+        f"CASE WHEN m._sec.secret <> '' THEN {mask_sql_value('m._sec.secret')} END"
+        f" FROM (SELECT m.*{''.join(', ' + p for p in pre)} FROM ({mapped}) m) m"
     )
 
 
@@ -138,8 +155,8 @@ def _batches(det: Detected, path: Path, rejects: readers.Rejects) -> Iterator[pa
     raise InputError(f"{path}: cannot read a {det.container} file")
 
 
-# DuckDB does not short-circuit AND, so json_type must only see valid JSON.
-_IS_OBJECT = "coalesce(CASE WHEN json_valid(doc) THEN json_type(doc) END = 'OBJECT', false)"
+# Valid JSON whose first character is "{" is an object (one parse, not two).
+_IS_OBJECT = "(json_valid(doc) AND regexp_matches(doc, '^[ \\t\\n\\r]*\\{'))"
 
 
 def _malformed_reason(doc: str) -> str:
@@ -161,6 +178,41 @@ class Loader:
         self.progress = progress
         self.rows = 0
         _create_table(con, self.fields)
+
+    def _stream(self, batches: Iterator[pa.RecordBatch], rejects: readers.Rejects) -> pa.RecordBatchReader:
+        """The batches as one Arrow stream, each document given its ``_row``; documents that are not JSON
+        objects are left out and reported (checked on a separate connection, as the stream is read)."""
+        check = duckdb.connect()
+        schema = pa.schema([("doc", pa.large_string()), ("source_line", pa.int64()), ("source_index", pa.int64()),
+                            ("_row", pa.int64())])
+
+        def gen() -> Iterator[pa.RecordBatch]:
+            import numpy as np
+
+            try:
+                for batch in batches:
+                    n = batch.num_rows
+                    check.register("_batch", pa.record_batch([batch.column(0), pa.array(np.arange(n))], names=["doc", "_pos"]))
+                    bad = check.execute(f"SELECT _pos, doc FROM _batch WHERE NOT {_IS_OBJECT}").fetchall()
+                    check.unregister("_batch")
+                    if bad:
+                        lines = batch.column(1)
+                        for pos, doc in bad:
+                            rejects.add(lines[pos].as_py(), _malformed_reason(doc))
+                        keep = np.ones(n, bool)
+                        keep[[int(p) for p, _ in bad]] = False
+                        batch = batch.filter(pa.array(keep))
+                    k = batch.num_rows
+                    rows = pa.array(np.arange(self.rows + 1, self.rows + 1 + k, dtype=np.int64))
+                    self.rows += k
+                    yield pa.record_batch([batch.column(0).cast(pa.large_string()), batch.column(1), batch.column(2), rows],
+                                          schema=schema)
+                    if self.progress:
+                        self.progress(n)
+            finally:
+                check.close()
+
+        return pa.RecordBatchReader.from_batches(schema, gen())
 
     def _count(self, since: int) -> tuple[int, int]:
         llm, ctx = self.con.execute(
@@ -184,24 +236,18 @@ class Loader:
         coerce = det.container in ("csv",)
         if det.container == "parquet":
             src = (f"(SELECT to_json(t)::VARCHAR AS doc, (row_number() OVER ())::BIGINT AS source_line,"
-                   f" NULL::BIGINT AS source_index FROM read_parquet({lit(name)}) t)")
+                   f" NULL::BIGINT AS source_index, {self.rows} + row_number() OVER () AS _row FROM read_parquet({lit(name)}) t)")
             self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False)).fetchall()[0][0]
         else:
-            for batch in _batches(det, path, rejects):
-                self.con.register("_batch", batch)
-                try:
-                    bad = self.con.execute(
-                        f"SELECT source_line, doc FROM _batch WHERE NOT {_IS_OBJECT}"
-                    ).fetchall()
-                    for line, doc in bad:
-                        rejects.add(int(line), _malformed_reason(doc))
-                    src = f"(SELECT * FROM _batch WHERE {_IS_OBJECT})"
-                    sql = _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, coerce)
-                    self.rows += self.con.execute(sql).fetchall()[0][0]
-                finally:
-                    self.con.unregister("_batch")
-                if self.progress:
-                    self.progress(batch.num_rows)
+            # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
+            # reading the next batch in Python overlaps with DuckDB working on the previous one.
+            stream = self._stream(_batches(det, path, rejects), rejects)
+            self.con.register("_stream", stream)
+            try:
+                sql = _insert_sql(mapping, self.fields, self.schema, "_stream", mapping.name, name, self.rows, coerce)
+                self.con.execute(sql)
+            finally:
+                self.con.unregister("_stream")
         info.records, info.context_spans = self._count(start)
         info.rejected = len(rejects.items)
         return info, [Reject(name, line, reason) for line, reason in sorted(rejects.items)]

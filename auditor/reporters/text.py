@@ -73,5 +73,8 @@ def render(result: AuditResult) -> str:
         r = d["reconciliation"]
         if r.get("summary_line"):
             lines += ["", r["summary_line"]]
+        for c in r.get("causes") or []:  # one line per likely cause, with its first piece of evidence
+            ev = (c.get("evidence") or [""])[0]
+            lines.append(f"  {c['title']} ({usd(c['amount'])}): {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else ""))
     lines += ["", ("PASS" if d["gate"]["passed"] else "FAIL") + (": " + "; ".join(d["gate"]["reasons"]) if d["gate"]["reasons"] else "")]
     return mask_text("\n".join(lines)) + "\n"

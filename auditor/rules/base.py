@@ -38,7 +38,8 @@ LLM = "llm"
 @dataclass
 class Hits:
     """What a rule found. ``sql`` selects ``_row, detail`` and optionally ``fix`` (a suggested
-    correction) from the record table; ``message`` is one sentence a team lead understands, and may
+    correction) and ``blocks`` (per record: false lets a rule with ``blocks_attribution`` flag a record
+    without blocking its attribution; NULL keeps the rule's default) from the record table; ``message`` is one sentence a team lead understands, and may
     use ``{count}`` and ``{cost}``; ``extra`` holds JSON-able aggregates for the report."""
 
     sql: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.contract.schema import OWNERSHIP_FIELDS
 from auditor.contract.sql import MISSING_CODES, lit
 from auditor.rules.base import Hits, RuleContext, rule
+from auditor.rules.identity import implied_owner_sql
 
 _MISSING = "[" + ", ".join(lit(c) for c in MISSING_CODES) + "]"
 _OWNERSHIP = "[" + ", ".join(lit(f) for f in OWNERSHIP_FIELDS) + "]"
@@ -34,8 +35,9 @@ def missing_owner(ctx: RuleContext) -> Hits:
     """
     v = _violations(f"list_contains({_OWNERSHIP}, x.f) AND list_contains({_MISSING}, x.c)")
     return Hits(
-        sql=f"SELECT _row, 'no ' || array_to_string(list_transform({v}, lambda x: x.f), ', ') AS detail FROM {ctx.table}"
-        f" WHERE len({v}) > 0",
+        # fix: for a record with no team inside a trace, the owner its nearest ancestor span carries.
+        sql=f"SELECT _row, 'no ' || array_to_string(list_transform({v}, lambda x: x.f), ', ') AS detail, o.fix"
+        f" FROM {ctx.table} LEFT JOIN ({implied_owner_sql()}) o USING (_row) WHERE len({v}) > 0",
         message="{count} requests ({cost}) carry no complete owner (team, service, cost center, environment): "
         "their cost cannot be charged to any team and goes to the unallocated bucket.",
     )

@@ -48,7 +48,7 @@ def find_rule(token: str) -> Rule | None:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
-    con.execute("CREATE OR REPLACE TABLE finding_rows (code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR)")
+    con.execute("CREATE OR REPLACE TABLE finding_rows (code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN)")
 
 
 def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule]) -> list[Finding]:
@@ -63,9 +63,10 @@ def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule])
         hits = rule.func(RuleContext(con, policy, params, rule))
         if hits is None:
             continue
+        cols = _columns(con, hits.sql)  # optional: fix, and blocks (per record; NULL = the rule's blocks_attribution)
         con.execute(
             f"INSERT INTO finding_rows SELECT DISTINCT ON (_row) ?, _row, detail, "
-            f"{'fix' if 'fix' in _columns(con, hits.sql) else 'NULL'} FROM ({hits.sql}) ORDER BY _row",
+            f"{'fix' if 'fix' in cols else 'NULL'}, {'blocks' if 'blocks' in cols else 'NULL'} FROM ({hits.sql}) ORDER BY _row",
             [rule.code],
         )
         finding = _aggregate(con, rule, severity, hits)

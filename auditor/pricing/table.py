@@ -1,0 +1,447 @@
+"""Price tables in DuckDB and the vectorized recomputation of every record's cost.
+
+1. SQL: the distinct (provider, model, batch, day) of the records.
+2. Python, per distinct (provider, model, batch) only: the price timeline (catalog over LiteLLM map over
+   genai-prices) -> ``_prc_versions`` (one row per version, alternative and band, per-1M and per-token
+   prices); per distinct price snapshot text -> ``_prc_snap``.
+3. SQL: each record joined to its versions; the expected cost of a record under a version is
+   ``uncached*input + cached*cached_input + writes*cache_write + output*output`` in DECIMAL arithmetic
+   (per-token prices DECIMAL(38,18), result DECIMAL(38,12)), uncached = input_tokens - cached - writes
+   (input_tokens include cache reads and writes, as LiteLLM's prompt_tokens and genai-prices count them).
+   Batch records join the batch prices.
+4. ``_prc_class``: one verdict per record: ok, stale (matches an older version), mismatch, unpriced, and
+   ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from auditor.policy import Policy
+from auditor.pricing.prices import MILLION, PriceSet, Version, describe, overlay
+from auditor.pricing.sources import (
+    CatalogRow,
+    LiteLLMMap,
+    PricingError,
+    catalog_versions,
+    genai_versions,
+    read_catalog,
+    snapshot_price_set,
+)
+
+DEFAULT_TOLERANCE_PCT = 1.0
+DEFAULT_TOLERANCE_USD = 0.000001
+# regime detection ignores records whose expected cost is under this many tolerance floors (rounding noise)
+_REGIME_MIN_FLOORS = 100
+
+_P = "DECIMAL(38,12)"
+_T = "DECIMAL(38,18)"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    pct: Decimal
+    usd: Decimal
+
+    def sql(self, cost: str, expected: str) -> str:
+        return (f"(abs({cost} - {expected}) <= greatest({expected} * CAST('{self.pct / 100}' AS DECIMAL(18,10)),"
+                f" CAST('{self.usd}' AS {_P})))")
+
+    @property
+    def text(self) -> str:
+        return f"{self.pct.normalize():f}% or ${self.usd.normalize():f}"
+
+
+def tolerance(policy: Policy) -> Tolerance:
+    p = policy.pricing or {}
+    return Tolerance(Decimal(str(p.get("tolerance_pct", DEFAULT_TOLERANCE_PCT))),
+                     Decimal(str(p.get("tolerance_usd", DEFAULT_TOLERANCE_USD))))
+
+
+def _resolve(path: str, policy: Policy) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and not p.exists():
+        origin = Path(policy.source)
+        if origin.is_file() and (origin.parent / p).exists():
+            return origin.parent / p
+    return p
+
+
+class PriceBook:
+    """The user's price sources from ``[pricing]`` (catalogs, LiteLLM model map) plus genai-prices."""
+
+    def __init__(self, policy: Policy):
+        cfg = policy.pricing or {}
+        self.catalogs: list[CatalogRow] = []
+        for c in cfg.get("catalogs", []):
+            self.catalogs.extend(read_catalog(_resolve(c, policy)))
+        self.litellm: LiteLLMMap | None = None
+        if (lm := cfg.get("litellm_model_prices")) is not None:
+            try:
+                start = date.fromisoformat(str(lm["effective_from"])[:10])
+            except ValueError:
+                raise PricingError(f"[pricing] litellm_model_prices.effective_from: not a date: {lm['effective_from']!r}") from None
+            self.litellm = LiteLLMMap(_resolve(lm["path"], policy), start)
+
+    def timeline(self, provider: str, model: str, batch: bool, when: date) -> list[Version]:
+        layers = [genai_versions(provider, model, batch, when)]
+        if self.litellm is not None:
+            layers.append(self.litellm.versions(provider, model, batch))
+        layers.append(catalog_versions(self.catalogs, provider, model, batch))
+        return overlay([layer for layer in layers if layer])
+
+
+_VERSION_SCHEMA = pa.schema([
+    ("provider", pa.string()), ("model", pa.string()), ("batch", pa.bool_()), ("version_no", pa.int32()),
+    ("alt_no", pa.int32()), ("source", pa.string()), ("label", pa.string()), ("eff_from", pa.date32()),
+    ("eff_to", pa.date32()), ("band_start", pa.int64()), ("prices", pa.string()),
+    *[(f"{k}_1m", pa.string()) for k in ("in", "cached", "write", "out")],
+])
+
+
+def _band_rows(ps: PriceSet) -> list[tuple[int, list[str]]]:
+    return [(b.start, [str(b.input), str(b.cached_input), str(b.cache_write), str(b.output)]) for b in ps]
+
+
+def _load(con: duckdb.DuckDBPyConnection, name: str, rows: dict[str, list], schema: pa.Schema) -> None:
+    """Arrow rows (prices as exact decimal text) -> a DuckDB temp table with DECIMAL per-1M and per-token prices."""
+    full = schema
+    for k in ("in", "cached", "write", "out"):
+        rows[f"{k}_tok"] = [_per_token_text(v) for v in rows[f"{k}_1m"]]
+        full = full.append(pa.field(f"{k}_tok", pa.string()))
+    con.register("_prc_arrow", pa.table(rows, schema=full))
+    cols = ", ".join(f.name for f in schema if not f.name.endswith("_1m"))
+    prices = ", ".join(f"CAST({k}_1m AS {_P}) AS {k}_1m, CAST({k}_tok AS {_T}) AS {k}_tok"
+                       for k in ("in", "cached", "write", "out"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, {prices} FROM _prc_arrow")
+    con.unregister("_prc_arrow")
+
+
+def _per_token_text(per_1m: str) -> str:
+    return format(Decimal(per_1m).scaleb(-6), "f")
+
+
+def _empty(schema: pa.Schema) -> dict[str, list]:
+    return {f.name: [] for f in schema}
+
+
+def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") -> None:
+    """Create the ``_prc_*`` tables for ``table`` (once per connection and policy)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_prc_class'").fetchone()[0]
+    if exists:
+        return
+    tol = tolerance(policy)
+    book = PriceBook(policy)
+
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_rec AS
+        SELECT _row, request_id, timestamp AS ts, CAST(timestamp AS DATE) AS day, provider, model,
+               coalesce(batch, false) AS batch, coalesce(cache_hit, false) AS cache_hit, cost,
+               coalesce(input_tokens, 0) AS tin, coalesce(cached_input_tokens, 0) AS tcached,
+               coalesce(cache_write_tokens, 0) AS twrite, coalesce(output_tokens, 0) AS tout,
+               greatest(coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0) AS tuncached,
+               CAST(price_snapshot AS VARCHAR) AS snap
+        FROM {table}
+        WHERE provider IS NOT NULL AND provider <> '' AND model IS NOT NULL AND model <> '' AND timestamp IS NOT NULL
+    """)
+
+    # 1-2: distinct keys -> price versions (one genai-prices lookup per distinct (provider, model, batch))
+    keys = con.execute("SELECT provider, model, batch, max(day) FROM _prc_rec GROUP BY ALL ORDER BY ALL").fetchall()
+    rows = _empty(_VERSION_SCHEMA)
+    for provider, model, batch, last_day in keys:
+        for vno, v in enumerate(book.timeline(provider, model, batch, last_day)):
+            for ano, ps in enumerate(v.alternatives):
+                for start, prices in _band_rows(ps):
+                    for k, val in zip(_VERSION_SCHEMA.names, [provider, model, batch, vno, ano, v.source, v.label,
+                                                              v.effective_from, v.effective_to, start, describe(ps),
+                                                              *prices]):
+                        rows[k].append(val)
+    _load(con, "_prc_versions", rows, _VERSION_SCHEMA)
+
+    snap_schema = pa.schema([("snap", pa.string()), ("batch", pa.bool_()), ("band_start", pa.int64()),
+                             ("prices", pa.string()), *[(f"{k}_1m", pa.string()) for k in ("in", "cached", "write", "out")]])
+    srows = _empty(snap_schema)
+    for snap, batch in con.execute("SELECT DISTINCT snap, batch FROM _prc_rec WHERE snap IS NOT NULL").fetchall():
+        ps = snapshot_price_set(snap, batch)
+        if ps is None:
+            continue
+        for start, prices in _band_rows(ps):
+            for k, val in zip(snap_schema.names, [snap, batch, start, describe(ps), *prices]):
+                srows[k].append(val)
+    _load(con, "_prc_snap", srows, snap_schema)
+
+    # band ends, and one id per version alternative (the rules read its label, dates and prices by id)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _prc_versions AS
+        SELECT *, dense_rank() OVER (ORDER BY provider, model, batch, version_no, alt_no) AS vid,
+               lead(band_start) OVER (PARTITION BY provider, model, batch, version_no, alt_no ORDER BY band_start) AS band_end
+        FROM _prc_versions""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _prc_vinfo AS
+        SELECT DISTINCT vid, alt_no, label, source, eff_from AS "from", eff_to AS "to", prices FROM _prc_versions""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _prc_snap AS
+        SELECT *, lead(band_start) OVER (PARTITION BY snap, batch ORDER BY band_start) AS band_end FROM _prc_snap""")
+
+    expected = lambda v: (f"CAST(r.tuncached * {v}.in_tok + r.tcached * {v}.cached_tok + r.twrite * {v}.write_tok"
+                          f" + r.tout * {v}.out_tok AS {_P})")
+    band = lambda v: f"r.tin > {v}.band_start AND ({v}.band_end IS NULL OR r.tin <= {v}.band_end)"
+    # 3: every record under every version of its (provider, model, batch), in the band its input falls in
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_eval AS
+        SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched
+        FROM (
+            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, {expected('v')} AS expected,
+                   CASE WHEN (v.eff_from IS NULL OR v.eff_from <= r.day) AND (v.eff_to IS NULL OR r.day < v.eff_to) THEN 0
+                        WHEN v.eff_to IS NOT NULL AND v.eff_to <= r.day THEN -1 ELSE 1 END AS rel
+            FROM _prc_rec r JOIN _prc_versions v
+              ON v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')})
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_snap_eval AS
+        SELECT r._row, s.prices, {expected('s')} AS expected
+        FROM _prc_rec r JOIN _prc_snap s ON s.snap = r.snap AND s.batch = r.batch AND {band('s')}
+    """)
+
+    ms = tol.sql("r.cost", "s.expected")
+    info = lambda alias, vid, exp: (f"CASE WHEN {vid} IS NOT NULL THEN {{'label': {alias}.label, 'source': {alias}.source,"
+                                    f" 'from': {alias}.\"from\", 'to': {alias}.\"to\", 'prices': {alias}.prices, 'expected': {exp}}} END")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_class AS
+        WITH agg AS (
+            SELECT _row,
+                   count(*) AS n_versions,
+                   bool_or(rel = 0) AS has_current,
+                   bool_or(rel = 0 AND matched) AS current_match,
+                   arg_min(vid, alt_no) FILTER (WHERE rel = 0) AS cur_vid,
+                   arg_min(expected, alt_no) FILTER (WHERE rel = 0) AS cur_exp,
+                   arg_max(vid, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_vid,
+                   arg_max(expected, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_exp,
+                   arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_vid,
+                   arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_exp,
+                   arg_max(vid, eff_to) FILTER (WHERE rel = -1) AS last_vid
+            FROM _prc_eval GROUP BY _row
+        )
+        SELECT r.*, coalesce(a.n_versions, 0) AS n_versions, coalesce(a.has_current, false) AS has_current,
+               a.current_match,
+               {info('vc', 'a.cur_vid', 'a.cur_exp')} AS cur,
+               {info('vo', 'a.old_vid', 'a.old_exp')} AS old_match,
+               {info('vn', 'a.new_vid', 'a.new_exp')} AS new_match,
+               {info('vl', 'a.last_vid', 'NULL')} AS last_older,
+               s.expected AS snap_expected, s.prices AS snap_prices, {ms} AS snap_match,
+               r.tin + r.tout > 0 AS has_tokens,
+               CASE
+                 WHEN r.tin + r.tout = 0 OR r.cache_hit OR r.cost IS NULL OR r.cost = 0 THEN NULL
+                 WHEN coalesce(a.has_current, false) THEN
+                   CASE WHEN a.current_match THEN 'ok' WHEN a.old_vid IS NOT NULL THEN 'stale' ELSE 'mismatch' END
+                 WHEN s.expected IS NOT NULL THEN CASE WHEN {ms} THEN 'ok' ELSE 'mismatch' END
+                 ELSE 'unpriced'
+               END AS verdict,
+               coalesce(a.cur_exp, s.expected) AS ref_expected
+        FROM _prc_rec r LEFT JOIN agg a USING (_row) LEFT JOIN _prc_snap_eval s USING (_row)
+          LEFT JOIN _prc_vinfo vc ON vc.vid = a.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = a.old_vid
+          LEFT JOIN _prc_vinfo vn ON vn.vid = a.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = a.last_vid
+    """)
+    _regimes(con, tol)
+
+
+def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
+    """Implied-unit-price regimes per (provider, model, batch), with no catalog needed.
+
+    Candidate price vectors (per token: uncached input, cached, cache write, output) are the known versions
+    of the key (base band) and its price snapshots; records no candidate explains seed new candidates, fitted
+    by least squares on the earliest day that still has unexplained records (numpy, per key, vectorized).
+    Each record belongs to the first candidate that explains its cost within the tolerance; a candidate with
+    records is a regime. Regime B supersedes regime A when B starts after A, A had >= 2 records before B
+    started, B has >= 2 records, and from B's first record on B has more records than A. A record of A dated
+    after B's first record is stale: priced at a regime the model had left.
+    """
+    import numpy as np
+
+    floor = float(tol.usd) * _REGIME_MIN_FLOORS
+    pct = float(tol.pct) / 100
+    usd = float(tol.usd)
+    cols = con.execute("""
+        SELECT dense_rank() OVER (ORDER BY provider, model, batch) - 1 AS k, _row, epoch_us(ts) AS t,
+               CAST(epoch(day) // 86400 AS BIGINT) AS d, tuncached, tcached, twrite, tout, CAST(cost AS DOUBLE) AS y
+        FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
+        ORDER BY provider, model, batch, ts, _row""").fetchnumpy()
+    keys = con.execute("""SELECT DISTINCT provider, model, batch FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
+        ORDER BY provider, model, batch""").fetchall()
+    known = {}
+    for provider, model, batch, ins, cac, wri, out in con.execute("""
+            SELECT provider, model, batch, in_tok, cached_tok, write_tok, out_tok FROM _prc_versions WHERE band_start = -1
+            UNION ALL
+            SELECT DISTINCT c.provider, c.model, c.batch, s.in_tok, s.cached_tok, s.write_tok, s.out_tok
+            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap FROM _prc_class) c USING (snap, batch)
+            WHERE s.band_start = -1""").fetchall():
+        known.setdefault((provider, model, batch), []).append([float(ins), float(cac), float(wri), float(out)])
+
+    out_rows: dict[str, list] = {k: [] for k in ("_row", "a_first", "a_last", "switch", "b_n", "a_prices", "b_prices", "b_cost")}
+    regime_rows: dict[str, list] = {k: [] for k in ("provider", "model", "batch", "old_from", "old_until", "switch",
+                                                    "old_prices", "new_prices", "new_records", "stale_records")}
+    kid = np.asarray(cols["k"], dtype=np.int64)
+    data = {
+        "rid": np.asarray(cols["_row"], dtype=np.int64), "t": np.asarray(cols["t"], dtype=np.int64),
+        "day": np.asarray(cols["d"], dtype=np.int64), "y": np.asarray(cols["y"], dtype=float),
+        "x": np.column_stack([np.asarray(cols[c], dtype=float) for c in ("tuncached", "tcached", "twrite", "tout")])
+        if len(kid) else np.zeros((0, 4)),
+    }
+    cuts = [0, *(np.flatnonzero(np.diff(kid)) + 1).tolist(), len(kid)]
+    for lo, hi in zip(cuts, cuts[1:]):
+        if hi <= lo:
+            continue
+        key = tuple(keys[int(kid[lo])])
+        part = {n: v[lo:hi] for n, v in data.items()}
+        _key_regimes(np, part, key, known.get(key, []), pct, usd, floor, out_rows, regime_rows)
+
+    t_schema = pa.schema([("_row", pa.int64()), ("a_first", pa.timestamp("us")), ("a_last", pa.timestamp("us")),
+                          ("switch", pa.timestamp("us")), ("b_n", pa.int64()), ("a_prices", pa.string()), ("b_prices", pa.string()),
+                          ("b_cost", pa.float64())])
+    con.register("_prc_arrow", pa.table(out_rows, schema=t_schema))
+    con.execute("""CREATE OR REPLACE TEMP TABLE _prc_regime AS SELECT _row, {'a_first': a_first, 'a_last': a_last,
+        'switch': switch, 'b_n': b_n, 'a_prices': a_prices, 'b_prices': b_prices,
+        'b_cost': CAST(round(b_cost, 12) AS DECIMAL(38,12))} AS regime FROM _prc_arrow""")
+    con.unregister("_prc_arrow")
+    r_schema = pa.schema([("provider", pa.string()), ("model", pa.string()), ("batch", pa.bool_()),
+                          ("old_from", pa.timestamp("us")), ("old_until", pa.timestamp("us")), ("switch", pa.timestamp("us")),
+                          ("old_prices", pa.string()), ("new_prices", pa.string()), ("new_records", pa.int64()),
+                          ("stale_records", pa.int64())])
+    con.register("_prc_arrow", pa.table(regime_rows, schema=r_schema))
+    con.execute("CREATE OR REPLACE TEMP TABLE _prc_regimes AS SELECT * FROM _prc_arrow")
+    con.unregister("_prc_arrow")
+
+
+_MAX_FITTED = 8
+_FIT_ROWS = 5000
+_FIT_MIN = 6
+
+
+def _vec_text(v) -> str:
+    """Per-token vector -> ``$1/$2 per 1M`` (cached / cache write when they differ)."""
+    per = [Decimal(repr(float(x) * 1e6)).quantize(Decimal("0.0001")).normalize() for x in v]
+    text = f"${per[0]:f}/${per[3]:f} per 1M"
+    if per[1] != per[0]:
+        text += f" (cached ${per[1]:f})"
+    return text
+
+
+def _key_regimes(np, part, key, known, pct, usd, floor, out_rows, regime_rows) -> None:
+    rid, t, day, x, y = part["rid"], part["t"], part["day"], part["x"], part["y"]
+    n_rows = len(rid)
+
+    def explains(v):
+        e = x @ v
+        return (np.abs(y - e) <= np.maximum(e * pct, usd)) & (e > floor)
+
+    cands: list = []
+    for v in known:
+        v = np.array(v)
+        if not any(np.allclose(v, c) for c in cands):
+            cands.append(v)
+    assigned = np.full(n_rows, -1)
+    for i, v in enumerate(cands):
+        assigned[(assigned < 0) & explains(v)] = i
+    # records too small to judge take no part
+    usable = y > floor
+    tried = np.zeros(n_rows, dtype=bool)
+    fitted = 0
+    while fitted < _MAX_FITTED:
+        open_ = (assigned < 0) & usable & ~tried
+        if not open_.any():
+            break
+        d0 = day[open_].min()
+        sel = np.flatnonzero(open_ & (day == d0))[:_FIT_ROWS]
+        if len(sel) < _FIT_MIN:  # a quiet first day: take the next records in time too
+            sel = np.flatnonzero(open_)[:_FIT_MIN]
+        cur = sel
+        v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
+        while len(cur) >= 2:  # drop the worst outlier until the fit explains most of what is left
+            e = x[cur] @ v
+            res = np.abs(y[cur] - e) / np.maximum(np.abs(e), usd)
+            ok = res <= np.maximum(pct, usd / np.maximum(np.abs(e), usd))
+            if ok.sum() >= max(2, 0.6 * len(cur)):
+                cur = cur[ok]
+                v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
+                break
+            cur = np.delete(cur, int(np.argmax(res)))
+            v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
+        fitted += 1
+        seen = x[cur].any(axis=0)
+        for c in (1, 2):  # no cached / cache-write tokens to fit on: assume the input price
+            if not seen[c]:
+                v[c] = v[0]
+        hit = (assigned < 0) & explains(v) if (v >= -1e-15).all() else np.zeros(n_rows, dtype=bool)
+        if hit.sum() >= 2:
+            cands.append(v)
+            assigned[hit] = len(cands) - 1
+        else:
+            tried[sel] = True
+
+    regimes = sorted({int(a) for a in assigned if a >= 0})
+    if len(regimes) < 2:
+        return
+    first = {g: t[assigned == g].min() for g in regimes}
+    stale_by = {}
+    for a in regimes:
+        ma = assigned == a
+        for b in sorted(regimes, key=lambda g: first[g]):
+            if b == a or first[b] <= first[a]:
+                continue
+            mb = assigned == b
+            sw = first[b]
+            if (ma & (t < sw)).sum() >= 2 and mb.sum() >= 2 and (mb & (t >= sw)).sum() > (ma & (t >= sw)).sum():
+                stale_by[a] = b
+                break
+    for a, b in stale_by.items():
+        ma, sw = assigned == a, first[b]
+        flagged = ma & (t > sw)
+        if not flagged.any():
+            continue
+        a_first, a_last = int(t[ma].min()), int(t[ma & (t < sw)].max())
+        n_b = int((assigned == b).sum())
+        out_rows["_row"].extend(rid[flagged].tolist())
+        out_rows["b_cost"].extend((x[flagged] @ cands[b]).tolist())
+        n = int(flagged.sum())
+        for k, val in (("a_first", a_first), ("a_last", a_last), ("switch", int(sw)), ("b_n", n_b),
+                       ("a_prices", _vec_text(cands[a])), ("b_prices", _vec_text(cands[b]))):
+            out_rows[k].extend([val] * n)
+        for k, val in zip(("provider", "model", "batch", "old_from", "old_until", "switch", "old_prices", "new_prices",
+                           "new_records", "stale_records"),
+                          (*key, a_first, a_last, int(sw), _vec_text(cands[a]), _vec_text(cands[b]), n_b, n)):
+            regime_rows[k].append(val)
+
+
+def per_model(con: duckdb.DuckDBPyConnection, where: str, recomputed: str = "c.ref_expected") -> list[dict[str, Any]]:
+    """Per (provider, model): records, recorded cost, recomputed cost (``recomputed``, an expression over
+    ``c`` = _prc_class and ``g`` = _prc_regime), difference, price source and dates, for the records of
+    ``_prc_class`` that satisfy ``where`` (over ``c`` and ``g``)."""
+    rows = con.execute(f"""
+        SELECT c.provider, c.model, count(*), sum(c.cost), sum({recomputed}),
+               coalesce(any_value(c.cur.label), any_value(CASE WHEN c.snap_prices IS NOT NULL THEN 'price snapshot' END),
+                        any_value(CASE WHEN g._row IS NOT NULL THEN 'implied price regime' END)),
+               coalesce(string_agg(DISTINCT c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
+                          || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')', '; '),
+                        string_agg(DISTINCT g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')', '; ')),
+               coalesce(string_agg(DISTINCT c.old_match.prices || ' (' || coalesce(CAST(c.old_match."from" AS VARCHAR), 'always')
+                          || ' to ' || CAST(c.old_match."to" AS VARCHAR) || ')', '; '),
+                        string_agg(DISTINCT g.regime.a_prices || ' (' || strftime(g.regime.a_first, '%Y-%m-%d') || ' to '
+                          || strftime(g.regime.a_last, '%Y-%m-%d') || ')', '; '))
+        FROM _prc_class c LEFT JOIN _prc_regime g USING (_row) WHERE {where} GROUP BY 1, 2 ORDER BY 4 DESC NULLS LAST, 1, 2
+    """).fetchall()
+    out = []
+    for provider, model, n, recorded, recomputed_cost, source, current, older in rows:
+        out.append({
+            "provider": provider, "model": model, "records": int(n),
+            "recorded_cost": recorded, "recomputed_cost": recomputed_cost,
+            "difference": (recorded - recomputed_cost) if recorded is not None and recomputed_cost is not None else None,
+            "price_source": source, "price_in_effect": current, "older_price_matched": older,
+        })
+    return out

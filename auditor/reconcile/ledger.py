@@ -1,0 +1,129 @@
+"""The ledger side: what the gateway logs say was spent, from the ``records`` table (``llm`` view).
+
+Accepted LLM records, de-duplicated by ``request_id`` (the first record by ``_row`` is kept; records
+without a request id are all kept), aggregated per UTC day x provider x model, with token counts per
+token type, batch cost, attributable cost (the ``attribution`` view of auditor/scoring.py) and, where the
+gateway logged the unit prices it used (``price_snapshot``), the cost per token type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+
+from auditor.contract.sql import MONEY
+from auditor.reconcile import names
+
+ZERO = Decimal(0)
+PRICE = "DECIMAL(38,18)"
+
+
+@dataclass
+class LedgerDay:
+    day: date
+    provider: str  # provider key
+    model_key: str
+    models: dict[str, int] = field(default_factory=dict)  # names as logged -> records
+    cost: Decimal = ZERO
+    attributable: Decimal = ZERO
+    records: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    batch_cost: Decimal = ZERO
+    batch_records: int = 0
+    snap_cost: Decimal = ZERO  # cost of the records with complete unit prices in price_snapshot
+    snap_parts: dict[str, Decimal] = field(default_factory=dict)  # token type -> tokens x logged unit price
+    dup_records: int = 0
+    dup_cost: Decimal = ZERO
+    hours: list[int] = field(default_factory=lambda: [0] * 24)
+    teams: dict[str, Decimal] = field(default_factory=dict)  # team (or "" unallocated) -> cost
+
+    @property
+    def model(self) -> str:
+        return max(self.models.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.models else self.model_key
+
+
+def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0] > 0
+
+
+def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for the de-duplicated ledger records (one row per record kept, plus the duplicates' counts)."""
+    base = "llm" if _has(con, "llm") else "(SELECT * FROM records WHERE record_kind = 'llm')"
+    if _has(con, "attribution"):
+        att = "LEFT JOIN attribution a USING (_row)"
+        team, attributable = "a.team_id", "coalesce(a.attributable, false)"
+    else:
+        att, team, attributable = "", "l.team_id", "false"
+    snap = "l.price_snapshot"
+    return f"""
+        SELECT l._row, l.request_id, l.timestamp, l.provider, l.model, coalesce(l.cost, 0)::{MONEY} AS cost,
+               greatest(coalesce(l.input_tokens, 0) - coalesce(l.cached_input_tokens, 0), 0) AS t_input,
+               coalesce(l.cached_input_tokens, 0) AS t_cached, coalesce(l.cache_write_tokens, 0) AS t_write,
+               coalesce(l.output_tokens, 0) AS t_output, coalesce(l.batch, false) AS batch,
+               {team} AS team_id, {attributable} AS attributable,
+               TRY_CAST({snap}->>'input_cost_per_token' AS {PRICE}) AS p_in,
+               TRY_CAST({snap}->>'output_cost_per_token' AS {PRICE}) AS p_out,
+               TRY_CAST({snap}->>'cache_read_input_token_cost' AS {PRICE}) AS p_cached,
+               TRY_CAST({snap}->>'cache_creation_input_token_cost' AS {PRICE}) AS p_write,
+               CASE WHEN l.request_id IS NULL THEN 1
+                    ELSE row_number() OVER (PARTITION BY l.request_id ORDER BY l._row) END AS _n
+        FROM {base} l {att}
+    """
+
+
+def load_ledger(con: duckdb.DuckDBPyConnection) -> tuple[dict[tuple, LedgerDay], dict]:
+    """Ledger days keyed by (day, provider key, model key), and totals of what was left out."""
+    src = ledger_source(con)
+    rows = con.execute(f"""
+        WITH r AS ({src})
+        SELECT CAST(timestamp AS DATE) AS day, provider, model, (_n > 1) AS dup,
+               coalesce(team_id, '') AS team, attributable, batch,
+               count(*) AS n, sum(cost) AS cost, sum(t_input) AS ti, sum(t_cached) AS tc, sum(t_write) AS tw, sum(t_output) AS tout,
+               sum(cost) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS snap_cost,
+               sum(t_input * p_in) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_in,
+               sum(t_cached * coalesce(p_cached, p_in)) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_cached,
+               sum(t_write * coalesce(p_write, p_in)) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_write,
+               sum(t_output * p_out) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_out
+        FROM r WHERE timestamp IS NOT NULL
+        GROUP BY ALL
+    """).fetchall()
+    hours = con.execute(f"""
+        WITH r AS ({src})
+        SELECT CAST(timestamp AS DATE) AS day, provider, model, hour(timestamp) AS h, count(*)
+        FROM r WHERE timestamp IS NOT NULL AND _n = 1 GROUP BY ALL
+    """).fetchall()
+    undated = con.execute(f"WITH r AS ({src}) SELECT count(*), coalesce(sum(cost), 0) FROM r WHERE timestamp IS NULL AND _n = 1").fetchall()[0]
+    out: dict[tuple, LedgerDay] = {}
+    for (day, provider, model, dup, team, attributable, batch, n, cost, ti, tc, tw, tout,
+         snap_cost, s_in, s_cached, s_write, s_out) in rows:
+        key = (day, names.provider_key(provider), names.model_key(model))
+        d = out.get(key)
+        if d is None:
+            d = out[key] = LedgerDay(day, key[1], key[2])
+        cost = Decimal(cost or 0)
+        if dup:
+            d.dup_records += int(n)
+            d.dup_cost += cost
+            continue
+        d.models[model or ""] = d.models.get(model or "", 0) + int(n)
+        d.cost += cost
+        d.records += int(n)
+        if attributable:
+            d.attributable += cost
+        tk = team if attributable and team else ""
+        d.teams[tk] = d.teams.get(tk, ZERO) + cost
+        for tt, v in ((names.INPUT, ti), (names.CACHED, tc), (names.CACHE_WRITE, tw), (names.OUTPUT, tout)):
+            d.tokens[tt] = d.tokens.get(tt, 0) + int(v or 0)
+        if batch:
+            d.batch_cost += cost
+            d.batch_records += int(n)
+        if snap_cost is not None:
+            d.snap_cost += Decimal(snap_cost)
+            for tt, v in ((names.INPUT, s_in), (names.CACHED, s_cached), (names.CACHE_WRITE, s_write), (names.OUTPUT, s_out)):
+                d.snap_parts[tt] = d.snap_parts.get(tt, ZERO) + Decimal(v or 0)
+    for day, provider, model, h, n in hours:
+        out[(day, names.provider_key(provider), names.model_key(model))].hours[int(h)] += int(n)
+    return out, {"undated_records": int(undated[0]), "undated_cost": Decimal(undated[1])}

@@ -1,0 +1,38 @@
+"""Console output of ``audit-logs check-schema``: pass/fail per file, the failing fields and the
+file:line of the first offenders. Not an ``--format`` of the audit (it defines no FORMAT)."""
+
+from __future__ import annotations
+
+from auditor.redact import mask_text
+from auditor.result import AuditResult
+
+
+def render(result: AuditResult) -> str:
+    section = result.sections.get("check_schema") or {}
+    files = section.get("files", [])
+    lines = []
+    for f in files:
+        extra = f", {f['rejected']:,} unreadable" if f.get("rejected") else ""
+        fmt = f" [{f['format']}]" if f.get("format") else ""
+        lines.append(f"{'PASS' if f['passed'] else 'FAIL'}  {f['path']}{fmt}  {f['records']:,} records{extra}")
+        for x in f["failures"]:
+            note = "" if x.get("fails_gate") else "  (does not fail the gate)"
+            fields = ", ".join(f"{k} ({v:,})" for k, v in x["fields"].items())
+            lines.append(f"  {x['code']} {x['name']} [{x['severity']}]: {x['count']:,} records"
+                         + (f": {fields}" if fields else "") + note)
+            for o in x["first"]:
+                where = f"{f['path']}:{o['line']}" if o.get("line") else f["path"]
+                rid = f"  {o['request_id']}" if o.get("request_id") else ""
+                lines.append(f"    {where}{rid}  {o['detail']}")
+    passed, failed = section.get("passed", 0), section.get("failed", 0)
+    lines.append("")
+    lines.append(f"{len(files)} file(s) checked against the chargeback record contract "
+                 f"({', '.join(section.get('rules', result.rules))}): {passed} passed, {failed} failed")
+    b = result.gate.baseline
+    if b:
+        known = [r for r in b["rules"] if r["status"] in ("unchanged", "changed", "shrunk")]
+        if known:
+            lines.append(f"baseline {b['path']}: {len(known)} known finding(s) do not fail the check")
+    lines.append(("PASS" if result.gate.passed else "FAIL")
+                 + (": " + "; ".join(result.gate.reasons) if result.gate.reasons else ""))
+    return mask_text("\n".join(lines)) + "\n"

@@ -1,0 +1,297 @@
+"""The HTML readiness report: one self-contained file a FinOps lead opens offline.
+
+Who can be charged back, who cannot, and what to fix first, ranked by money. Inline CSS, charts as
+inline SVG computed here, one small inline script (sortable tables) allowed by a hash in the page's
+Content-Security-Policy, which also forbids every network request. Every value that comes from the
+logs goes through jinja2's autoescaping and :func:`auditor.redact.mask_text`; the report holds
+aggregates and samples from ``AuditResult.to_dict()`` (the same figures as the JSON output), never
+every record, never a prompt or a response.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from auditor.fmt import pct, usd
+from auditor.redact import mask_text
+from auditor.result import AuditResult
+
+FORMAT = "html"
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_TEAM_BARS = 20
+MAX_TABLE_ROWS = 50
+
+# Which rules feed which report section (by rule name; unknown names still appear under "Findings by rule").
+SECTION_RULES = {
+    "keys": ("copied-key", "environment-bleed"),
+    "tags": ("free-form-tag",),
+    "pricing": ("stale-price", "cost-mismatch", "unpriced-model", "missing-cost"),
+    "retries": ("unlinked-retry", "duplicate-request"),
+}
+
+SORT_SCRIPT = """
+(function () {
+  function key(cell) {
+    var v = cell.getAttribute('data-sort');
+    if (v !== null && v !== '' && !isNaN(Number(v))) { return Number(v); }
+    return (v !== null ? v : cell.textContent).trim().toLowerCase();
+  }
+  function cmp(a, b) {
+    if (typeof a === 'number' && typeof b === 'number') { return a - b; }
+    return String(a).localeCompare(String(b));
+  }
+  document.querySelectorAll('table.sortable').forEach(function (table) {
+    table.querySelectorAll('thead th').forEach(function (th, col) {
+      th.setAttribute('tabindex', '0');
+      th.setAttribute('role', 'button');
+      function sort() {
+        var body = table.tBodies[0];
+        var asc = th.getAttribute('aria-sort') !== 'ascending';
+        table.querySelectorAll('thead th').forEach(function (o) { o.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (r1, r2) {
+          var c = cmp(key(r1.cells[col]), key(r2.cells[col]));
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+    });
+  });
+  window.addEventListener('beforeprint', function () {
+    document.querySelectorAll('details').forEach(function (d) { d.setAttribute('open', ''); });
+  });
+})();
+""".strip()
+
+
+def _masked(v: Any) -> Any:
+    """Every string in the report data, masked once more (log values are untrusted text)."""
+    if isinstance(v, str):
+        return mask_text(v)
+    if isinstance(v, dict):
+        return {_masked(k) if isinstance(k, str) else k: _masked(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_masked(x) for x in v]
+    return v
+
+
+def _num(v: Any) -> float:
+    return float(_dec(v))
+
+
+def _nice_ticks(top: float, n: int = 4) -> list[float]:
+    if top <= 0:
+        return [0.0]
+    raw = top / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return [step * i for i in range(int(math.ceil(top / step)) + 1)]
+
+
+def _short_usd(v: float) -> str:
+    if v >= 1_000_000:
+        return f"${v / 1_000_000:.1f}M"
+    if v >= 10_000:
+        return f"${v / 1000:.0f}k"
+    if v >= 1000:
+        return f"${v / 1000:.1f}k"
+    if v >= 1 or v == 0:
+        return f"${v:,.0f}" if v >= 10 or v == 0 else f"${v:.1f}"
+    return f"${v:.2g}"
+
+
+def _dec(v: Any) -> Decimal:
+    try:
+        return Decimal(str(v)) if v is not None else Decimal(0)
+    except Exception:  # noqa: BLE001 - a malformed figure charts as 0
+        return Decimal(0)
+
+
+def team_chart(d: dict[str, Any]) -> dict[str, Any]:
+    """Horizontal stacked bars: attributable vs not, per team, plus spend that carries no team.
+    Labels are exact (decimal) figures; only the geometry is floating point."""
+    rows = [(t["team_id"], _dec(t["attributable_cost"]), _dec(t["cost"]) - _dec(t["attributable_cost"])) for t in d["teams"]]
+    if len(rows) > MAX_TEAM_BARS:
+        rest = rows[MAX_TEAM_BARS - 1:]
+        rows = rows[:MAX_TEAM_BARS - 1] + [(f"{len(rest)} other teams", sum((r[1] for r in rest), Decimal(0)),
+                                            sum((r[2] for r in rest), Decimal(0)))]
+    no_team = _dec(d["summary"]["total_cost"]) - sum((_dec(t["cost"]) for t in d["teams"]), Decimal(0))
+    if no_team > 0:
+        rows.append(("(no team)", Decimal(0), no_team))
+    top = float(max((a + u for _, a, u in rows), default=Decimal(0))) or 1.0
+    ticks = _nice_ticks(top)
+    scale_top = ticks[-1] or 1.0
+    label_w, bar_w, row_h = 190, 560, 28
+    bars = []
+    for i, (label, att, un) in enumerate(rows):
+        wa, wu = bar_w * float(att) / scale_top, bar_w * float(un) / scale_top
+        bars.append({"label": label if len(label) <= 28 else label[:27] + "…", "full": label, "y": 8 + i * row_h,
+                     "wa": round(wa, 2), "wu": round(wu, 2), "xu": round(label_w + wa, 2),
+                     "text_x": round(label_w + wa + wu + 6, 2), "total": usd(att + un), "att": usd(att), "un": usd(un)})
+    height = 8 + len(rows) * row_h + 24
+    return {"bars": bars, "label_w": label_w, "bar_w": bar_w, "height": height, "width": label_w + bar_w + 90,
+            "ticks": [{"x": round(label_w + bar_w * t / scale_top, 2), "label": _short_usd(t)} for t in ticks],
+            "axis_y": height - 18}
+
+
+def daily_chart(days: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Vertical stacked bars per day: attributable and unattributed spend."""
+    days = [x for x in days if x.get("day")]
+    if not days:
+        return None
+    left, width, top_pad, plot_h = 64, 820, 10, 200
+    top = max(_num(x["cost"]) for x in days) or 1.0
+    ticks = _nice_ticks(top)
+    scale_top = ticks[-1] or 1.0
+    step = width / len(days)
+    bw = min(36.0, max(1.0, step * 0.8))
+    bars = []
+    for i, x in enumerate(days):
+        c, a = _num(x["cost"]), _num(x["attributable_cost"])
+        ha, hu = plot_h * a / scale_top, plot_h * max(0.0, c - a) / scale_top
+        base = top_pad + plot_h
+        bars.append({"x": round(left + i * step + (step - bw) / 2, 2), "w": round(bw, 2),
+                     "ya": round(base - ha, 2), "ha": round(ha, 2), "yu": round(base - ha - hu, 2), "hu": round(hu, 2),
+                     "title": f"{x['day']}: {usd(x['cost'])} ({usd(x['attributable_cost'])} attributable, {x['records']:,} requests)"})
+    every = max(1, math.ceil(len(days) / 8))
+    labels = [{"x": round(left + i * step + step / 2, 2), "text": x["day"]} for i, x in enumerate(days) if i % every == 0]
+    return {"bars": bars, "width": left + width + 10, "height": top_pad + plot_h + 30, "left": left,
+            "base": top_pad + plot_h, "right": left + width,
+            "ticks": [{"y": round(top_pad + plot_h - plot_h * t / scale_top, 2), "label": _short_usd(t)} for t in ticks],
+            "labels": labels, "label_y": top_pad + plot_h + 18}
+
+
+_MONEY_NAME = re.compile(r"(^|_)(cost|spend|amount|difference|usd|variance|(invoice|ledger|usage|billed|log)_total)($|_)")
+_NOT_MONEY = re.compile(r"(_pct|_percent|_count|records|requests)$")
+
+
+def _is_money(name: str | None) -> bool:
+    n = (name or "").lower()
+    return bool(_MONEY_NAME.search(n)) and not _NOT_MONEY.search(n)
+
+
+def table_of(value: Any, name: str | None = None) -> dict[str, Any]:
+    """A finding's ``details`` (any JSON shape) as something the template can lay out: a table, key/values, text.
+    Columns and keys that name money (cost, spend, difference, ...) show as dollars."""
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        cols: list[str] = []
+        for row in value[:MAX_TABLE_ROWS]:
+            for k in row:
+                if k not in cols:
+                    cols.append(k)
+        cols = cols[:9]
+        return {"kind": "table", "cols": cols, "rows": [[_cell(r.get(c), c) for c in cols] for r in value[:MAX_TABLE_ROWS]],
+                "more": max(0, len(value) - MAX_TABLE_ROWS)}
+    if isinstance(value, dict):
+        return {"kind": "dict", "entries": [(k, table_of(v, k)) for k, v in list(value.items())[:MAX_TABLE_ROWS]],
+                "more": max(0, len(value) - MAX_TABLE_ROWS)}
+    if isinstance(value, list):
+        return {"kind": "text", "text": ", ".join(_cell(x) for x in value[:MAX_TABLE_ROWS])
+                + (f" … and {len(value) - MAX_TABLE_ROWS} more" if len(value) > MAX_TABLE_ROWS else "")}
+    return {"kind": "text", "text": _cell(value, name)}
+
+
+def _cell(v: Any, name: str | None = None) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_cell(x, k)}" for k, x in list(v.items())[:12])
+    if isinstance(v, list):
+        return ", ".join(_cell(x) for x in v[:20]) + (" …" if len(v) > 20 else "")
+    if _is_money(name) and isinstance(v, (int, float, str, Decimal)):
+        try:
+            return usd(Decimal(str(v)))
+        except Exception:  # noqa: BLE001 - not a number after all: show it as it is
+            return str(v)
+    if isinstance(v, float):
+        return f"{v:,.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _safe(fmt):
+    """A money/percent filter that shows a malformed value as text instead of failing the report."""
+    def apply(v: Any) -> str:
+        try:
+            return fmt(v)
+        except Exception:  # noqa: BLE001
+            return "n/a" if v is None else str(v)
+    return apply
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["usd"] = _safe(usd)
+    env.filters["pct"] = _safe(pct)
+    env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    return env
+
+
+def _rule_docs() -> dict[str, dict[str, str]]:
+    from auditor.rules import REGISTRY
+
+    return {r.code: {"doc": r.doc, "summary": r.summary, "blocks": r.blocks_attribution} for r in REGISTRY.values()}
+
+
+def context(result: AuditResult) -> dict[str, Any]:
+    d = _masked(result.to_dict())
+    docs = _masked(_rule_docs())
+    findings = []
+    for f in d["findings"]:
+        findings.append({**f, "doc": docs.get(f["code"], {}).get("doc", ""),
+                         "blocks": docs.get(f["code"], {}).get("blocks", False),
+                         "details_view": table_of(f["details"]) if f.get("details") else None})
+    by_name = {f["name"]: f for f in findings}
+    sections = {k: [by_name[n] for n in names if n in by_name] for k, names in SECTION_RULES.items()}
+    checked = {dim["key"]: dim["checked"] for dim in d["sections"].get("scoring", {}).get("dimensions", [])}
+    all_fixes = sorted(
+        ({**fx, "team_id": t["team_id"]} for t in d["teams"] for fx in t.get("top_fixes", [])),
+        key=lambda x: (x["kind"] != "attribution", -_num(x["attributable_gain"] if x["kind"] == "attribution" else x["cost"])),
+    )[:10]
+    unnamed_keys = [{**k, "team_id": t["team_id"]} for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]]
+    rec = d.get("reconciliation")
+    return {
+        "d": d,
+        "s": d["summary"],
+        "v": d["verdict"],
+        "findings": findings,
+        "sections": sections,
+        "checked": checked,
+        "all_fixes": all_fixes,
+        "unnamed_keys": unnamed_keys,
+        "team_chart": team_chart(d),
+        "daily_chart": daily_chart(d["sections"].get("daily", [])),
+        "daily": d["sections"].get("daily", []),
+        "scoring": d["sections"].get("scoring", {}),
+        "reconciliation": rec,
+        "reconciliation_view": table_of(rec) if rec else None,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "ready_count": len(d["verdict"].get("chargeback_teams", [])),
+        "team_count": len(d["teams"]),
+    }
+
+
+def render(result: AuditResult) -> str:
+    digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode("utf-8")).digest()).decode("ascii")
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; img-src data:; "
+           "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+    html = _env().get_template("report.html.j2").render(**context(result), csp=csp, script=SORT_SCRIPT)
+    return mask_text(html)

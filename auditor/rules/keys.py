@@ -1,0 +1,202 @@
+"""Key hygiene: one gateway key shared by several teams, services or environments.
+
+Key ids never appear in full in any output: :func:`mask_key` keeps human aliases
+("key-support-prod") readable and shortens anything that looks like a secret or a hash to a prefix
+and suffix (``88dc…6b4b``), with :func:`auditor.redact.mask`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from auditor.contract.sql import lit
+from auditor.redact import has_secret, mask
+from auditor.rules.base import Hits, RuleContext, rule
+from auditor.rules.environments import ENV_PARAMS, VALID_KEY, env_class_table, key_class_table, production_label
+from auditor.rules.tags import canonical_table, resolve
+
+KEY_PARAMS: dict[str, Any] = {"dimensions": ["team_id", "service_id", "environment"], "max_keys_in_report": 100}
+
+_OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=]{12,}")
+
+
+def mask_key(key: str) -> str:
+    """A key id as every output shows it: an alias stays readable; a secret, hash or opaque token
+    (a run of 12+ letters/digits holding a digit, or 16+ hex digits) becomes ``abcd…wxyz``."""
+    k = key.strip()
+    if "[masked secret]" in k:
+        return "[masked secret]"
+    if has_secret(k):
+        return mask(k)
+    if any(re.search(r"[0-9]", run) for run in _OPAQUE_RUN.findall(k)) or re.search(r"[0-9a-fA-F]{16,}", k):
+        return mask(k)
+    return k
+
+
+def key_label_table(con, keys_sql: str, name: str) -> str:
+    """Temp table ``name(k, label)`` with the masked label of each distinct key ``keys_sql`` yields."""
+    keys = [r[0] for r in con.execute(f"SELECT DISTINCT k FROM ({keys_sql}) WHERE k IS NOT NULL ORDER BY 1").fetchall()]
+    arrow = pa.table({"k": pa.array(keys, pa.string()), "label": pa.array([mask_key(k) for k in keys], pa.string())})
+    con.register(f"{name}_arrow", arrow)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name
+
+
+def registry_key_owners(policy) -> dict[str, str]:
+    """Key -> the one registry team that lists it in ``keys`` (a key listed by two teams has no owner)."""
+    owners: dict[str, set[str]] = {}
+    for t in policy.teams.values():
+        for k in t.keys:
+            owners.setdefault(k, set()).add(t.team_id)
+    return {k: next(iter(ts)) for k, ts in owners.items() if len(ts) == 1}
+
+
+@rule("KEY001", "copied-key", "warning", params=KEY_PARAMS)
+def copied_key(ctx: RuleContext) -> Hits | None:
+    """One gateway key is used by several teams, several services, or several environments.
+
+    What it checks: per api_key_id, the teams, services and environments of its records. Values are
+    compared as the owners they mean (case, separators, registry aliases and the spelling clusters of
+    free-form-tag resolved first, so a misspelt team is a free-form-tag, not a second team), and
+    environments by class (production, prod and Production are one). Each key has a home:
+    the team the registry lists the key under ([teams.X] keys, when exactly one team lists it), else
+    the team with the most spend on the key (then most records, then name); the home team's service
+    with the most spend; and the environment production when the key is a production key (as
+    environment-bleed defines it: registry, name, or production traffic in at least half its records),
+    else the home team's environment with the most spend. Flagged, and the $ at risk: every record of
+    the key whose team is not the home team, or (home team) whose service is not the home service, or
+    whose environment is not the home environment. The home side itself is not flagged; records with
+    no team, service or environment are not compared on that field. Keys that look like secrets (masked
+    by the loader) are left to secret-in-log. Parameter ``dimensions`` chooses which of team_id,
+    service_id and environment count. The report lists each shared key (masked) with the teams,
+    services and environments on it and the cost on each side.
+
+    Why it matters: gateways report spend per key. A key copied into another team's service or a
+    staging job charges that spend to the key's owner; the tags and the key disagree and either team
+    can dispute the bill. A production key in staging is also environment-bleed.
+
+    Bad: {"api_key_id": "key-support-prod", "team_id": "research", "service_id": "paper-summaries"}
+
+    Good: {"api_key_id": "key-research-prod", "team_id": "research", "service_id": "paper-summaries"}
+    """
+    dims = set(ctx.params.get("dimensions", KEY_PARAMS["dimensions"]))
+    con, t = ctx.con, ctx.table
+    resolved = resolve(con, ctx.policy, t, ("team_id", "service_id", "environment"))
+    canon = canonical_table(con, resolved, "_key001_canon")
+    envcls = env_class_table(con, ctx.policy, resolved, "_key001_envcls")
+    env_params = {**ENV_PARAMS, **ctx.policy.rule_config("ENV001", "environment-bleed")}
+    keycls = key_class_table(con, ctx.policy, env_params, envcls, "_key001_keycls", t)
+    owners = registry_key_owners(ctx.policy)
+    owner_rows = ", ".join(f"({lit(k)}, {lit(o)})" for k, o in sorted(owners.items()))
+    owner_sql = (f"SELECT * FROM (VALUES {owner_rows}) o(k, owner)" if owners
+                 else "SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS owner WHERE false")
+
+    team = "ct.canon" if "team_id" in dims else "NULL::VARCHAR"
+    service = "cs.canon" if "service_id" in dims else "NULL::VARCHAR"
+    env = "ec.cls" if "environment" in dims else "NULL::VARCHAR"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _key001_base AS
+        SELECT l._row, l.api_key_id AS k, {team} AS t, {service} AS s, {env} AS e, coalesce(l.cost, 0) AS c
+        FROM {t} l
+        LEFT JOIN {canon} ct ON ct.f = 'team_id' AND ct.v = l.team_id
+        LEFT JOIN {canon} cs ON cs.f = 'service_id' AND cs.v = l.service_id
+        LEFT JOIN {envcls} ec ON ec.v = l.environment
+        WHERE {VALID_KEY}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _key001_home AS
+        WITH tt AS (
+            SELECT k, t, row_number() OVER (PARTITION BY k ORDER BY sum(c) DESC, count(*) DESC, t) AS rn
+            FROM _key001_base WHERE t IS NOT NULL GROUP BY k, t
+        ), home_t AS (
+            SELECT kk.k, coalesce(o.owner, tt.t) AS home_t, o.owner IS NOT NULL AS registered
+            FROM (SELECT DISTINCT k FROM _key001_base) kk
+            LEFT JOIN ({owner_sql}) o ON o.k = kk.k
+            LEFT JOIN tt ON tt.k = kk.k AND tt.rn = 1
+        ), ss AS (
+            SELECT b.k, b.s, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, count(*) DESC, b.s) AS rn
+            FROM _key001_base b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.s IS NOT NULL GROUP BY b.k, b.s
+        ), ee AS (
+            SELECT b.k, b.e, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, count(*) DESC, b.e) AS rn
+            FROM _key001_base b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.e IS NOT NULL GROUP BY b.k, b.e
+        )
+        SELECT h.k, h.home_t, h.registered, ss.s AS home_s,
+               CASE WHEN {'true' if 'environment' in dims else 'false'} AND kc.cls = 'production'
+                    THEN {lit(production_label(ctx.policy))} ELSE ee.e END AS home_e,
+               kc.cls = 'production' AS production_key
+        FROM home_t h
+        LEFT JOIN ss ON ss.k = h.k AND ss.rn = 1
+        LEFT JOIN ee ON ee.k = h.k AND ee.rn = 1
+        LEFT JOIN {keycls} kc ON kc.k = h.k
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _key001_flags AS
+        SELECT b.*, h.home_t, h.registered, h.home_s, h.home_e,
+               coalesce(b.t <> h.home_t, false) AS d_team,
+               coalesce(b.t = h.home_t AND b.s <> h.home_s, false) AS d_service,
+               coalesce(b.e <> h.home_e, false) AS d_env
+        FROM _key001_base b JOIN _key001_home h USING (k)
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE _key001_shared AS SELECT DISTINCT k FROM _key001_flags WHERE d_team OR d_service OR d_env")
+    if not ctx.scalar("SELECT count(*) FROM _key001_shared"):
+        return None
+    labels = key_label_table(con, "SELECT k FROM _key001_shared", "_key001_labels")
+    sql = f"""
+        SELECT f._row,
+               'key ' || kl.label || ' belongs to ' || coalesce(f.home_t, '(no team)')
+               || CASE WHEN f.registered THEN ' (ownership registry)' ELSE ' (most spend on the key)' END
+               || ', used here by ' || concat_ws(', ',
+                    CASE WHEN f.d_team THEN 'team ' || f.t END,
+                    CASE WHEN f.d_service THEN 'service ' || f.s || ' (key''s service: ' || f.home_s || ')' END,
+                    CASE WHEN f.d_env THEN 'environment ' || f.e || ' (key''s environment: ' || f.home_e || ')' END) AS detail,
+               CASE WHEN f.d_team THEN 'give team ' || f.t || ' its own key'
+                    WHEN f.d_service THEN 'give service ' || f.s || ' its own key'
+                    ELSE 'use a separate ' || f.e || ' key' END AS fix
+        FROM _key001_flags f JOIN {labels} kl USING (k)
+        WHERE f.d_team OR f.d_service OR f.d_env
+    """
+
+    # Report section: per shared key, who is on it and the cost on each side.
+    limit = int(ctx.params.get("max_keys_in_report", 100))
+    summary = ctx.rows(f"""
+        SELECT f.k, kl.label, any_value(f.home_t), bool_or(f.registered), any_value(f.home_s), any_value(f.home_e),
+               count(*), sum(f.c)::DECIMAL(38,12),
+               count(*) FILTER (WHERE f.d_team OR f.d_service OR f.d_env),
+               coalesce(sum(f.c) FILTER (WHERE f.d_team OR f.d_service OR f.d_env), 0)::DECIMAL(38,12)
+        FROM _key001_flags f JOIN {labels} kl USING (k) GROUP BY 1, 2 ORDER BY 10 DESC, 9 DESC, 2, 1
+    """)
+    sides: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for dim, col in (("teams", "t"), ("services", "s"), ("environments", "e")):
+        for k, v, n, c, flagged_n in ctx.rows(f"""
+            SELECT k, {col}, count(*), sum(c)::DECIMAL(38,12), count(*) FILTER (WHERE d_team OR d_service OR d_env)
+            FROM _key001_flags WHERE k IN (SELECT k FROM _key001_shared) GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2 NULLS LAST
+        """):
+            sides.setdefault((k, dim), []).append(
+                {"value": v, "records": int(n), "cost": Decimal(c), "flagged_records": int(flagged_n)})
+    keys = []
+    for k, label, home_t, registered, home_s, home_e, n, c, fn, fc in summary[:limit]:
+        keys.append({
+            "key": label,
+            "owner": home_t, "owner_from": "registry" if registered else "most spend",
+            "home_service": home_s, "home_environment": home_e,
+            "records": int(n), "cost": Decimal(c), "flagged_records": int(fn), "flagged_cost": Decimal(fc),
+            "teams": sides.get((k, "teams"), []),
+            "services": sides.get((k, "services"), []),
+            "environments": sides.get((k, "environments"), []),
+        })
+    n_keys = len(summary)
+    n_teams = ctx.scalar("SELECT count(*) FROM (SELECT DISTINCT k FROM _key001_flags WHERE d_team)")
+    return Hits(
+        sql=sql,
+        message="{count} requests ({cost}) used " + f"{n_keys:,} API key{'s' if n_keys != 1 else ''}"
+        + " that belong to another team, service or environment"
+        + (f" ({n_teams:,} shared across teams)" if n_teams else "")
+        + ": per-key spend reports charge them to the key's owner while their tags name someone else. "
+        "Give each team, service and environment its own key.",
+        extra={"keys": keys, "keys_total": n_keys},
+    )

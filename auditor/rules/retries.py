@@ -1,0 +1,100 @@
+"""Retries: every attempt of a request is its own record, and its cost belongs to the request it retries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from auditor.fmt import usd
+from auditor.rules.base import Hits, RuleContext, rule
+
+
+def _unlinked_sql(table: str, window_seconds: float) -> str:
+    """``_row, kind ('unlinked' | 'dangling'), detail, fix`` for each flagged attempt."""
+    return f"""
+WITH l AS (
+    SELECT _row, request_id, coalesce(retry_count, 0) AS retry_count, nullif(retry_of, '') AS retry_of,
+           nullif(trace_id, '') AS trace_id, timestamp, api_key_id, model, service_id
+    FROM {table}
+),
+tr AS (SELECT trace_id, count(DISTINCT request_id) AS n FROM l WHERE trace_id IS NOT NULL GROUP BY 1),
+hit AS (
+    SELECT l.*, CASE WHEN l.retry_of IS NOT NULL THEN 'dangling' ELSE 'unlinked' END AS kind
+    FROM l LEFT JOIN tr USING (trace_id)
+    WHERE (l.retry_of IS NULL AND l.retry_count > 0 AND coalesce(tr.n, 0) < 2)
+       OR (l.retry_of IS NOT NULL AND NOT EXISTS (
+              SELECT 1 FROM l o WHERE o.request_id = l.retry_of AND o.request_id IS DISTINCT FROM l.request_id))
+),
+-- A likely original for an unlinked retry: the latest earlier attempt on the same key, model and
+-- service whose retry count is one less (a suggestion for the fix, never a link the audit assumes).
+cand AS (
+    SELECT h._row, c.request_id AS cand_id, epoch(h.timestamp) - epoch(c.timestamp) AS gap
+    FROM (SELECT * FROM hit WHERE kind = 'unlinked' AND timestamp IS NOT NULL) h
+    ASOF JOIN (SELECT request_id, timestamp, api_key_id, model, service_id, retry_count + 1 AS next_count
+               FROM l WHERE timestamp IS NOT NULL AND request_id IS NOT NULL) c
+      ON h.api_key_id = c.api_key_id AND h.model = c.model AND h.service_id = c.service_id
+     AND h.retry_count = c.next_count AND h.timestamp >= c.timestamp
+)
+SELECT h._row, h.kind,
+    CASE
+      WHEN h.kind = 'dangling' AND h.retry_of = h.request_id THEN 'retry_of points to the record itself'
+      WHEN h.kind = 'dangling' THEN 'retry_of ''' || h.retry_of || ''' is not a request in the logs'
+      ELSE 'retry #' || h.retry_count || ' with no retry_of and '
+           || CASE WHEN h.trace_id IS NULL THEN 'no trace_id' ELSE 'no other request in trace ' || h.trace_id END
+    END AS detail,
+    CASE
+      WHEN h.kind = 'dangling' THEN 'include the logs that hold the original request, or correct retry_of'
+      WHEN c.cand_id IS NOT NULL AND c.gap <= {float(window_seconds)}
+        THEN 'retry_of=' || c.cand_id || ' (likely: same key, model and service, retry #' || (h.retry_count - 1)
+             || ', ' || round(c.gap, 1) || ' s earlier)'
+      ELSE 'set retry_of to the first attempt''s request_id, or give every attempt of the request one trace_id'
+    END AS fix
+FROM hit h LEFT JOIN cand c USING (_row)"""
+
+
+@rule("RET001", "unlinked-retry", "warning", params={"candidate_window_seconds": 300})
+def unlinked_retry(ctx: RuleContext) -> Hits | None:
+    """A retry attempt cannot be tied to the request it retries.
+
+    What it checks: two things. (1) An attempt with retry_count > 0 that has no retry_of and shares its
+    trace_id with no other request (no trace_id at all, or the only request_id in its trace; re-delivered
+    copies of the same request_id do not count as a link). (2) A retry_of that points to no request_id in
+    the logs (or to the record itself), whatever the retry_count. Links are looked for among the LLM
+    records of all input files together. For an unlinked retry the fix suggests a likely original: the
+    latest earlier attempt on the same api_key_id, model and service_id whose retry_count is one less,
+    within candidate_window_seconds (default 300).
+
+    Why it matters: a retry is part of the cost of the request it retries. When the link is missing, the
+    retry spend cannot be added to that request, its feature or its customer: per-request costs are
+    understated and the retries' spend sits in no request's total. A dangling link usually means part of the
+    logs (the original attempts) was not exported.
+
+    Bad: {"request_id": "r2", "retry_count": 1, "retry_of": null, "trace_id": null, "cost": 0.0042}
+
+    Good: {"request_id": "r2", "retry_count": 1, "retry_of": "r1", "trace_id": "t-9f2"}
+    """
+    sql = _unlinked_sql(ctx.table, ctx.params.get("candidate_window_seconds", 300))
+    kinds = {k: (int(n), Decimal(c)) for k, n, c in ctx.rows(
+        f"SELECT h.kind, count(*), coalesce(sum(r.cost), 0) FROM ({sql}) h JOIN {ctx.table} r USING (_row) GROUP BY 1"
+    )}
+    if not kinds:
+        return None
+    n_ret, c_ret = ctx.rows(
+        f"SELECT count(*), coalesce(sum(cost), 0) FROM {ctx.table}"
+        " WHERE coalesce(retry_count, 0) > 0 OR nullif(retry_of, '') IS NOT NULL"
+    )[0]
+    un, dang = kinds.get("unlinked", (0, Decimal(0))), kinds.get("dangling", (0, Decimal(0)))
+    parts = []
+    if un[0]:
+        parts.append(f"{un[0]:,} ({usd(un[1])}) carry a retry count but no retry_of and share no trace with another request")
+    if dang[0]:
+        parts.append(f"{dang[0]:,} ({usd(dang[1])}) have a retry_of that points to no request in the logs")
+    return Hits(
+        sql=f"SELECT _row, detail, fix FROM ({sql})",
+        message="{count} retry attempts ({cost}) cannot be tied to the request they retry: " + "; ".join(parts)
+        + f". That retry spend is in no request's cost (all retries: {int(n_ret):,} attempts, {usd(c_ret)}).",
+        extra={
+            "unlinked": {"records": un[0], "cost": un[1]},
+            "dangling": {"records": dang[0], "cost": dang[1]},
+            "retries": {"records": int(n_ret), "cost": Decimal(c_ret)},
+        },
+    )

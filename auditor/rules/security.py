@@ -1,0 +1,47 @@
+"""Security: the logs must not hold credentials, and the audit must not spread them."""
+
+from __future__ import annotations
+
+from auditor.redact import mask_sql
+from auditor.rules.base import Hits, RuleContext, rule
+
+
+@rule("SEC001", "secret-in-log", "error")
+def secret_in_log(ctx: RuleContext) -> Hits | None:
+    """A log record holds something that looks like a raw provider key or bearer token.
+
+    What it checks: every field of the source record, nested ones included (metadata, headers copied into
+    metadata, aliases, tags, and prompt or response text), against the patterns of live credentials: OpenAI
+    (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-api03-), Stripe-style sk_live_, AWS (AKIA...), Google
+    (AIza...), GitHub, Slack, Hugging Face, Groq and Langfuse keys, and "Bearer <token>". The loader finds
+    them while reading (see auditor/redact.py) and masks them in every value the audit keeps; the finding
+    names the field and shows the secret masked (first four and last four characters). Trace context spans
+    (agent, tool) are checked too, not only LLM requests.
+
+    Why it matters: a key in a log is a leaked key: anybody who can read the logs (or a chargeback export
+    made from them) can spend on it. It must be revoked and the logger fixed. A raw key used as an
+    api_key_id also means the gateway is not hashing keys, so the key cannot be shared in reports either.
+
+    Bad: {"request_id": "r1", "api_key_id": "sk-proj-Q2x9...full key...7fA0", "metadata": {"authorization": "Bearer eyJhbGciOi..."}}
+
+    Good: {"request_id": "r1", "api_key_id": "9f86d081884c7d65...(sha256 of the key)", "api_key_alias": "support-prod"}
+    """
+    sql = (
+        f"SELECT _row, 'raw credential in field ' || {mask_sql('secret_field')} || ': ' || coalesce(secret_masked, '…') AS detail,"
+        " 'revoke and rotate this key, then stop the logger from writing it (log a hash or an alias instead)' AS fix"
+        " FROM records WHERE secret_field IS NOT NULL"
+    )
+    fields = ctx.rows(
+        "SELECT secret_field, count(*) FROM records WHERE secret_field IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    if not fields:
+        return None
+    keys = ctx.scalar("SELECT count(DISTINCT secret_masked) FROM records WHERE secret_field IS NOT NULL")
+    where = ", ".join(f"{f} ({n:,})" for f, n in fields[:5]).replace("{", "{{").replace("}", "}}")
+    return Hits(
+        sql=sql,
+        message="{count} log records ({cost}) contain a raw API key or bearer token (" + f"{int(keys):,}"
+        + " distinct, shown masked) in: " + where + ". Anyone who can read these logs can spend on those keys: "
+        "revoke them and stop logging them.",
+        extra={"fields": {f: int(n) for f, n in fields}, "distinct_secrets": int(keys)},
+    )

@@ -1,0 +1,365 @@
+"""Tag hygiene: ownership values that are free text rather than known owners.
+
+This module also holds the owner-value resolution the key and environment rules share: every
+distinct value of team_id, service_id, cost_center, environment (and each tag) is mapped to the
+owner it means, from the policy's registry when it has one, else from clusters of spellings in
+the data. All fuzzy work runs on the distinct values only (never per record), so its cost does not
+grow with the number of records.
+
+Clustering, per field:
+
+* normal form: camelCase split, lower case, every separator (space, ``_ - . / :``) removed, so
+  "Support Automation", "support_automation" and "SupportAutomation" are one spelling;
+* two normal forms are the same owner when rapidfuzz's ``fuzz.ratio`` is at least ``fuzzy_cutoff``
+  AND a token guard holds: the same digits in the same order (``cc-4210`` is not ``cc-4201``), the
+  same number of words, and each pair of differing words is an abbreviation (a prefix of at least 4
+  letters and half the word: "supp" / "support") or a typo (edit distance 1 for words of 6+ letters,
+  2 for 10+). So "search-api" / "search-ui", "team-a" / "team-b" and "billing" / "billing-eu" stay
+  apart;
+* clusters are stars around a centre (no chaining): with a registry the centres are the registry's
+  values; without one, the normal forms in order of (passes the policy's pattern, spend, records,
+  value), each unassigned one becoming the centre of the next cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from auditor.contract.sql import lit
+from auditor.policy import Policy
+from auditor.rules.base import LLM, Hits, RuleContext, rule
+
+OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
+TAG_FIELDS = (*OWNER_FIELDS, "tags")
+TAG_PARAMS: dict[str, Any] = {"fuzzy_cutoff": 85, "fields": list(TAG_FIELDS), "max_clusters_in_report": 100}
+
+_SEP = re.compile(r"[\s_\-./:]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def normal_form(value: str) -> str:
+    """Case and separators removed: the spelling-independent form of an owner value."""
+    return _SEP.sub("", value.strip().lower())
+
+
+def words(value: str) -> tuple[str, ...]:
+    return tuple(w for w in _SEP.split(_CAMEL.sub(" ", value.strip()).lower()) if w)
+
+
+def _word_alike(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if a.isdigit() or b.isdigit():
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 4 and long_.startswith(short) and 2 * len(short) >= len(long_):
+        return True  # abbreviation: supp / support
+    if len(short) >= 6:
+        allowed = 2 if len(short) >= 10 else 1
+        return OSA.distance(a, b) <= allowed  # typo: suport / support
+    return False
+
+
+def same_owner(a: tuple[str, ...], b: tuple[str, ...], score: float, cutoff: float) -> bool:
+    """Whether two spellings (as word tuples) name the same owner: see the module docstring."""
+    if "".join(a) == "".join(b):
+        return True
+    if score < cutoff or len(a) != len(b):
+        return False
+    if _DIGITS.findall("-".join(a)) != _DIGITS.findall("-".join(b)):
+        return False
+    return all(_word_alike(x, y) for x, y in zip(a, b))
+
+
+@dataclass
+class Value:
+    """One distinct value of one field, and what it resolves to."""
+
+    field: str
+    value: str
+    records: int
+    cost: Decimal
+    bad: bool  # fails the policy's pattern / enum for the field
+    canonical: str | None = None  # the owner value it means (None: unknown)
+    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid
+    source: str = "data"  # registry | data
+
+    @property
+    def flagged(self) -> bool:
+        return self.status in ("variant", "fuzzy", "unknown", "invalid")
+
+    @property
+    def blocks(self) -> bool:
+        """Attribution is blocked when the value is not a registry value (with a registry) or does not
+        pass the policy's pattern; a spelling variant in data without a registry still names an owner."""
+        if self.field == "tags":
+            return False
+        return self.bad or self.source == "registry"
+
+
+def registry_values(policy: Policy, field: str) -> dict[str, str]:
+    """Known spellings of ``field`` in the registry -> the owner value each means (aliases map to the team)."""
+    out: dict[str, str] = {}
+    teams = sorted(policy.teams.values(), key=lambda t: t.team_id)
+    if field == "team_id":
+        for t in teams:
+            out[t.team_id] = t.team_id
+        for t in teams:
+            for a in t.aliases:
+                out.setdefault(a, t.team_id)
+    elif field == "service_id":
+        for t in teams:
+            for s in t.services:
+                out.setdefault(s, s)
+    elif field == "cost_center":
+        for c in (*policy.cost_centers, *(t.cost_center for t in teams if t.cost_center)):
+            out.setdefault(c, c)
+    elif field == "environment":
+        for e in (*policy.environments, *(e for t in teams for e in t.environments)):
+            out.setdefault(e, e)
+    return out
+
+
+def _distinct_values(ctx_con, table: str, fields: tuple[str, ...]) -> list[tuple[str, str, int, Decimal, bool]]:
+    parts = []
+    for f in fields:
+        if f == "tags":
+            parts.append(f"SELECT 'tags' AS f, unnest(list_distinct(tags)) AS v, cost, false AS bad FROM {table}")
+        else:
+            bad = f"(list_contains(_violations, {lit(f + ':pattern')}) OR list_contains(_violations, {lit(f + ':enum')}))"
+            parts.append(f"SELECT {lit(f)} AS f, \"{f}\" AS v, cost, {bad} AS bad FROM {table}")
+    sql = (
+        "SELECT f, v, count(*), coalesce(sum(cost), 0)::DECIMAL(38,12), bool_or(bad) FROM ("
+        + " UNION ALL ".join(parts) + ") WHERE v IS NOT NULL AND v <> '' GROUP BY f, v ORDER BY f, v"
+    )
+    return ctx_con.execute(sql).fetchall()
+
+
+def _resolve_registry(values: list[Value], known: dict[str, str], cutoff: float) -> None:
+    by_norm: dict[str, str] = {}
+    for k in sorted(known):  # deterministic: first spelling in sorted order wins a shared normal form
+        by_norm.setdefault(normal_form(k), known[k])
+    norms = sorted(by_norm)
+    norm_words = {n: None for n in norms}
+    for k in sorted(known):
+        n = normal_form(k)
+        if norm_words[n] is None:
+            norm_words[n] = words(k)
+    for v in values:
+        v.source = "registry"
+        if v.value in known:
+            v.canonical = known[v.value]
+            v.status = "known" if known[v.value] == v.value else "alias"
+            continue
+        n = normal_form(v.value)
+        if n in by_norm:
+            v.canonical, v.status = by_norm[n], "variant"
+            continue
+        candidates = [
+            (choice, score)
+            for choice, score, _ in process.extract(n, norms, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
+            if same_owner(words(v.value), norm_words[choice], score, cutoff)
+        ]
+        if candidates:
+            best = min(candidates, key=lambda c: (-c[1], c[0]))  # best score, then the first in sorted order
+            v.canonical, v.status = by_norm[best[0]], "fuzzy"
+        else:
+            v.canonical, v.status = None, "invalid" if v.bad else "unknown"
+
+
+def _resolve_data(values: list[Value], cutoff: float) -> None:
+    groups: dict[str, list[Value]] = {}
+    for v in values:
+        groups.setdefault(normal_form(v.value), []).append(v)
+
+    def rank(n: str) -> tuple:
+        """Centres first: spellings that pass the policy's pattern, then most spend, most records, the value."""
+        g = groups[n]
+        return (all(v.bad for v in g), -sum((v.cost for v in g), Decimal(0)), -sum(v.records for v in g), n)
+
+    def group_words(n: str) -> tuple[str, ...]:
+        return max((words(v.value) for v in groups[n]), key=lambda w: (len(w), w))
+
+    order = sorted(groups, key=rank)
+    unassigned = set(order)
+    for centre in order:
+        if centre not in unassigned:
+            continue
+        unassigned.discard(centre)
+        members = [centre]
+        rest = sorted(unassigned)
+        if rest:
+            cw = group_words(centre)
+            for choice, score, _ in process.extract(centre, rest, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None):
+                if same_owner(cw, group_words(choice), score, cutoff):
+                    members.append(choice)
+            unassigned.difference_update(members)
+        cluster = [v for n in members for v in groups[n]]
+        canon = min(cluster, key=lambda v: (v.bad, -v.cost, -v.records, v.value))
+        for v in cluster:
+            v.source = "data"
+            if v.bad:
+                v.canonical, v.status = (None if canon.bad else canon.value), "invalid"
+            elif v is canon:
+                v.canonical, v.status = v.value, "canonical"
+            else:
+                v.canonical = canon.value
+                v.status = "variant" if normal_form(v.value) == normal_form(canon.value) else "fuzzy"
+
+
+def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG_FIELDS,
+            cutoff: float | None = None) -> dict[str, list[Value]]:
+    """Every distinct value of ``fields`` with what it resolves to (see the module docstring)."""
+    if cutoff is None:
+        cutoff = float({**TAG_PARAMS, **policy.rule_config("TAG001", "free-form-tag")}["fuzzy_cutoff"])
+    out: dict[str, list[Value]] = {f: [] for f in fields}
+    for f, v, n, c, bad in _distinct_values(con, table, fields):
+        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad)))
+    for f, values in out.items():
+        known = registry_values(policy, f) if f != "tags" else {}
+        if known:
+            _resolve_registry(values, known, cutoff)
+        else:
+            _resolve_data(values, cutoff)
+    return out
+
+
+def canonical_table(con, resolved: dict[str, list[Value]], name: str) -> str:
+    """A temp table ``name(f, v, canon)``: each distinct value and the owner value it means (itself when unknown)."""
+    rows = [(v.field, v.value, v.canonical if v.canonical is not None else v.value) for vs in resolved.values() for v in vs]
+    arrow = pa.table({"f": pa.array([r[0] for r in rows], pa.string()), "v": pa.array([r[1] for r in rows], pa.string()),
+                      "canon": pa.array([r[2] for r in rows], pa.string())})
+    con.register(f"{name}_arrow", arrow)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name
+
+
+def _detail(v: Value) -> str:
+    field = "tag" if v.field == "tags" else v.field
+    if v.status == "variant":
+        return f"{field} {v.value!r} is another spelling of {v.canonical!r}"
+    if v.status == "fuzzy":
+        return f"{field} {v.value!r} looks like a misspelling of {v.canonical!r}"
+    if v.status == "invalid":
+        return f"{field} {v.value!r} does not match the policy's pattern for {field}" + (
+            f" (probably {v.canonical!r})" if v.canonical else "")
+    return f"{field} {v.value!r} is not in the ownership registry"
+
+
+@rule("TAG001", "free-form-tag", "error", params=TAG_PARAMS, blocks_attribution=True)
+def free_form_tag(ctx: RuleContext) -> Hits | None:
+    """An ownership value is free text: not a known owner, or one of several spellings of one owner.
+
+    What it checks: every distinct value of team_id, service_id, cost_center, environment and of each
+    tag. With an ownership registry in the policy (``[teams.<id>]`` with services, cost_center,
+    environments and aliases; ``[registry]`` cost_centers and environments) a value of a field the
+    registry lists must be one of its values or aliases; otherwise the value is flagged, with the
+    registry value it most likely means as the fix (same spelling up to case and separators, or a
+    close fuzzy match). A value that fails the policy's ``[fields.<field>]`` pattern or enum is
+    flagged too. For fields the registry does not list (and for tags), spellings are clustered
+    (case and separators normalised, then rapidfuzz on the distinct values only, with a guard so
+    "search-api" / "search-ui", "team-a" / "team-b" and "billing" / "billing-eu" stay apart); the
+    spelling with the most spend (then records) is the canonical one and every other member of the
+    cluster is flagged with it as the fix. Values alone in their cluster are not flagged.
+
+    Which records block attribution: records whose value is not in the registry (with a registry for
+    that field), or does not match the policy's pattern, cannot be posted to any ledger owner and go to
+    the unallocated bucket. Without a registry, a spelling variant still names an owner (the canonical
+    spelling): it is flagged, but its cost stays attributable. Tags never block attribution.
+    Parameters: ``fuzzy_cutoff`` (rapidfuzz ratio, 0-100, default 85), ``fields`` (which fields to check).
+
+    Why it matters: chargeback groups spend by these values. "support-automation", "Support
+    Automation" and "supp-automation" become three owners on the bill, each too small to notice,
+    and a value no registry knows cannot be posted to any cost center at all.
+
+    Bad: {"team_id": "Support Automation", "service_id": "ticket_triage", "cost_center": "cc-4210"}
+
+    Good: {"team_id": "support-automation", "service_id": "ticket-triage", "cost_center": "cc-4210"}
+    """
+    fields = tuple(f for f in ctx.params.get("fields", TAG_FIELDS) if f in TAG_FIELDS)
+    if not fields:
+        return None
+    resolved = resolve(ctx.con, ctx.policy, ctx.table, fields, float(ctx.params["fuzzy_cutoff"]))
+    flagged = [v for vs in resolved.values() for v in vs if v.flagged]
+    if not flagged:
+        return None
+    arrow = pa.table({
+        "f": pa.array([v.field for v in flagged], pa.string()),
+        "v": pa.array([v.value for v in flagged], pa.string()),
+        "detail": pa.array([_detail(v) for v in flagged], pa.string()),
+        "fix": pa.array([None if v.canonical is None else f"{'tag' if v.field == 'tags' else v.field}: {v.canonical}"
+                         for v in flagged], pa.string()),
+        "blocks": pa.array([v.blocks for v in flagged], pa.bool_()),
+    })
+    ctx.con.register("_tag001_arrow", arrow)
+    ctx.con.execute("CREATE OR REPLACE TEMP TABLE _tag001_map AS SELECT * FROM _tag001_arrow")
+    ctx.con.unregister("_tag001_arrow")
+    parts = [
+        f"SELECT _row, 'tags' AS f, unnest(list_distinct(tags)) AS v FROM {ctx.table}" if f == "tags"
+        else f"SELECT _row, {lit(f)} AS f, \"{f}\" AS v FROM {ctx.table}"
+        for f in fields
+    ]
+    sql = (
+        "SELECT x._row, string_agg(m.detail, '; ' ORDER BY m.f, m.v) AS detail,"
+        " string_agg(m.fix, '; ' ORDER BY m.f, m.v) AS fix, bool_or(m.blocks) AS blocks"
+        f" FROM ({' UNION ALL '.join(parts)}) x JOIN _tag001_map m ON m.f = x.f AND m.v = x.v GROUP BY x._row"
+    )
+
+    # Report section: the clusters with a flagged member, and the values no registry knows.
+    clusters: dict[tuple[str, str], list[Value]] = {}
+    for vs in resolved.values():
+        for v in vs:
+            if v.canonical is not None:
+                clusters.setdefault((v.field, v.canonical), []).append(v)
+    shown = []
+    for (field, canonical), members in clusters.items():
+        if not any(m.flagged for m in members):
+            continue
+        members.sort(key=lambda m: (-m.cost, -m.records, m.value))
+        shown.append({
+            "field": field, "canonical": canonical, "source": members[0].source,
+            "records": sum(m.records for m in members), "cost": sum((m.cost for m in members), Decimal(0)),
+            "flagged_records": sum(m.records for m in members if m.flagged),
+            "flagged_cost": sum((m.cost for m in members if m.flagged), Decimal(0)),
+            "values": [{"value": m.value, "records": m.records, "cost": m.cost, "status": m.status} for m in members],
+        })
+    shown.sort(key=lambda c: (-c["flagged_cost"], -c["flagged_records"], c["field"], c["canonical"]))
+    unknown = sorted(
+        ({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "status": v.status}
+         for v in flagged if v.canonical is None),
+        key=lambda u: (-u["cost"], -u["records"], u["field"], u["value"]),
+    )
+    limit = int(ctx.params.get("max_clusters_in_report", 100))
+    n_variants = sum(1 for v in flagged if v.canonical is not None)
+    n_unknown = len(unknown)
+    parts_msg = []
+    if n_variants:
+        example = next((m for c in shown for m in c["values"] if m["status"] in ("variant", "fuzzy", "invalid")), None)
+        parts_msg.append(
+            f"{n_variants:,} value{'s are' if n_variants != 1 else ' is'} another spelling of a known owner"
+            + (f" (e.g. {example['value']!r} for {next(c['canonical'] for c in shown if example in c['values'])!r})" if example else "")
+        )
+    if n_unknown:
+        parts_msg.append(f"{n_unknown:,} value{'s' if n_unknown != 1 else ''} match{'' if n_unknown != 1 else 'es'} no known owner"
+                         + (" in the ownership registry" if ctx.policy.has_registry else ""))
+    message = ("{count} requests ({cost}) carry free-form owner values: " + "; ".join(parts_msg)
+               + ". Chargeback would split their spend across spellings or post it to no one; map them to the canonical value.")
+    return Hits(
+        sql=sql,
+        message=message,
+        extra={
+            "clusters": shown[:limit],
+            "clusters_total": len(shown),
+            "unknown_values": unknown[:limit],
+            "unknown_values_total": n_unknown,
+        },
+    )

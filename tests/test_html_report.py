@@ -1,0 +1,412 @@
+"""The HTML readiness report (issue 4): self-contained, escaped, the same figures as the JSON output,
+and checked in a real headless Chromium (console errors, network requests, rendered figures, XSS)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from html import unescape as html_unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from markupsafe import escape
+
+from auditor.api import audit
+from auditor.cli import main
+from auditor.fmt import pct, usd
+from auditor.policy import from_dict
+from auditor.reporters import formats, renderer
+from helpers import record, write_jsonl
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = REPO / "sample_logs"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+MALICIOUS_TEAM = "<script>alert(1)</script>"
+MALICIOUS_SERVICE = '"><img src=x onerror=alert(2)>'
+MALICIOUS_MODEL = "<svg onload=alert(3)>"
+
+# Per 1M tokens (input, output) as genai-prices has them for the demo's models and dates.
+PRICES = {"gpt-4o-mini": (Decimal("0.15"), Decimal("0.6")), "gpt-4o": (Decimal("2.5"), Decimal(10))}
+O3_BEFORE, O3_AFTER, O3_CUT = (Decimal(10), Decimal(40)), (Decimal(2), Decimal(8)), datetime(2025, 6, 10, tzinfo=timezone.utc)
+
+DEMO_POLICY = {
+    "teams": {
+        "support-automation": {"cost_center": "cc-4210", "services": ["ticket-triage", "case-summary"],
+                               "keys": ["key-support-prod"]},
+        "sales-enablement": {"cost_center": "cc-5120", "services": ["proposal-writer"], "keys": ["key-sales-prod"]},
+        "internal-agent": {"cost_center": "cc-3300", "services": ["workflow-agent"], "keys": ["key-agent-prod"]},
+        "search": {"cost_center": "cc-6100", "services": ["query-rewrite"], "keys": ["key-search-prod"]},
+    },
+    "registry": {"cost_centers": ["cc-4210", "cc-5120", "cc-3300", "cc-6100"], "environments": ["production", "staging"]},
+}
+
+
+def _cost(model: str, when: datetime, n_in: int, n_out: int, stale: bool = False) -> float:
+    if model == "o3":
+        p_in, p_out = O3_BEFORE if (when < O3_CUT or stale) else O3_AFTER
+    else:
+        p_in, p_out = PRICES[model]
+    return float((n_in * p_in + n_out * p_out) / Decimal(1_000_000))
+
+
+def demo_records() -> list[dict]:
+    """Three weeks of gateway traffic for four teams, with the defects a real rollout has: untagged requests,
+    a copied key, free-form tags, stale prices after a price cut, unlinked retries and a re-delivered request."""
+    out = []
+    start = datetime(2025, 6, 1, 9, tzinfo=timezone.utc)
+
+    def add(i, day, team, service, cc, key, model, n_in, n_out, stale=False, **kw):
+        when = start + timedelta(days=day, minutes=7 * i)
+        rec = record(request_id=f"req-{len(out):05d}", timestamp=when.strftime("%Y-%m-%dT%H:%M:%SZ"), model=model,
+                     input_tokens=n_in, output_tokens=n_out, cost=_cost(model, when, n_in, n_out, stale),
+                     team_id=team, service_id=service, cost_center=cc, api_key_id=key, **kw)
+        out.append(rec)
+        return rec
+
+    for day in range(21):
+        for i in range(12):  # support: many small calls; some case summaries lack a cost center
+            add(i, day, "support-automation", "ticket-triage", "cc-4210", "key-support-prod", "gpt-4o-mini", 4000, 600)
+        for i in range(3):
+            add(i, day, "support-automation", "case-summary", ... if i == 0 else "cc-4210", "key-support-prod",
+                "gpt-4o-mini", 6000, 900)
+        for i in range(4):  # sales: few expensive o3 calls; after the price cut some still carry the old price
+            add(i, day, "sales-enablement", "proposal-writer", "cc-5120", "key-sales-prod", "o3", 30000, 4000,
+                stale=(day >= 10 and i == 0))
+        for i in range(6):  # the internal agent: retries with no link to their original request, some untagged
+            rec = add(i, day, "internal-agent" if i != 5 else ..., "workflow-agent", "cc-3300", "key-agent-prod",
+                      "gpt-4o", 12000, 1500, retry_count=1 if i in (3, 4) else 0)
+            if i in (3, 4):
+                rec["retry_of"] = None
+        for i in range(3):  # search: free-form team spelling, and a batch job on support's key
+            add(i, day, "Search" if i == 1 else "search", "query-rewrite", "cc-6100",
+                "key-support-prod" if i == 2 else "key-search-prod", "gpt-4o", 8000, 500)
+        add(0, day, ..., ..., ..., "key-legacy", "gpt-4o", 20000, 2000)  # nobody's: a legacy key, no tags
+    out.append(dict(out[5]))  # the logger delivered one request twice
+    return out
+
+
+def write_demo(d: Path) -> Path:
+    path = write_jsonl(d / "gateway.jsonl", demo_records())
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"request_id": "req-cut", "model": "gpt-4o", "cost": 0.0\n')  # a truncated line: rejected
+    return path
+
+
+def demo_result(tmp_path: Path):
+    return audit([write_demo(tmp_path)], from_dict(DEMO_POLICY, "audit-logs.toml"))
+
+
+# --- parsing the rendered page ----------------------------------------------------------------------
+
+class Page(HTMLParser):
+    """Elements with data-figure, the team names of the readiness table, scripts, and any external reference."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.figures: dict[str, str] = {}
+        self.figure_text: dict[str, str] = {}
+        self.teams: list[str] = []
+        self.scripts = 0
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+        self._open: list[tuple[str, str | None, bool]] = []  # (tag, figure, team cell)
+        self._text: dict[int, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if tag == "script":
+            self.scripts += 1
+        for k in ("src", "href", "action", "xlink:href", "poster", "data"):
+            if a.get(k):
+                self.urls.append(a[k])
+        if "style" in a and "url(" in (a["style"] or ""):
+            self.urls.append(a["style"])
+        if tag in ("meta", "link", "input", "img", "br", "hr", "source"):
+            return
+        fig = a.get("data-figure")
+        if fig is not None:
+            self.figures[fig] = a.get("data-value", "")
+        self._open.append((tag, fig, "team-name" in (a.get("class") or "").split()))
+        self._text[len(self._open)] = []
+
+    def handle_endtag(self, tag):
+        if not self._open or self._open[-1][0] != tag:
+            return
+        depth = len(self._open)
+        _, fig, team = self._open.pop()
+        text = "".join(self._text.pop(depth, [])).strip()
+        if fig is not None:
+            self.figure_text[fig] = text
+        if team:
+            self.teams.append(text)
+        if depth - 1 in self._text:
+            self._text[depth - 1].append(text)
+
+    def handle_data(self, data):
+        if self._open:
+            self._text[len(self._open)].append(data)
+
+
+def parse(html: str) -> Page:
+    p = Page()
+    p.feed(html)
+    return p
+
+
+# --- without a browser ----------------------------------------------------------------------------------
+
+def test_html_is_a_discovered_format():
+    assert formats()["html"] == "auditor.reporters.html"
+
+
+def test_figures_in_the_html_equal_the_json_output(tmp_path):
+    result = demo_result(tmp_path)
+    d = json.loads(renderer("json")(result))
+    page = parse(renderer("html")(result))
+    s = d["summary"]
+    for key in ("total_cost", "attributable_cost", "unattributed_cost", "attributable_pct", "records", "rejected"):
+        assert Decimal(str(page.figures[key])) == Decimal(str(s[key])), key
+    assert page.figure_text["total_cost"] == usd(s["total_cost"])
+    assert page.figure_text["attributable_pct"] == pct(s["attributable_pct"])
+    assert float(page.figures["score"]) == d["verdict"]["score"]
+    assert Decimal(page.figures["unallocated.cost"]) == Decimal(d["unallocated"]["cost"])
+    assert int(page.figures["ready_teams"]) == len(d["verdict"]["chargeback_teams"])
+    assert page.teams == [t["team_id"] for t in d["teams"]]
+    html = renderer("html")(result)
+    assert str(escape(d["verdict"]["sentence"])) in html
+    for t in d["teams"]:
+        for fx in t["top_fixes"][:3]:
+            assert str(escape(fx["text"])) in html
+    for f in d["findings"]:
+        assert f["code"] in html and usd(f["cost"]) in html
+
+
+def test_report_answers_who_can_be_charged_and_what_to_fix(tmp_path):
+    result = demo_result(tmp_path)
+    d = result.to_dict()
+    tiers = {t["team_id"]: t["tier"] for t in d["teams"]}
+    assert tiers["support-automation"] == "showback"  # 1 in 15 case summaries has no cost center
+    assert tiers["search"] != "chargeback-ready"  # a batch job runs on support's key
+    assert d["verdict"]["sentence"]
+    assert any(f["text"].startswith("tag 21 requests of service case-summary with a cost center")
+               for f in next(t for t in d["teams"] if t["team_id"] == "support-automation")["top_fixes"])
+    days = d["sections"]["daily"]
+    assert len(days) == 21 and sum(x["records"] for x in days) == d["summary"]["records"]
+
+
+def test_report_is_self_contained(tmp_path):
+    html = renderer("html")(demo_result(tmp_path))
+    page = parse(html)
+    assert page.scripts == 1
+    assert [u for u in page.urls if not (u.startswith("#") or u.startswith("data:"))] == []
+    assert not re.search(r"https?://", html.replace("http-equiv", ""))
+    assert "@import" not in html and "url(" not in html
+    csp = html_unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
+    assert "default-src 'none'" in csp and "connect-src 'none'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    assert "@media print" in html
+
+
+def test_prompts_and_secrets_never_appear(tmp_path):
+    secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
+    recs = [record(request_id="r1", team_id="support-automation", service_id=secret,
+                   messages=[{"role": "user", "content": "TOP-SECRET-PROMPT"}], response="TOP-SECRET-ANSWER")]
+    html = renderer("html")(audit([write_jsonl(tmp_path / "s.jsonl", recs)]))
+    assert secret not in html
+    assert "TOP-SECRET-PROMPT" not in html and "TOP-SECRET-ANSWER" not in html
+
+
+def malicious_records() -> list[dict]:
+    return [record(request_id=f"x{i}", team_id=MALICIOUS_TEAM, service_id=MALICIOUS_SERVICE, model=MALICIOUS_MODEL,
+                   api_key_id='key"><b>bold</b>', cost_center=...) for i in range(3)]
+
+
+def test_log_values_are_escaped(tmp_path):
+    recs = malicious_records() + [record(request_id="ok")]
+    result = audit([write_jsonl(tmp_path / "x.jsonl", recs)])
+    html = renderer("html")(result)
+    for raw in (MALICIOUS_TEAM, MALICIOUS_SERVICE, MALICIOUS_MODEL, "<b>bold</b>"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    page = parse(html)
+    assert page.scripts == 1 and "img" not in page.tags and "b" not in page.tags
+    assert MALICIOUS_TEAM in page.teams
+
+
+def test_reconciliation_partial_only_when_reconciled(tmp_path):
+    result = demo_result(tmp_path)
+    assert 'id="reconciliation"' not in renderer("html")(result)
+    result.reconciliation = {"summary": {"invoice_total": "1200.50", "ledger_total": "1180.10", "variance": "20.40",
+                                         "variance_pct": 1.7, "coverage_pct": 99.1},
+                             "summary_line": "Invoice $1,200.50 vs logs $1,180.10: variance 1.70%"}
+    html = renderer("html")(result)
+    page = parse(html)
+    assert 'id="reconciliation"' in html and "variance 1.70%" in html
+    assert page.figures["reconciliation.variance_pct"] == "1.7"
+    assert page.figure_text["reconciliation.invoice_total"] == "$1,200.50"
+
+
+def test_cli_writes_the_html_report(tmp_path):
+    logs = write_demo(tmp_path)
+    out = tmp_path / "report.html"
+    r = CliRunner().invoke(main, [str(logs), "--html", str(out), "--format", "json", "--exit-zero", "-q"])
+    assert r.exit_code == 0, r.output
+    page = parse(out.read_text(encoding="utf-8"))
+    assert Decimal(page.figures["total_cost"]) == Decimal(json.loads(r.stdout)["summary"]["total_cost"])
+
+
+def test_sample_logs_render(tmp_path):
+    """sample_logs/ (when the repository has it) renders with the same figures as the JSON."""
+    if not SAMPLE_LOGS.is_dir():
+        paths = [write_demo(tmp_path)]
+    else:
+        paths = [SAMPLE_LOGS]
+    result = audit(paths)
+    page = parse(renderer("html")(result))
+    assert Decimal(page.figures["total_cost"]) == Decimal(result.to_dict()["summary"]["total_cost"])
+
+
+# --- in a real browser ----------------------------------------------------------------------------------
+
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (CI installs it via .ci/run)")
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(prefix="audit-logs-chromium-")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+                "--disable-extensions", "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1366,900"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    service = Service(executable_path=str(CHROMEDRIVER)) if CHROMEDRIVER.exists() else Service()
+    driver = webdriver.Chrome(options=opts, service=service)
+    try:
+        driver.execute_cdp_cmd("Network.enable", {})
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _requests(driver, page: Path) -> list[str]:
+    """Every request the page made (CDP Network events from the performance log): the page's own document and
+    sub-resources, and anything on the network at all (http, https, ws, ftp), whichever document asked."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") != "Network.requestWillBeSent":
+            continue
+        params = msg["params"]
+        url = params["request"]["url"]
+        if params.get("documentURL") == page.as_uri() or re.match(r"(?i)(https?|wss?|ftp):", url):
+            urls.append(url)
+    return urls
+
+
+def _open(driver, path: Path):
+    driver.get_log("performance")  # drop what the browser did before the page (its own start-up pages)
+    driver.get_log("browser")
+    driver.get(path.as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    return driver
+
+
+@needs_chromium
+def test_report_in_headless_chromium(tmp_path, browser):
+    result = demo_result(tmp_path)
+    d = result.to_dict()
+    page = tmp_path / "report.html"
+    page.write_text(renderer("html")(result), encoding="utf-8")
+    _open(browser, page)
+    from selenium.webdriver.common.by import By
+
+    body = browser.find_element(By.TAG_NAME, "body").text
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == [], errors
+    assert set(_requests(browser, page)) == {page.as_uri()}
+    assert usd(d["summary"]["total_cost"]) in body
+    assert pct(d["summary"]["attributable_pct"]) in body
+    assert d["verdict"]["sentence"] in body
+    for t in d["teams"]:
+        assert t["team_id"] in body
+    # the SVG charts rendered: one bar group per team (+ the no-team row) and one per day
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#teams svg g")) == len(d["teams"]) + 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#daily svg g")) == len(d["sections"]["daily"])
+    # sorting works (the one inline script runs under the page's CSP) and logs nothing
+    header = browser.find_elements(By.CSS_SELECTOR, "#readiness-table thead th")[3]  # spend
+    header.click()
+    first = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#readiness-table tbody td.team-name")]
+    assert first == sorted(first, key=lambda n: Decimal(next(t["cost"] for t in d["teams"] if t["team_id"] == n)))
+    header.click()
+    again = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#readiness-table tbody td.team-name")]
+    assert again == list(reversed(first))
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert set(_requests(browser, page)) <= {page.as_uri()}
+
+
+@needs_chromium
+def test_malicious_log_values_stay_text_in_the_browser(tmp_path, browser):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    recs = malicious_records() + [record(request_id="ok")]
+    page = tmp_path / "x.html"
+    page.write_text(renderer("html")(audit([write_jsonl(tmp_path / "x.jsonl", recs)])), encoding="utf-8")
+    _open(browser, page)
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+    assert browser.execute_script("return document.scripts.length") == 1
+    assert browser.execute_script("return document.querySelectorAll('img, b, main svg svg').length") == 0
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "td.team-name")]
+    assert MALICIOUS_TEAM in cells
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert MALICIOUS_SERVICE in body  # shown as text in the fixes
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert set(_requests(browser, page)) <= {page.as_uri()}
+
+
+@needs_chromium
+def test_the_browser_checks_catch_a_request_and_a_console_error(tmp_path, browser):
+    """Negative control: the same checks see a page that fetches something and logs an error."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><title>x</title><img src="http://127.0.0.1:9/pixel.png">'
+                    '<script>console.error("boom")</script>', encoding="utf-8")
+    _open(browser, page)
+    assert "http://127.0.0.1:9/pixel.png" in _requests(browser, page)
+    assert any("boom" in e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE")
+
+
+def screenshot(html_path: Path, png: Path, width: int = 1280, height: int = 2200) -> None:
+    """docs/report.png: ``python3 tests/test_html_report.py`` renders the demo data and takes it."""
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--no-first-run", f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                        f"--screenshot={png}", html_path.as_uri()], check=True, capture_output=True, timeout=120)
+
+
+if __name__ == "__main__":  # regenerate docs/report.png from the demo data (or sample_logs/ when present)
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_dir = Path(tmp)
+        res = audit([SAMPLE_LOGS]) if SAMPLE_LOGS.is_dir() and "--demo" not in sys.argv else demo_result(tmp_dir)
+        html_file = tmp_dir / "report.html"
+        html_file.write_text(renderer("html")(res), encoding="utf-8")
+        screenshot(html_file, REPO / "docs" / "report.png")
+        print(res.verdict["sentence"])

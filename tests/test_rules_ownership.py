@@ -1,0 +1,256 @@
+"""The ownership rules: copied-key, free-form-tag, environment-bleed, untagged-eval-traffic.
+
+Beyond the rule cases (tests/rule_cases/*.json): the spelling clusters (near but different owners
+stay apart; suggestions with and without a registry), which flagged records block attribution,
+masked keys in every rendered output, and invariance of the findings to record order and to
+splitting the input into several files (hypothesis).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor import audit
+from auditor.policy import Policy, from_dict
+from auditor.reporters import renderer
+from auditor.rules.keys import mask_key
+from auditor.rules.tags import normal_form, same_owner, words
+from rapidfuzz import fuzz
+from helpers import record, write_jsonl
+
+OWNERSHIP_RULES = ["copied-key", "free-form-tag", "environment-bleed", "untagged-eval-traffic"]
+HASH_KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
+
+
+def run(tmp_path: Path, records, policy: dict | None = None, select=None):
+    path = write_jsonl(tmp_path / "records.jsonl", records)
+    return audit([path], from_dict(policy or {}), select=select or OWNERSHIP_RULES)
+
+
+def finding(result, name):
+    return next((f for f in result.findings if f.name == name), None)
+
+
+def rows(result, code):
+    return {
+        rid: (detail, fix, blocks)
+        for rid, detail, fix, blocks in result.con.execute(
+            "SELECT r.request_id, f.detail, f.fix, f.blocks FROM finding_rows f JOIN records r USING (_row) WHERE f.code = ?",
+            [code],
+        ).fetchall()
+    }
+
+
+def is_same(a: str, b: str, cutoff: float = 85) -> bool:
+    return same_owner(words(a), words(b), fuzz.ratio(normal_form(a), normal_form(b)), cutoff)
+
+
+# --- clustering ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a,b", [
+    ("search-api", "search-ui"), ("team-a", "team-b"), ("billing", "billing-eu"), ("billing-eu", "billing-us"),
+    ("research", "search"), ("cc-4210", "cc-4201"), ("search-api-v2", "search-ui-v2"), ("team-1", "team-2"),
+    ("pay", "payroll"), ("data-platform", "data-plumbing"), ("team-alpha", "team-alpine"),
+])
+def test_near_but_different_names_are_different_owners(a, b):
+    assert not is_same(a, b)
+
+
+@pytest.mark.parametrize("a,b", [
+    ("support-automation", "Support Automation"), ("support-automation", "support_automation"),
+    ("support-automation", "supp-automation"), ("support-automation", "SupportAutomation"),
+    ("support-automation", "suport-automation"), ("ticket-triage", "Ticket.Triage"), ("cc-4210", "CC 4210"),
+])
+def test_spellings_of_one_owner_are_one_owner(a, b):
+    assert is_same(a, b)
+
+
+def test_near_names_in_data_are_not_clustered(tmp_path):
+    names = ["search-api", "search-ui", "team-a", "team-b", "billing", "billing-eu", "research", "search"]
+    result = run(tmp_path, [record(request_id=f"r{i}", team_id=n) for i, n in enumerate(names)], select=["free-form-tag"])
+    assert finding(result, "free-form-tag") is None
+
+
+def test_cluster_suggestion_without_registry(tmp_path):
+    records = [record(request_id=f"c{i}", cost=1) for i in range(3)]  # support-automation, $3
+    records += [
+        record(request_id="v1", team_id="Support Automation", cost=0.5),
+        record(request_id="v2", team_id="supp-automation", cost=0.25),
+        record(request_id="o1", team_id="search-api", cost=0.125),
+        record(request_id="o2", team_id="search-ui", cost=0.125),
+    ]
+    result = run(tmp_path, records)
+    f = finding(result, "free-form-tag")
+    assert f.cost == Decimal("0.75")
+    flagged = rows(result, f.code)
+    assert set(flagged) == {"v1", "v2"}
+    assert flagged["v1"][1] == "team_id: support-automation"
+    assert flagged["v2"][1] == "team_id: support-automation"
+    # Without a registry a spelling variant still names an owner: flagged, but not blocking attribution.
+    assert flagged["v1"][2] is False and flagged["v2"][2] is False
+    assert result.attribution.attributable_cost == result.attribution.total_cost
+    [cluster] = f.extra["clusters"]
+    assert cluster["field"] == "team_id" and cluster["canonical"] == "support-automation" and cluster["source"] == "data"
+    assert {v["value"]: v["status"] for v in cluster["values"]} == {
+        "support-automation": "canonical", "Support Automation": "variant", "supp-automation": "fuzzy"}
+    assert cluster["cost"] == Decimal("3.75") and cluster["flagged_cost"] == Decimal("0.75")
+    assert f.extra["unknown_values"] == []
+
+
+def test_cluster_suggestion_with_registry(tmp_path):
+    policy = {"teams": {"support-automation": {"cost_center": "cc-4210", "services": ["ticket-triage"], "aliases": ["support-bots"]},
+                        "search-api": {"cost_center": "cc-4210", "services": ["ticket-triage"]}}}
+    records = [
+        # The registry value is canonical even when a variant has more spend.
+        record(request_id="v1", team_id="Support Automation", cost=5),
+        record(request_id="v2", team_id="supp-automation", cost=0.5),
+        record(request_id="a1", team_id="support-bots", cost=0.25),  # alias: mapped, not flagged
+        record(request_id="k1", team_id="search-api", cost=0.125),
+        record(request_id="u1", team_id="search-ui", cost=2),  # near a registry team, but a different owner
+    ]
+    result = run(tmp_path, records, policy)
+    f = finding(result, "free-form-tag")
+    flagged = rows(result, f.code)
+    assert set(flagged) == {"v1", "v2", "u1"}
+    assert flagged["v1"][1] == flagged["v2"][1] == "team_id: support-automation"
+    assert flagged["u1"][1] is None and "not in the ownership registry" in flagged["u1"][0]
+    # With a registry a value that is not in it cannot be posted: every flagged record blocks attribution.
+    assert all(b for _, _, b in flagged.values())
+    assert result.attribution.unattributed_cost == Decimal("7.5")
+    [cluster] = f.extra["clusters"]
+    assert cluster["canonical"] == "support-automation" and cluster["source"] == "registry"
+    assert [u["value"] for u in f.extra["unknown_values"]] == ["search-ui"]
+
+
+def test_pattern_violation_blocks_without_registry(tmp_path):
+    policy = {"fields": {"cost_center": {"pattern": "^cc-[0-9]{4}$"}}}
+    records = [record(request_id="ok", cost=1), record(request_id="p1", cost_center="CC 4210", cost=0.5),
+               record(request_id="v1", team_id="Support_Automation", cost=0.25)]
+    result = run(tmp_path, records, policy, select=["free-form-tag"])
+    flagged = rows(result, "TAG001")
+    assert flagged["p1"][1] == "cost_center: cc-4210" and flagged["p1"][2] is True
+    assert flagged["v1"][2] is False
+    assert result.attribution.unattributed_cost == Decimal("0.5")
+
+
+def test_free_form_tag_fuzzy_work_is_on_distinct_values(tmp_path, monkeypatch):
+    """rapidfuzz sees each distinct spelling once, whatever the record count."""
+    import auditor.rules.tags as tags
+
+    calls = []
+    real = tags.process.extract
+    monkeypatch.setattr(tags.process, "extract", lambda q, choices, **kw: calls.append(q) or real(q, choices, **kw))
+    records = [record(request_id=f"r{i}", team_id=["support-automation", "Support Automation", "supp-automation"][i % 3])
+               for i in range(300)]
+    result = run(tmp_path, records, select=["free-form-tag"])
+    assert finding(result, "free-form-tag").count == 200
+    assert len(calls) <= 2  # one centre per cluster of normal forms, here: the team cluster (+ nothing else)
+
+
+# --- keys ----------------------------------------------------------------------------------------------
+
+def test_mask_key():
+    assert mask_key("key-support-prod") == "key-support-prod"  # an alias is not a secret
+    assert mask_key(HASH_KEY) == "88dc…6b4b"
+    assert mask_key("sk-proj-Q2x9kT4mWv8bLp3sYz7nDf6hJr1cXa5eGu0i") == "sk-p…Gu0i"
+    assert mask_key("sha256:" + HASH_KEY) == "sha2…6b4b"
+    assert mask_key("vk_7Fq2Lm9XzR4tB1") == "vk_7…4tB1"
+
+
+def test_copied_key_output_is_masked(tmp_path):
+    records = [
+        record(request_id="h1", api_key_id=HASH_KEY, cost=3),
+        record(request_id="h2", api_key_id=HASH_KEY, team_id="research", service_id="paper-summaries", cost=0.75),
+        record(request_id="h3", api_key_id=HASH_KEY, environment="staging", cost=0.5),
+    ]
+    result = run(tmp_path, records)
+    f = finding(result, "copied-key")
+    assert f.count == 2 and f.cost == Decimal("1.25")
+    [key] = f.extra["keys"]
+    assert key["key"] == "88dc…6b4b" and key["owner"] == "support-automation" and key["owner_from"] == "most spend"
+    assert {t["value"]: t["cost"] for t in key["teams"]} == {"support-automation": Decimal("3.5"), "research": Decimal("0.75")}
+    assert {e["value"]: e["flagged_records"] for e in key["environments"]} == {"production": 1, "staging": 1}
+    text = renderer("text")(result)
+    doc = json.loads(renderer("json")(result))
+    findings_json = json.dumps(doc["findings"], ensure_ascii=False)
+    assert HASH_KEY not in text
+    assert HASH_KEY not in findings_json
+    assert "88dc…6b4b" in findings_json
+    assert all(HASH_KEY not in d for d, _, _ in rows(result, f.code).values())
+
+
+def test_environment_bleed_details_mask_keys(tmp_path):
+    policy = {"registry": {"production_only_keys": [HASH_KEY]}}
+    result = run(tmp_path, [record(request_id="s1", api_key_id=HASH_KEY, environment="staging", cost=0.5)], policy)
+    f = finding(result, "environment-bleed")
+    assert f.cost == Decimal("0.5")
+    [detail] = [d for d, _, _ in rows(result, f.code).values()]
+    assert "88dc…6b4b" in detail and HASH_KEY not in detail
+    assert HASH_KEY not in json.dumps(json.loads(renderer("json")(result))["findings"])
+    assert HASH_KEY not in renderer("text")(result)
+
+
+def test_rules_are_documented():
+    from auditor.rules import REGISTRY
+
+    for r in REGISTRY.values():
+        if r.name in OWNERSHIP_RULES:
+            for section in ("What it checks:", "Why it matters:", "Bad:", "Good:"):
+                assert section in r.doc, (r.name, section)
+
+
+# --- invariance (hypothesis) -------------------------------------------------------------------------------
+
+TEAMS = ["support-automation", "Support Automation", "supp-automation", "search-api", "search-ui", "research"]
+SERVICES = ["ticket-triage", "Ticket Triage", "faq-bot", "paper-summaries"]
+KEYS = ["key-support-prod", "key-support-staging", "k-1", HASH_KEY]
+ENVS = ["production", "prod", "Production", "staging", "dev", None]
+WORKFLOWS = [None, "nightly-eval", "case_summary_v3", "retrieval"]
+TAGS = [[], ["eval"], ["Eval", "nightly"], ["benchmark"]]
+CLASSES = [None, "production", "eval"]
+
+gen_record = st.fixed_dictionaries({
+    "team_id": st.sampled_from(TEAMS), "service_id": st.sampled_from(SERVICES), "api_key_id": st.sampled_from(KEYS),
+    "environment": st.sampled_from(ENVS), "workflow_id": st.sampled_from(WORKFLOWS), "tags": st.sampled_from(TAGS),
+    "traffic_class": st.sampled_from(CLASSES),
+    "cost": st.sampled_from([0.00027, 0.5, 1.25, 0.000001, 0]),
+})
+POLICIES = [{}, {"teams": {"support-automation": {"keys": ["k-1"], "production_only": True}, "research": {}}}]
+
+
+def _snapshot(paths, policy: Policy):
+    result = audit(paths, policy, select=OWNERSHIP_RULES)
+    out = {}
+    for f in result.findings:
+        flagged = result.con.execute(
+            "SELECT r.request_id, f.detail, f.fix, f.blocks FROM finding_rows f JOIN records r USING (_row)"
+            " WHERE f.code = ? ORDER BY 1", [f.code]).fetchall()
+        out[f.name] = (f.count, f.cost, f.message, json.dumps(f.extra, default=str, sort_keys=True), flagged)
+    return out, result.attribution.attributable_cost
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(gen_record, min_size=1, max_size=25), st.sampled_from(POLICIES), st.randoms(use_true_random=False),
+       st.integers(2, 4))
+def test_findings_invariant_to_order_and_split(raw, policy_doc, rnd: random.Random, parts):
+    records = [record(request_id=f"r{i:03d}", **{k: v for k, v in r.items() if v is not None or k == "environment"})
+               for i, r in enumerate(raw)]
+    policy = from_dict(policy_doc)
+    with TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        one = _snapshot([write_jsonl(tmp / "all.jsonl", records)], policy)
+        shuffled = list(records)
+        rnd.shuffle(shuffled)
+        cuts = sorted(rnd.sample(range(1, len(shuffled)), min(parts - 1, len(shuffled) - 1))) if len(shuffled) > 1 else []
+        chunks = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)])]
+        files = [write_jsonl(tmp / f"part{i}.jsonl", c) for i, c in enumerate(chunks)]
+        rnd.shuffle(files)
+        assert _snapshot(files, policy) == one
