@@ -103,8 +103,15 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     try:
-        result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
-                       update_baseline=update_baseline, invoices=list(invoices) or None)
+        from auditor.progress import for_cli
+
+        progress = for_cli(quiet)  # None unless standard error is a terminal (and not CI, not --quiet)
+        try:
+            result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
+                           update_baseline=update_baseline, invoices=list(invoices) or None, progress=progress)
+        finally:
+            if progress:
+                progress.close()
         _baseline_note(result, quiet)
         text = renderer(out_format)(result)
         _write(text, output)
@@ -130,7 +137,7 @@ def _baseline_note(result, quiet: bool) -> None:
 
 
 @main.command("check-schema")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=True, metavar="SAMPLE...")
 @click.option("--format", "-f", "out_format", default="text", show_default=True,
               help="Output format: text, json, sarif, junit, github or markdown.")
 @click.option("-o", "--output", help="Write the report here instead of standard output.")

@@ -522,6 +522,11 @@ def _sentence(result: "AuditResult", ready: bool, ready_teams: list[str], show: 
     if biggest and biggest.extra.get("tier_reasons"):
         who = "" if len(show) + len(not_ready) == 1 else f"{biggest.team_id}: "
         because = f" ({who}{biggest.extra['tier_reasons'][0]})"
+    if ready_teams and not others:  # every team is ready; the data set is not (spend with no team, variance)
+        who = f"the only team, {ready_teams[0]}" if n == 1 else f"all {n} teams"
+        return (f"Partly ready: {who} ({usd(ready_cost)} of {usd(a.total_cost)}){',' if n == 1 else ''} can move "
+                f"to chargeback, but the data set is not ready because {'; '.join(reasons) or 'of its unallocated spend'}"
+                f"{tail}.")
     if ready_teams:
         return (f"Partly ready: {len(ready_teams)} of {n} teams ({_names(ready_teams)}, {usd(ready_cost)} of "
                 f"{usd(a.total_cost)}) can move to chargeback; {' and '.join(others)}{because}{tail}.")

@@ -227,3 +227,23 @@ def test_baseline_render_without_records():
     f = Finding("INT002", "unreadable-record", "integrity", "error", 3, Decimal(0), "3 records could not be read")
     doc = json.loads(render_baseline([f], None))
     assert doc["findings"]["INT002"]["count"] == 3 and doc["findings"]["INT002"]["request_ids"] == []
+
+
+def test_max_variance_pct_end_to_end_with_an_invoice(tmp_path, monkeypatch):
+    """$4.00 in the logs, $4.10 on an OpenAI Costs API page: variance 2.44%."""
+    import datetime
+
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(Path("v.jsonl"), [record(request_id=f"v{i}", cost=1.0) for i in range(4)])
+    start = int(datetime.datetime(2026, 5, 4, tzinfo=datetime.timezone.utc).timestamp())
+    Path("inv.json").write_text(json.dumps({"object": "page", "data": [{
+        "object": "bucket", "start_time": start, "end_time": start + 86400, "results": [{
+            "object": "organization.costs.result", "amount": {"value": 4.1, "currency": "usd"},
+            "line_item": "gpt-4o-mini, input"}]}]}), encoding="utf-8")
+    base = ["v.jsonl", "--invoice", "inv.json", "--fail-on", "never"]
+    r = run(*base, "--max-variance-pct", "2")
+    assert r.exit_code == 1 and "reconciliation variance 2.44% is above the maximum 2%" in r.stdout
+    assert run(*base, "--max-variance-pct", "2.5").exit_code == 0
+    Path("p.toml").write_text('[gate]\nfail_on = "never"\nmax_variance_pct = 1\n', encoding="utf-8")
+    assert run("v.jsonl", "--invoice", "inv.json", "--policy", "p.toml").exit_code == 1
+    assert run("v.jsonl", "--policy", "p.toml").exit_code == 0   # no invoice: no variance to gate on

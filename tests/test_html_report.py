@@ -266,13 +266,14 @@ def test_cli_writes_the_html_report(tmp_path):
 
 def test_sample_logs_render(tmp_path):
     """sample_logs/ (when the repository has it) renders with the same figures as the JSON."""
-    if not SAMPLE_LOGS.is_dir():
-        paths = [write_demo(tmp_path)]
-    else:
-        paths = [SAMPLE_LOGS]
+    paths = [SAMPLE_LOGS] if _has_sample_logs() else [write_demo(tmp_path)]
     result = audit(paths)
     page = parse(renderer("html")(result))
     assert Decimal(page.figures["total_cost"]) == Decimal(result.to_dict()["summary"]["total_cost"])
+
+
+def _has_sample_logs() -> bool:
+    return SAMPLE_LOGS.is_dir() and any(p.is_file() for p in SAMPLE_LOGS.rglob("*"))
 
 
 # --- in a real browser ----------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ if __name__ == "__main__":  # regenerate docs/report.png from the demo data (or 
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
-        res = audit([SAMPLE_LOGS]) if SAMPLE_LOGS.is_dir() and "--demo" not in sys.argv else demo_result(tmp_dir)
+        res = audit([SAMPLE_LOGS]) if _has_sample_logs() and "--demo" not in sys.argv else demo_result(tmp_dir)
         html_file = tmp_dir / "report.html"
         html_file.write_text(renderer("html")(res), encoding="utf-8")
         screenshot(html_file, REPO / "docs" / "report.png")

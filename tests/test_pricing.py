@@ -393,3 +393,16 @@ def test_findings_serialize(tmp_path):
     doc = json.loads(json.dumps(result.to_dict()))
     names = {f["name"] for f in doc["findings"]}
     assert {"stale-price", "missing-cost", "unpriced-model"} <= names
+
+
+def test_findings_invariant_to_order_and_file_split(tmp_path):
+    recs = _llama_month(stale_days=(20,)) + [o3("stale", "2025-06-12T10:00:00Z", 0.05), o3("fresh", "2025-06-12T11:00:00Z", 0.01),
+                                             record(request_id="mm", cost=0.001), record(request_id="zero", cost=0)]
+    expected = {n: set(flagged(run(tmp_path, recs), n)) for n in PRC}
+    shuffled = list(recs)
+    random.Random(3).shuffle(shuffled)
+    a = write_jsonl(tmp_path / "a.jsonl", shuffled[: len(shuffled) // 2])
+    b = write_jsonl(tmp_path / "b.jsonl", shuffled[len(shuffled) // 2:])
+    result = audit([b, a], from_dict({}), select=PRC)
+    assert {n: set(flagged(result, n)) for n in PRC} == expected
+    assert expected["stale-price"] == {"old-20", "stale"} and expected["cost-mismatch"] == {"mm"}

@@ -58,7 +58,8 @@ def is_same(a: str, b: str, cutoff: float = 85) -> bool:
 @pytest.mark.parametrize("a,b", [
     ("search-api", "search-ui"), ("team-a", "team-b"), ("billing", "billing-eu"), ("billing-eu", "billing-us"),
     ("research", "search"), ("cc-4210", "cc-4201"), ("search-api-v2", "search-ui-v2"), ("team-1", "team-2"),
-    ("pay", "payroll"), ("data-platform", "data-plumbing"), ("team-alpha", "team-alpine"),
+    ("pay", "payroll"), ("data-platform", "data-plumbing"), ("team-alpha", "team-alpine"), ("team-data", "team-date"),
+    ("cc-4210", "cc-4210-eu"), ("growth", "growth-marketing"),
 ])
 def test_near_but_different_names_are_different_owners(a, b):
     assert not is_same(a, b)
@@ -68,6 +69,8 @@ def test_near_but_different_names_are_different_owners(a, b):
     ("support-automation", "Support Automation"), ("support-automation", "support_automation"),
     ("support-automation", "supp-automation"), ("support-automation", "SupportAutomation"),
     ("support-automation", "suport-automation"), ("ticket-triage", "Ticket.Triage"), ("cc-4210", "CC 4210"),
+    ("platform-infra", "platform-infa"), ("data-platform", "data-platfrom"), ("research", "reserch"),
+    ("finance-ops", "finanace-ops"), ("security-eng", "securty-eng"), ("sales-enablement", "sales-enablment"),
 ])
 def test_spellings_of_one_owner_are_one_owner(a, b):
     assert is_same(a, b)

@@ -199,6 +199,16 @@ def test_reconciliation_variance_enters_score_and_tier(tmp_path):
     assert teams_of(r)["alpha"]["tier"] == TIER_READY
 
 
+def test_ready_teams_but_untagged_spend_keeps_the_data_set_on_showback(tmp_path):
+    recs = [team_record("alpha", i) for i in range(4)]
+    recs.append(record(request_id="orphan", team_id=..., api_key_id="key-legacy", cost=0.0003))
+    r = run(tmp_path, recs, REGISTRY, select=["OWN", "CON"])
+    assert teams_of(r)["alpha"]["tier"] == TIER_READY
+    assert r.verdict["ready"] is False and r.verdict["chargeback_teams"] == ["alpha"]
+    assert r.verdict["sentence"].startswith("Partly ready: the only team, alpha ($0.001089 of $0.001389), can move")
+    assert "attributable spend" in r.verdict["sentence"] and "missing-owner" in r.verdict["sentence"]
+
+
 def test_daily_section_is_an_aggregate(tmp_path):
     recs = [team_record("alpha", i, timestamp=f"2026-05-0{1 + i % 3}T10:00:00Z") for i in range(9)]
     r = run(tmp_path, recs, REGISTRY)

@@ -15,19 +15,21 @@ The ``records`` table has one column per contract field (typed), plus
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
 
 from auditor.contract.schema import Field, base_schema, fields_of
 from auditor.contract.sql import check_expr, lit, sql_type, typed_expr
 from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, MappingError, compile_select
-from auditor.loaders.sources import InputError, discover
+from auditor.loaders.sources import InputError, compression_of, discover
 from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
@@ -77,12 +79,27 @@ class Loaded:
         return self.records + self.context_spans + self.rejected
 
 
+# DuckDB's own memory (the record table, joins, sorts) is capped; beyond it the engine spills to a
+# temporary directory, so the input size does not bound memory. AUDIT_LOGS_MEMORY_LIMIT overrides it.
+DEFAULT_MEMORY_LIMIT = "500MB"
+
+
+def _temp_dir() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="audit-logs-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def connect(memory_limit: str | None = None, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"preserve_insertion_order": True})
-    if memory_limit:
-        con.execute(f"SET memory_limit = {lit(memory_limit)}")
-    if temp_directory:
-        con.execute(f"SET temp_directory = {lit(temp_directory)}")
+    con.execute("SET enable_progress_bar = false")
+    memory_limit = memory_limit or os.environ.get("AUDIT_LOGS_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    con.execute(f"SET memory_limit = {lit(memory_limit)}")
+    con.execute(f"SET temp_directory = {lit(temp_directory or _temp_dir())}")
     return con
 
 
@@ -176,6 +193,7 @@ class Loader:
         self.schema = schema or base_schema()
         self.fields = fields_of(self.schema)
         self.progress = progress
+        self.count_bytes = False
         self.rows = 0
         _create_table(con, self.fields)
 
@@ -208,6 +226,8 @@ class Loader:
                     yield pa.record_batch([batch.column(0).cast(pa.large_string()), batch.column(1), batch.column(2), rows],
                                           schema=schema)
                     if self.progress:
+                        if self.count_bytes:  # a plain file: its documents' bytes are its bytes
+                            self.progress.add_bytes(pa.compute.sum(pa.compute.binary_length(batch.column(0))).as_py() or 0)
                         self.progress(n)
             finally:
                 check.close()
@@ -265,8 +285,16 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
     con = con or connect()
     loader = Loader(con, schema, progress)
     out = Loaded(con, loader.fields)
-    for path in files:
+    sizes = [p.stat().st_size for p in files]
+    if hasattr(progress, "set_total"):  # auditor.progress.Progress: an ETA from bytes read / total bytes
+        progress.set_total(sum(sizes))
+    done = 0
+    for path, size in zip(files, sizes):
+        loader.count_bytes = hasattr(progress, "add_bytes") and compression_of(path) is None
         info, rej = loader.load_file(path, fmt)
         out.inputs.append(info)
         out.rejects.extend(rej)
+        done += size
+        if hasattr(progress, "file_done"):
+            progress.file_done(done)
     return out

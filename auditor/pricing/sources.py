@@ -20,6 +20,7 @@ import genai_prices
 from genai_prices import Usage
 from genai_prices import types as gp
 
+from auditor.policy import PolicyError
 from auditor.pricing.prices import (
     BASE_BAND,
     DEFAULT_BATCH_DISCOUNT_PCT,
@@ -32,8 +33,8 @@ from auditor.pricing.prices import (
 )
 
 
-class PricingError(ValueError):
-    """A price file is unusable; the message names the file, the row and the field."""
+class PricingError(PolicyError):
+    """A price file the policy names is unusable; the message names the file, the row and the field."""
 
 
 # Our provider names (LiteLLM's custom_llm_provider and friends) -> genai-prices provider ids.

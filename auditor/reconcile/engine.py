@@ -34,6 +34,7 @@ CAUSE_TITLES = {
     "invoice_credits": "Discounts and credits on the invoice only",
     "invoice_only_charges": "Charges on the invoice only (tax, adjustments, purchases)",
     "charges_not_logged": "Non-token charges the gateway does not log",
+    "ledger_mispriced": "Gateway cost differs from the published price",
     "unexplained": "Unexplained",
 }
 
@@ -304,6 +305,24 @@ class Reconciler:
                 parts.append(f"{count} records on {r.day} against a median of {med:g} on the neighbouring days")
         return "; ".join(parts) or None
 
+    def pricing_evidence(self, r: Row) -> str | None:
+        """The pricing rules' own findings on the row's records (auditor/rules/pricing.py)."""
+        from auditor.reconcile.ledger import pricing_codes
+
+        found: dict[str, list] = {}
+        for d in r.ledger:
+            for code, (n, cost) in d.pricing.items():
+                f = found.setdefault(code, [0, ZERO])
+                f[0] += n
+                f[1] += cost
+        if not found:
+            return None
+        rule_names = pricing_codes()
+        recs = sum(d.records for d in r.ledger)
+        return (f"{r.model} ({r.provider}) on {r.day or r.start}: invoice {usd(r.invoice)}, ledger {usd(r.led)}; "
+                + "; ".join(f"{n} of {recs} records flagged by {code} {rule_names.get(code, '')} ({usd(c)} recorded)"
+                            for code, (n, c) in sorted(found.items())))
+
     def usage_evidence(self, r: Row) -> str | None:
         if not r.counted:
             return None
@@ -376,6 +395,11 @@ class Reconciler:
                                    f"{usd(r.led)}; " + "; ".join(e for e in (ev, ev2) if e))
                     explained.add(id(r))
         self.price_changes(explained)
+        for r in self.rows:
+            if self.flagged(r) and id(r) not in explained and not r.causes:
+                ev = self.pricing_evidence(r)
+                if ev:
+                    self.add_cause("ledger_mispriced", r, r.variance, ev)
         for r in self.rows:
             if self.flagged(r) and id(r) not in explained and not r.causes:
                 why = ("the invoice bills nothing for this model that day: a model name the bill spells differently, "

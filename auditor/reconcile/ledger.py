@@ -38,6 +38,7 @@ class LedgerDay:
     dup_records: int = 0
     dup_cost: Decimal = ZERO
     hours: list[int] = field(default_factory=lambda: [0] * 24)
+    pricing: dict[str, list] = field(default_factory=dict)  # pricing rule code -> [records, recorded cost]
     teams: dict[str, Decimal] = field(default_factory=dict)  # team (or "" unallocated) -> cost
 
     @property
@@ -47,6 +48,15 @@ class LedgerDay:
 
 def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0] > 0
+
+
+def pricing_codes() -> dict[str, str]:
+    """Codes -> names of the pricing rules (their findings say a record's cost is not the published price)."""
+    try:
+        from auditor.rules import REGISTRY
+    except Exception:  # noqa: BLE001 - the reconciliation works without the rules
+        return {}
+    return {r.code: r.name for r in REGISTRY.values() if r.category == "pricing"}
 
 
 def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
@@ -126,4 +136,16 @@ def load_ledger(con: duckdb.DuckDBPyConnection) -> tuple[dict[tuple, LedgerDay],
                 d.snap_parts[tt] = d.snap_parts.get(tt, ZERO) + Decimal(v or 0)
     for day, provider, model, h, n in hours:
         out[(day, names.provider_key(provider), names.model_key(model))].hours[int(h)] += int(n)
+    codes = pricing_codes()
+    if codes and _has(con, "finding_rows"):
+        in_list = ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
+        for day, provider, model, code, n, cost in con.execute(f"""
+            WITH r AS ({src})
+            SELECT CAST(r.timestamp AS DATE), r.provider, r.model, f.code, count(DISTINCT r._row), sum(r.cost)
+            FROM r JOIN (SELECT DISTINCT code, _row FROM finding_rows WHERE code IN ({in_list})) f USING (_row)
+            WHERE r.timestamp IS NOT NULL AND r._n = 1 GROUP BY ALL
+        """).fetchall():
+            d = out.get((day, names.provider_key(provider), names.model_key(model)))
+            if d is not None:
+                d.pricing[code] = [int(n), Decimal(cost or 0)]
     return out, {"undated_records": int(undated[0]), "undated_cost": Decimal(undated[1])}

@@ -93,10 +93,10 @@ def missing_cost(ctx: RuleContext) -> Hits:
 
 @rule("PRC002", "unpriced-model", "warning")
 def unpriced_model(ctx: RuleContext) -> Hits:
-    """A request's model has no known price on its date: not in genai-prices, the catalogs, the LiteLLM model
-    map, nor the record's own price snapshot.
+    """A request's model has no known price on its date.
 
-    What it checks: for each record with tokens or cost (and not a cache hit), some price source has a price
+    What it checks: no price in genai-prices, the price catalogs, the LiteLLM model map or the record's own
+    price snapshot. For each record with tokens or cost (and not a cache hit), some price source has a price
     for its provider and model in effect on its UTC date. The finding lists the models and their spend.
 
     Why it matters: severity warning. Without a price the recorded cost cannot be verified or recomputed, so

@@ -14,7 +14,8 @@ Clustering, per field:
   AND a token guard holds: the same digits in the same order (``cc-4210`` is not ``cc-4201``), the
   same number of words, and each pair of differing words is an abbreviation (a prefix of at least 4
   letters and half the word: "supp" / "support") or a typo (edit distance 1 for words of 6+ letters,
-  2 for 10+). So "search-api" / "search-ui", "team-a" / "team-b" and "billing" / "billing-eu" stay
+  2 for 10+; for words of 4-5 letters only a dropped, added or swapped letter: "infa" / "infra", not
+  "data" / "date"). So "search-api" / "search-ui", "team-a" / "team-b" and "billing" / "billing-eu" stay
   apart;
 * clusters are stars around a centre (no chaining): with a registry the centres are the registry's
   values; without one, the normal forms in order of (passes the policy's pattern, spend, records,
@@ -65,6 +66,9 @@ def _word_alike(a: str, b: str) -> bool:
     if len(short) >= 6:
         allowed = 2 if len(short) >= 10 else 1
         return OSA.distance(a, b) <= allowed  # typo: suport / support
+    if len(short) >= 4 and OSA.distance(a, b) == 1:
+        # short words: a dropped, added or swapped letter (infa / infra), not a changed one (data / date)
+        return len(a) != len(b) or sorted(a) == sorted(b)
     return False
 
 

@@ -1,0 +1,687 @@
+#!/usr/bin/env python3
+"""Generate sample_logs/ from the real libraries (LiteLLM, OpenLIT), with seeded defects at known rows.
+
+NOT a runtime or test dependency of audit-logs: the tests read the files this script wrote (committed).
+Run it in a separate virtualenv (litellm and openlit pin conflicting OpenTelemetry versions with other
+tools, so pin them as below):
+
+    python3 -m venv /tmp/genvenv
+    /tmp/genvenv/bin/pip install litellm openai genai-prices fastapi redis orjson backoff \\
+        openlit "opentelemetry-api==1.39.1" "opentelemetry-sdk==1.39.1" "opentelemetry-exporter-otlp==1.39.1" \\
+        "opentelemetry-proto==1.39.1" "opentelemetry-semantic-conventions==0.60b1" "opentelemetry-instrumentation==0.60b1"
+    LITELLM_LOCAL_MODEL_COST_MAP=True /tmp/genvenv/bin/python scripts/make_samples.py
+
+(measured with litellm 1.106.2, openlit 1.45.0, opentelemetry-sdk 1.39.1). No network is used: LiteLLM runs
+with mock_response and its bundled model map; OpenLIT instruments the openai client talking to a mock
+OpenAI-compatible server on 127.0.0.1 (random free port, stopped at the end).
+
+Deterministic: uuid4 is seeded before LiteLLM is imported, timestamps are set after the fact (startTime,
+endTime, completionStartTime, response_time; OTLP start/end nanos; ids of OTLP spans are seeded), so a
+re-run writes the same files. Prompts never reach the samples: messages/response are replaced with null.
+
+Outputs (sample_logs/):
+  litellm_payload.jsonl        StandardLoggingPayload objects (kwargs["standard_logging_object"] of a CustomLogger)
+  litellm_spendlogs.json       the same calls as LiteLLM_SpendLogs rows, built by LiteLLM's own
+                               proxy/spend_tracking/spend_tracking_utils.get_logging_payload (GET /spend/logs shape)
+  litellm_spendlogs.csv        the same rows as a table export (JSON columns as JSON text)
+  openlit_otlp.jsonl           OpenLIT spans as the Collector file exporter writes them (one ExportTraceServiceRequest a line)
+  langfuse_observations.jsonl  hand-written, Langfuse observation fields (see VENDOR FIELDS below)
+  helicone_requests.csv        hand-written, Helicone request export columns
+  portkey_logs.json            hand-written, Portkey log export fields (cost in cents)
+  expected_defects.json        {file: {rule name: [request ids]}} of the seeded defects
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import csv
+import hashlib
+import io
+import json
+import os
+import random
+import sys
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SEED = 20260504
+_rng = random.Random(SEED)
+_uuid_rng = random.Random(SEED + 1)
+uuid.uuid4 = lambda: uuid.UUID(int=_uuid_rng.getrandbits(128), version=4)  # noqa: E731 - before litellm imports
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("OTEL_SDK_DISABLED", "false")
+
+OUT = Path(__file__).resolve().parent.parent / "sample_logs"
+UTC = timezone.utc
+PERIOD_START = datetime(2026, 5, 4, tzinfo=UTC)  # two weeks: 2026-05-04 .. 2026-05-17
+
+# ---- the organisation -------------------------------------------------------------------------
+
+TEAMS = {
+    "support-automation": {"cost_center": "cc-4210", "services": ["ticket-triage", "reply-drafter"], "alias": "Support Automation"},
+    "sales-enablement": {"cost_center": "cc-5120", "services": ["lead-scorer", "email-writer"], "alias": "Sales Enablement"},
+    "internal-agents": {"cost_center": "cc-6300", "services": ["it-helpdesk-agent", "doc-search"], "alias": "Internal Agents"},
+    "research": {"cost_center": "cc-7001", "services": ["paper-summarizer", "literature-search"], "alias": "Research"},
+}
+MODELS = [  # (litellm model, provider, weight)
+    ("gpt-4o-mini", "openai", 5),
+    ("gpt-4.1-mini", "openai", 3),
+    ("gpt-4o", "openai", 2),
+    ("anthropic/claude-haiku-4-5-20251001", "anthropic", 3),
+    ("anthropic/claude-sonnet-4-5-20250929", "anthropic", 1),
+]
+
+
+def key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _virtual_key(team: str, env: str) -> tuple[str, str]:
+    """(alias, sha256 of the virtual key): LiteLLM stores only the hash."""
+    alias = f"{team}-{'prod' if env == 'production' else env}"
+    return alias, key_hash(f"sk-litellm-{alias}-{SEED}")
+
+
+def rand_time(day_from: int = 0, days: int = 14) -> datetime:
+    day = PERIOD_START + timedelta(days=_rng.randrange(day_from, day_from + days))
+    return day + timedelta(hours=_rng.randint(7, 19), minutes=_rng.randint(0, 59), seconds=_rng.randint(0, 59),
+                           microseconds=_rng.randrange(0, 1_000_000, 1000))
+
+
+# ---- LiteLLM ----------------------------------------------------------------------------------
+
+
+def litellm_samples() -> dict[str, dict[str, list[str]]]:
+    import litellm
+    from litellm import ModelResponse
+    from litellm.integrations.custom_logger import CustomLogger
+    from litellm.proxy.spend_tracking.spend_tracking_utils import get_logging_payload
+    from litellm.types.utils import PromptTokensDetailsWrapper, Usage
+
+    litellm.disable_add_user_agent_to_request_tags = True
+    events: list[tuple[dict, dict]] = []
+    seen: set = set()
+
+    class Capture(CustomLogger):
+        def _keep(self, kwargs, response_obj, start_time, end_time):
+            slo = copy.deepcopy(kwargs["standard_logging_object"])
+            seen_key = (slo.get("litellm_call_id"), slo.get("id"), slo.get("status"))
+            if seen_key in seen:  # a cache hit may reach both the sync and the async hook
+                return
+            seen.add(seen_key)
+            try:
+                spend = get_logging_payload(kwargs, response_obj, start_time, end_time)
+                spend = json.loads(json.dumps(dict(spend), default=str))
+            except Exception as exc:  # noqa: BLE001
+                print("get_logging_payload failed:", exc, file=sys.stderr)
+                spend = None
+            events.append((slo, spend))
+
+        def log_success_event(self, kwargs, response_obj, start_time, end_time):
+            self._keep(kwargs, response_obj, start_time, end_time)
+
+        def log_failure_event(self, kwargs, response_obj, start_time, end_time):
+            self._keep(kwargs, response_obj, start_time, end_time)
+
+        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+            self._keep(kwargs, response_obj, start_time, end_time)
+
+        async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+            self._keep(kwargs, response_obj, start_time, end_time)
+
+    litellm.callbacks = [Capture()]
+    litellm.cache = litellm.Cache(type="local")
+
+    def proxy_metadata(team: str | None, service: str, env: str, *, cost_center: str | None = None, key: tuple[str, str] | None = None,
+                       team_in_spend_logs: str | None = None, workflow: str | None = None, tags: list[str] | None = None,
+                       traffic_class: str | None = None, extra: dict | None = None, no_key: bool = False) -> dict:
+        """What the LiteLLM proxy puts into litellm_params.metadata for a request of a virtual key:
+        user_api_key (the sha256 hash), the key's alias and team, and the client's own metadata
+        (spend_logs_metadata, tags) which the proxy also keeps as requester_metadata."""
+        slm = {"service": service, "cost_center": TEAMS[team]["cost_center"] if team and cost_center is None else cost_center,
+               "environment": env}
+        if team_in_spend_logs is not None:
+            slm["team_id"] = team_in_spend_logs
+        if workflow:
+            slm["workflow"] = workflow
+        if traffic_class:
+            slm["traffic_class"] = traffic_class
+        if extra:
+            slm.update(extra)
+        client_md = {"spend_logs_metadata": slm, "tags": tags or [f"service:{service}"]}
+        md: dict = {"spend_logs_metadata": slm, "tags": client_md["tags"], "requester_metadata": client_md,
+                    "requester_ip_address": f"10.20.{_rng.randint(0, 9)}.{_rng.randint(2, 250)}", "user_agent": "OpenAI/Python 1.99.1"}
+        if not no_key:
+            alias, h = key or _virtual_key(team or "shared", env)
+            md.update({"user_api_key": h, "user_api_key_hash": h, "user_api_key_alias": alias})
+        if team:
+            md.update({"user_api_key_team_id": team, "user_api_key_team_alias": TEAMS[team]["alias"]})
+        md["user_api_key_user_id"] = f"svc-{service}"
+        return md
+
+    def mock(model: str, provider: str, pin: int, pout: int, cached: int = 0, cache_write: int = 0) -> ModelResponse:
+        if provider == "anthropic":
+            usage = Usage(prompt_tokens=pin, completion_tokens=pout, total_tokens=pin + pout,
+                          prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=cached),
+                          cache_read_input_tokens=cached, cache_creation_input_tokens=cache_write)
+        else:
+            usage = Usage(prompt_tokens=pin, completion_tokens=pout, total_tokens=pin + pout,
+                          prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=cached))
+        return ModelResponse(model=model.split("/")[-1], usage=usage,
+                             choices=[{"message": {"role": "assistant", "content": "(mock)"}, "finish_reason": "stop", "index": 0}])
+
+    # plan: a list of logical calls; each returns how many log events it makes
+    plan: list[dict] = []
+    teams = list(TEAMS)
+    for i in range(240):
+        team = teams[i % 4]
+        svc = _rng.choice(TEAMS[team]["services"])
+        model, provider, _ = _rng.choices(MODELS, weights=[m[2] for m in MODELS])[0]
+        env = "production" if _rng.random() < 0.85 else "staging"
+        pin = _rng.randint(200, 6000)
+        pout = _rng.randint(20, 900)
+        cached = (pin // 1024) * 1024 if (pin > 1100 and _rng.random() < 0.3) else 0
+        tc = None
+        if team == "research" and svc == "literature-search" and env == "staging":
+            tc = "eval"
+        plan.append({"kind": "plain", "team": team, "service": svc, "model": model, "provider": provider, "env": env,
+                     "pin": pin, "pout": pout, "cached": cached, "traffic_class": tc,
+                     "workflow": f"{svc}-flow", "t": rand_time()})
+    defects: dict[str, list[str]] = {}
+    seeded: list[tuple[str, dict]] = []  # (rule, call) -> ids resolved after the run
+
+    def add(rule: str, call: dict) -> None:
+        plan.append(call)
+        call.setdefault("rules", []).append(rule)
+
+    def base(team="support-automation", svc="ticket-triage", model="gpt-4o-mini", provider="openai", env="production", **kw):
+        c = {"kind": "plain", "team": team, "service": svc, "model": model, "provider": provider, "env": env,
+             "pin": _rng.randint(400, 3000), "pout": _rng.randint(50, 500), "cached": 0, "workflow": f"{svc}-flow", "t": rand_time()}
+        c.update(kw)
+        return c
+
+    # missing-owner: no team on the key and none in the metadata; an empty cost center
+    for _ in range(3):
+        add("missing-owner", base(team=None, svc="batch-enricher", key=("shared-batch-prod", key_hash("sk-litellm-shared-batch"))))
+    for _ in range(2):
+        add("missing-owner", base(team="sales-enablement", svc="lead-scorer", cost_center=""))
+    # missing-field: an SDK call outside the proxy: no virtual key at all
+    for _ in range(2):
+        add("missing-field", base(team="internal-agents", svc="doc-search", no_key=True))
+    # invalid-value (with a policy pattern ^cc-[0-9]{4}$): cost center "CC 4210"
+    for _ in range(2):
+        add("invalid-value", base(cost_center="CC 4210"))
+    # copied-key: the sales production key used by research; the support production key used in staging
+    sales_key = _virtual_key("sales-enablement", "production")
+    for _ in range(3):
+        add("copied-key", base(team="research", svc="paper-summarizer", key=sales_key))
+    support_key = _virtual_key("support-automation", "production")
+    for _ in range(2):
+        add("copied-key", base(env="staging", key=support_key))
+    # free-form-tag: a personal key with no team; the team typed by hand in spend_logs_metadata
+    for spelling in ["Support Automation", "Support Automation", "support_automation", "support_automation", "supp-automation"]:
+        add("free-form-tag", base(team=None, key=("support-dev-personal", key_hash("sk-litellm-support-dev-personal")),
+                                  team_in_spend_logs=spelling, cost_center="cc-4210"))
+    # missing-cost: a fine-tuned model LiteLLM has no price for: response_cost null
+    for _ in range(3):
+        add("missing-cost", base(model="openai/ft:gpt-4o-mini-2024-07-18:acme:triage-v2:AbC123", svc="ticket-triage"))
+    # duplicate-request: the same payload written twice
+    for _ in range(3):
+        add("duplicate-request", base(team="internal-agents", svc="it-helpdesk-agent", duplicate=True))
+    # secret-in-log: a raw key pasted into client metadata
+    for _ in range(2):
+        secret = "sk-proj-" + "".join(_rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(48))
+        add("secret-in-log", base(team="sales-enablement", svc="email-writer", extra={"debug_upstream_key": secret}))
+    # untagged-eval-traffic: a nightly regression eval run against production, not marked as eval
+    for _ in range(4):
+        add("untagged-eval-traffic", base(team="research", svc="paper-summarizer", workflow="nightly-regression-eval",
+                                          tags=["eval", "regression"]))
+    # stale-price: o3 in June 2025, priced at the pre-2025-06-10 $10/$40 per 1M (a gateway with a stale custom price)
+    for d in (12, 16, 20):
+        add("stale-price", base(team="research", svc="literature-search", model="o3", pin=2000, pout=1500,
+                                custom_price=(10e-6, 40e-6), t=datetime(2025, 6, d, 14, 5, 0, tzinfo=UTC)))
+    # cost-mismatch: a custom price that is no published price of the model
+    for _ in range(3):
+        add("cost-mismatch", base(team="sales-enablement", svc="email-writer", custom_price=(0.33e-6, 0.9e-6)))
+    # cache hits (clean: cost 0 on a cache hit is right): the same request twice with caching on
+    for _ in range(3):
+        c = base(team="internal-agents", svc="doc-search", cache=True)
+        plan.append(c)
+    # router retries: a deployment that answers 429 first, a retry to the next deployment (shared trace_id)
+    for _ in range(4):
+        plan.append(base(kind="router", team="support-automation", svc="reply-drafter", model="gpt-4o"))
+    # unlinked-retry: router retries whose failed first attempt was logged by another gateway replica (own trace)
+    for _ in range(3):
+        add("unlinked-retry", base(kind="router", team="sales-enablement", svc="lead-scorer", model="gpt-4o", unlink=True))
+
+    plan.sort(key=lambda c: c["t"])
+
+    router = litellm.Router(model_list=[
+        {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "mock", "mock_response": "litellm.RateLimitError", "order": 1},
+         "model_info": {"id": "gpt-4o-eastus"}},
+        {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "mock", "mock_response": "(mock)", "order": 2},
+         "model_info": {"id": "gpt-4o-westus"}},
+    ], num_retries=2, retry_after=0, disable_cooldowns=True)
+
+    rows: list[tuple[dict, dict, dict]] = []  # (payload, spendlog, call)
+
+    async def wait_for(n: int) -> None:
+        for _ in range(200):
+            if len(events) >= n:
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError(f"expected {n} logging events, got {len(events)}")
+
+    async def run() -> None:
+        for call in plan:
+            md = proxy_metadata(call["team"], call["service"], call["env"], cost_center=call.get("cost_center"), key=call.get("key"),
+                                team_in_spend_logs=call.get("team_in_spend_logs"), workflow=call.get("workflow"), tags=call.get("tags"),
+                                traffic_class=call.get("traffic_class"), extra=call.get("extra"), no_key=call.get("no_key", False))
+            before = len(events)
+            messages = [{"role": "user", "content": f"request {len(rows)}"}]
+            if call["kind"] == "router":
+                await router.acompletion(model="gpt-4o", messages=messages, metadata=md)
+                await wait_for(before + 2)
+            else:
+                kw = {}
+                if "custom_price" in call:
+                    kw = {"input_cost_per_token": call["custom_price"][0], "output_cost_per_token": call["custom_price"][1]}
+                resp = mock(call["model"], call["provider"], call["pin"], call["pout"], call["cached"])
+                if call.get("cache"):
+                    await litellm.acompletion(model=call["model"], messages=messages, mock_response=resp, metadata=md, caching=True)
+                    await wait_for(before + 1)
+                    await litellm.acompletion(model=call["model"], messages=messages, mock_response=resp,
+                                              metadata=copy.deepcopy(md), caching=True)
+                    await wait_for(before + 2)
+                else:
+                    await litellm.acompletion(model=call["model"], messages=messages, mock_response=resp, metadata=md, **kw)
+                    await wait_for(before + 1)
+            new = events[before:]
+            t = call["t"]
+            for j, (slo, spend) in enumerate(new):
+                rows.append((slo, spend, {**call, "t": t, "attempt": j}))
+                t = t + timedelta(seconds=_rng.uniform(0.8, 4.0))
+        await asyncio.sleep(0.2)
+
+    asyncio.run(run())
+
+    # deterministic times, prompts removed
+    payloads, spendlogs, ids_by_rule = [], [], {}
+    unlink_trace = {}
+    for slo, spend, call in rows:
+        start = call["t"] + timedelta(seconds=call["attempt"] * 1.5)
+        latency = round(_rng.uniform(0.3, 6.0), 3) if slo["status"] == "success" else round(_rng.uniform(0.05, 0.4), 3)
+        end = start + timedelta(seconds=latency)
+        slo["startTime"], slo["endTime"] = start.timestamp(), end.timestamp()
+        slo["completionStartTime"] = slo["endTime"]
+        slo["response_time"] = latency
+        slo["messages"] = None
+        slo["response"] = None
+        if slo.get("metadata", {}).get("cold_storage_object_key"):
+            slo["metadata"]["cold_storage_object_key"] = None
+        if call.get("unlink"):
+            # the failed attempt came from another replica: its own trace id
+            if call["attempt"] == 0:
+                slo["trace_id"] = str(uuid.uuid4())
+        if spend is not None:
+            spend["startTime"] = start.isoformat()
+            spend["endTime"] = end.isoformat()
+            spend["completionStartTime"] = end.isoformat()
+            spend["request_duration_ms"] = int(latency * 1000)
+            spend["messages"], spend["response"], spend["proxy_server_request"] = {}, {}, {}
+            if call.get("unlink") and call["attempt"] == 0:
+                spend["session_id"] = slo["trace_id"]
+        rid = slo["id"]
+        for rule in call.get("rules", []):
+            if rule == "unlinked-retry" and call["attempt"] == 0:
+                continue  # the retry (attempt 1) is the unlinked one
+            ids_by_rule.setdefault(rule, []).append(rid)
+        payloads.append(slo)
+        spendlogs.append(spend)
+        if call.get("duplicate"):
+            payloads.append(copy.deepcopy(slo))
+            spendlogs.append(copy.deepcopy(spend))
+
+    # Records that no price source can price are also missing a pricing source? (LiteLLM still names the key.)
+    with open(OUT / "litellm_payload.jsonl", "w", encoding="utf-8") as fh:
+        for p in payloads:
+            fh.write(json.dumps(p, default=str, sort_keys=False) + "\n")
+    spend_rows = [s for s in spendlogs if s is not None]
+    (OUT / "litellm_spendlogs.json").write_text(json.dumps(spend_rows, indent=1, default=str) + "\n", encoding="utf-8")
+    cols = list(spend_rows[0].keys())
+    with open(OUT / "litellm_spendlogs.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for s in spend_rows:
+            w.writerow([json.dumps(s.get(c)) if isinstance(s.get(c), (dict, list)) else ("" if s.get(c) is None else s.get(c)) for c in cols])
+    by_spend = {}
+    for rule, ids in ids_by_rule.items():
+        by_spend[rule] = ids  # SpendLogs request_id is the same id as the payload's id
+    return {"litellm_payload.jsonl": ids_by_rule, "litellm_spendlogs.json": by_spend, "litellm_spendlogs.csv": by_spend}
+
+
+# ---- OpenLIT ----------------------------------------------------------------------------------
+
+
+class _MockOpenAI(BaseHTTPRequestHandler):
+    """POST /v1/chat/completions -> a chat.completion whose usage comes from the x-mock-usage header."""
+
+    counter = 0
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        pin, pout, cached = (int(x) for x in (self.headers.get("x-mock-usage") or "100,20,0").split(","))
+        _MockOpenAI.counter += 1
+        resp = {"id": f"chatcmpl-mock{_MockOpenAI.counter:05d}", "object": "chat.completion", "created": 1778000000,
+                "model": body.get("model", "gpt-4o-mini") + ("-2024-07-18" if body.get("model") == "gpt-4o-mini" else ""),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "(mock)"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": pin, "completion_tokens": pout, "total_tokens": pin + pout,
+                          "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}}}
+        data = json.dumps(resp).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def otlp_samples() -> dict[str, list[str]]:
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+    class SeededIds(IdGenerator):
+        def generate_span_id(self) -> int:
+            return _rng.getrandbits(64) or 1
+
+        def generate_trace_id(self) -> int:
+            return _rng.getrandbits(128) or 1
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _MockOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "agent-platform", "deployment.environment": "production",
+                                                        "cloud.region": "eu-west-1"}), id_generator=SeededIds())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    import openlit
+    from openai import OpenAI
+
+    openlit.init(environment="production", application_name="agent-platform", capture_message_content=False,
+                 disable_metrics=True, disable_events=True, disable_batch=True)
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="mock-not-a-key", max_retries=0)
+    tracer = trace.get_tracer("acme.agents")
+
+    def llm(model: str, pin: int, pout: int, cached: int, attrs: dict) -> None:
+        with _attrs(attrs):  # what openlit.using_attributes() does: custom attributes for the spans inside
+            client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}],
+                                           extra_headers={"x-mock-usage": f"{pin},{pout},{cached}"})
+
+    from contextlib import contextmanager
+    from openlit.__helpers import reset_custom_attributes, set_custom_attributes
+
+    @contextmanager
+    def _attrs(attrs: dict):
+        tok = set_custom_attributes(attrs)
+        try:
+            yield
+        finally:
+            reset_custom_attributes(tok)
+
+    def owner(team: str, service: str, env: str = "production") -> dict:
+        return {"team.id": team, "cost_center": TEAMS[team]["cost_center"], "service.name": service, "deployment.environment": env}
+
+    expected: dict[str, list[str]] = {"missing-on-behalf-of": []}
+    trace_plan = []
+    for i in range(24):
+        trace_plan.append(i)
+    missing_obo_llm_names = []
+    for i in trace_plan:
+        t0 = rand_time()
+        caller = "internal-agents"
+        tool_team = ["support-automation", "research", "sales-enablement"][i % 3]
+        cross = i % 2 == 0
+        with tracer.start_as_current_span("invoke_agent it-helpdesk", attributes={
+                "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "it-helpdesk", **owner(caller, "it-helpdesk-agent"),
+                "enduser.id": f"employee-{_rng.randint(100, 999)}"}):
+            # the agent's own planning call
+            llm("gpt-4o-mini", _rng.randint(800, 3000), _rng.randint(50, 300), 0, {**owner(caller, "it-helpdesk-agent"), "workflow.id": "helpdesk"})
+            if cross:
+                with tracer.start_as_current_span(f"execute_tool {tool_team}-lookup", attributes={
+                        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": f"{tool_team}-lookup", **owner(tool_team, f"{tool_team}-tool")}):
+                    attrs = owner(tool_team, f"{tool_team}-tool")
+                    if i % 4 == 0:
+                        attrs["on_behalf_of"] = caller
+                    else:
+                        missing_obo_llm_names.append(i)
+                    pin = _rng.randint(1200, 5000)
+                    llm(_rng.choice(["gpt-4o-mini", "gpt-4.1-mini"]), pin, _rng.randint(40, 400), (pin // 1024) * 1024 if i % 3 == 0 else 0, attrs)
+            else:
+                with tracer.start_as_current_span("execute_tool kb-search", attributes={
+                        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "kb-search", **owner(caller, "doc-search")}):
+                    llm("gpt-4o-mini", _rng.randint(500, 2000), _rng.randint(40, 200), 0, owner(caller, "doc-search"))
+        trace_plan[i] = (i, t0)
+    server.shutdown()
+    spans = list(exporter.get_finished_spans())
+    provider.shutdown()
+
+    # group spans by trace, deterministic times inside each trace
+    by_trace: dict[int, list] = {}
+    for s in spans:
+        by_trace.setdefault(s.context.trace_id, []).append(s)
+    lines = []
+    old_style = set()
+    for n, (tid, group) in enumerate(by_trace.items()):
+        i, t0 = trace_plan[n]
+        base_ns = int(t0.timestamp() * 1e9)
+        req = MessageToDict(encode_spans(group))
+        order = {s.context.span_id: k for k, s in enumerate(sorted(group, key=lambda s: s.start_time))}
+        for rs in req["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for sp in ss["spans"]:
+                    # MessageToDict writes ids as base64: the Collector's JSON uses lowercase hex.
+                    for k in ("traceId", "spanId", "parentSpanId"):
+                        if sp.get(k):
+                            sp[k] = base64.b64decode(sp[k]).hex()
+                    k_ = order[int(sp["spanId"], 16)]
+                    st = base_ns + k_ * 150_000_000
+                    sp["startTimeUnixNano"] = str(st)
+                    sp["endTimeUnixNano"] = str(st + (1_000_000_000 - k_ * 100_000_000))
+                    attrs = {a["key"]: a for a in sp.get("attributes", [])}
+                    for drop in ("gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token",
+                                 "gen_ai.client.operation.duration", "gen_ai.server.request.duration"):
+                        attrs.pop(drop, None)
+                    sp["attributes"] = list(attrs.values())
+        if n % 6 == 5:
+            # an older OpenLIT: gen_ai.system, prompt/completion tokens, gen_ai.environment / application_name
+            ren = {"gen_ai.provider.name": "gen_ai.system", "gen_ai.usage.input_tokens": "gen_ai.usage.prompt_tokens",
+                   "gen_ai.usage.output_tokens": "gen_ai.usage.completion_tokens", "deployment.environment": "gen_ai.environment",
+                   "service.name": "gen_ai.application_name"}
+            for rs in req["resourceSpans"]:
+                for ss in rs["scopeSpans"]:
+                    for sp in ss["spans"]:
+                        for a in sp.get("attributes", []):
+                            a["key"] = ren.get(a["key"], a["key"])
+            old_style.add(n)
+        if n % 4 == 3:
+            # 64-bit ints as JSON numbers (proto3 JSON allows both)
+            for rs in req["resourceSpans"]:
+                for ss in rs["scopeSpans"]:
+                    for sp in ss["spans"]:
+                        sp["startTimeUnixNano"] = int(sp["startTimeUnixNano"])
+                        sp["endTimeUnixNano"] = int(sp["endTimeUnixNano"])
+                        for a in sp.get("attributes", []):
+                            if "intValue" in a["value"]:
+                                a["value"]["intValue"] = int(a["value"]["intValue"])
+        lines.append((i, req))
+    for i, req in lines:
+        for rs in req["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                spans_ = ss["spans"]
+                by_id = {sp["spanId"]: sp for sp in spans_}
+                for sp in spans_:
+                    attrs = {a["key"]: a["value"] for a in sp.get("attributes", [])}
+                    op = attrs.get("gen_ai.operation.name", {}).get("stringValue")
+                    parent = by_id.get(sp.get("parentSpanId", ""))
+                    if op == "chat" and parent and i in missing_obo_llm_names:
+                        pattrs = {a["key"]: a["value"] for a in parent.get("attributes", [])}
+                        if pattrs.get("gen_ai.operation.name", {}).get("stringValue") == "execute_tool":
+                            expected["missing-on-behalf-of"].append(sp["spanId"])
+    with open(OUT / "openlit_otlp.jsonl", "w", encoding="utf-8") as fh:
+        for _, req in lines:
+            fh.write(json.dumps(req, separators=(",", ":")) + "\n")
+    return expected
+
+
+# ---- vendors that cannot run here: hand-written exports in their real field names -------------
+# VENDOR FIELDS (where each field list comes from):
+#  Langfuse: the observation object of the public API (GET /api/public/observations) and the
+#    observations export: id, traceId/trace_id, projectId, environment, type (GENERATION/SPAN/EVENT/AGENT/TOOL),
+#    name, parentObservationId, startTime, endTime, level, statusMessage, model (providedModelName in the UI
+#    export: provided_model_name), usageDetails {input, output, total, input_cached_tokens...},
+#    costDetails {input, output, total}, totalCost, metadata, userId, sessionId, tags.  The snake_case export
+#    column names are the ones listed in shared/reference/formats.md (checked against Langfuse's docs).
+#  Helicone: the request export / GET request query: request_id, request_created_at, request_user_id,
+#    request_properties (Helicone-Property-* headers, stored without the prefix), request_model, response_model,
+#    provider, response_status, prompt_tokens, completion_tokens, prompt_cache_read_tokens,
+#    prompt_cache_write_tokens, total_tokens, costUSD.
+#  Portkey: the logs export: created_at, is_success, ai_org, ai_model, req_units, res_units, total_units,
+#    cost (in cents), cost_currency, response_status_code, cache_status, retry_success_count, trace_id,
+#    metadata (with _user), plus id.
+
+
+def _price(model: str) -> tuple[float, float, float]:
+    return {"gpt-4o-mini": (0.15, 0.60, 0.075), "gpt-4.1-mini": (0.40, 1.60, 0.10), "gpt-4o": (2.5, 10.0, 1.25),
+            "claude-haiku-4-5-20251001": (1.0, 5.0, 0.10)}[model]
+
+
+def _cost(model: str, pin: int, pout: int, cached: int = 0) -> float:
+    i, o, c = _price(model)
+    return round(((pin - cached) * i + cached * c + pout * o) / 1e6, 10)
+
+
+def vendor_samples() -> dict[str, dict[str, list[str]]]:
+    expected: dict[str, dict[str, list[str]]] = {}
+    # Langfuse observations: traces with an AGENT span and GENERATION children
+    obs = []
+    exp_lf: dict[str, list[str]] = {}
+    for n in range(20):
+        team = list(TEAMS)[n % 4]
+        svc = TEAMS[team]["services"][n % 2]
+        t = rand_time()
+        trace_id = f"{_rng.getrandbits(128):032x}"
+        agent_id = str(uuid.uuid4())
+        md = {"team_id": team, "service": svc, "cost_center": TEAMS[team]["cost_center"], "api_key_alias": f"{team}-prod"}
+        obs.append({"id": agent_id, "trace_id": trace_id, "project_id": "cm7acmeprod01", "environment": "production", "type": "AGENT",
+                    "name": f"{svc}-agent", "parent_observation_id": None, "start_time": t.isoformat().replace("+00:00", "Z"),
+                    "end_time": (t + timedelta(seconds=4)).isoformat().replace("+00:00", "Z"), "level": "DEFAULT", "status_message": None,
+                    "provided_model_name": None, "usage_details": {}, "cost_details": {}, "total_cost": None, "metadata": md,
+                    "user_id": f"user-{n:03d}", "session_id": f"sess-{n // 2:03d}", "tags": [f"team:{team}"]})
+        for k in range(2):
+            model = ["gpt-4o-mini", "claude-haiku-4-5-20251001"][k]
+            pin, pout = _rng.randint(300, 3000), _rng.randint(30, 400)
+            c = _cost(model, pin, pout)
+            gid = str(uuid.uuid4())
+            gmd = dict(md, provider="openai" if k == 0 else "anthropic")
+            level = "DEFAULT"
+            if n == 7 and k == 1:
+                gmd.pop("team_id")
+                exp_lf.setdefault("missing-owner", []).append(gid)
+            obs.append({"id": gid, "trace_id": trace_id, "project_id": "cm7acmeprod01", "environment": "production", "type": "GENERATION",
+                        "name": "chat", "parent_observation_id": agent_id,
+                        "start_time": (t + timedelta(seconds=1 + k)).isoformat().replace("+00:00", "Z"),
+                        "end_time": (t + timedelta(seconds=2 + k)).isoformat().replace("+00:00", "Z"), "level": level,
+                        "status_message": None, "provided_model_name": model,
+                        "usage_details": {"input": pin, "output": pout, "total": pin + pout},
+                        "cost_details": {"input": round(c - pout * _price(model)[1] / 1e6, 10), "output": round(pout * _price(model)[1] / 1e6, 10), "total": c},
+                        "total_cost": c, "metadata": gmd, "user_id": f"user-{n:03d}", "session_id": f"sess-{n // 2:03d}",
+                        "tags": [f"team:{team}"]})
+    with open(OUT / "langfuse_observations.jsonl", "w", encoding="utf-8") as fh:
+        for o in obs:
+            fh.write(json.dumps(o) + "\n")
+    expected["langfuse_observations.jsonl"] = exp_lf
+
+    # Helicone request export (CSV)
+    exp_hc: dict[str, list[str]] = {}
+    hrows = []
+    for n in range(30):
+        team = list(TEAMS)[n % 4]
+        svc = TEAMS[team]["services"][n % 2]
+        model = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"][n % 3]
+        pin, pout = _rng.randint(300, 4000), _rng.randint(30, 600)
+        cached = 1024 if pin > 2048 and n % 2 else 0
+        props = {"Team": team, "Service": svc, "Cost-Center": TEAMS[team]["cost_center"], "Environment": "production",
+                 "Api-Key-Id": f"{team}-prod"}
+        rid = str(uuid.uuid4())
+        cost = _cost(model, pin, pout, cached)
+        if n == 11:
+            props.pop("Cost-Center")
+            exp_hc.setdefault("missing-owner", []).append(rid)
+        if n == 19:
+            cost = 0
+            exp_hc.setdefault("missing-cost", []).append(rid)
+        hrows.append({"request_id": rid, "request_created_at": rand_time().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                      "request_user_id": f"user-{n:03d}", "request_properties": json.dumps(props), "request_model": model,
+                      "response_model": model, "provider": "OPENAI", "response_status": 200, "prompt_tokens": pin,
+                      "completion_tokens": pout, "prompt_cache_read_tokens": cached, "prompt_cache_write_tokens": 0,
+                      "total_tokens": pin + pout, "costUSD": cost})
+    with open(OUT / "helicone_requests.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(hrows[0]))
+        w.writeheader()
+        w.writerows(hrows)
+    expected["helicone_requests.csv"] = exp_hc
+
+    # Portkey logs export (JSON array; cost in cents)
+    exp_pk: dict[str, list[str]] = {}
+    prows = []
+    for n in range(24):
+        team = list(TEAMS)[n % 4]
+        svc = TEAMS[team]["services"][n % 2]
+        model, org = [("gpt-4o-mini", "openai"), ("claude-haiku-4-5-20251001", "anthropic")][n % 2]
+        pin, pout = _rng.randint(300, 4000), _rng.randint(30, 600)
+        cents = round(_cost(model, pin, pout) * 100, 8)
+        rid = f"{_rng.getrandbits(64):016x}-{n:04d}"
+        md = {"_user": f"user-{n:03d}", "team": team, "service": svc, "cost_center": TEAMS[team]["cost_center"],
+              "environment": "production", "api_key_id": f"pk-{team}-prod"}
+        if n == 5:
+            md["team"] = "Sales Enablement" if team != "sales-enablement" else "sales_enablement"
+        prows.append({"id": rid, "created_at": rand_time().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "is_success": True,
+                      "ai_org": org, "ai_model": model, "req_units": pin, "res_units": pout, "total_units": pin + pout,
+                      "cost": cents, "cost_currency": "USD", "response_status_code": 200, "cache_status": "MISS",
+                      "retry_success_count": 0, "trace_id": f"tr-{n:04d}", "metadata": md})
+    (OUT / "portkey_logs.json").write_text(json.dumps(prows, indent=1) + "\n", encoding="utf-8")
+    expected["portkey_logs.json"] = exp_pk
+    return expected
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    expected: dict[str, dict[str, list[str]]] = {}
+    expected.update(litellm_samples())
+    expected["openlit_otlp.jsonl"] = otlp_samples()
+    expected.update(vendor_samples())
+    doc = {"_comment": "Seeded defects per sample file: rule name -> request ids (OTLP: span id). invalid-value needs the "
+                       "policy pattern cost_center ^cc-[0-9]{4}$ (sample_logs/policy.toml). Written by scripts/make_samples.py.",
+           **{f: {r: ids for r, ids in sorted(rules.items())} for f, rules in sorted(expected.items())}}
+    (OUT / "expected_defects.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    for f in sorted(OUT.iterdir()):
+        print(f"{f.name}: {f.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
