@@ -242,6 +242,10 @@ def variance_of(reconciliation: dict[str, Any] | None) -> float | None:
     return None
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
 def _fix_phrase(name: str, n: int, service: str | None, details: list[str]) -> str:
     svc = f"of service {service}" if service else "with no service"
     req = f"{n:,} request{'s' if n != 1 else ''}"
@@ -251,11 +255,18 @@ def _fix_phrase(name: str, n: int, service: str | None, details: list[str]) -> s
             for f in d.removeprefix("no ").split(", "):
                 if f in _FIELD_NOUN and _FIELD_NOUN[f] not in missing:
                     missing.append(_FIELD_NOUN[f])
-        what = " and ".join(missing) if missing else "a complete owner"
+        what = _and(missing) or "a complete owner"
         return f"tag {req} {svc} with {what}"
+    fields: list[str] = []
+    for d in details:  # invalid-value: "field: code, ..."; missing-field: "missing field, ..."
+        for part in d.removeprefix("missing ").split(", "):
+            f = part.split(":", 1)[0].strip()
+            if f and f not in fields and len(fields) < 3:
+                fields.append(f)
+    named = _and(fields)
     phrases = {
-        "invalid-value": f"correct the malformed values on {req} {svc}",
-        "missing-field": f"fill in the required fields on {req} {svc}",
+        "invalid-value": f"correct the malformed {named or 'values'} on {req} {svc}",
+        "missing-field": f"fill in {named or 'the required fields'} on {req} {svc}",
         "free-form-tag": f"replace free-form owner values on {req} {svc} with the registry's canonical values",
         "copied-key": f"give {req} {svc} their own gateway key (the key is shared)",
         "environment-bleed": f"move {req} {svc} off keys reserved for production",

@@ -92,7 +92,7 @@ def _mask(arr: pa.Array, null_where: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(null_where), pa.scalar(None, arr.type), arr)
 
 
-def generate(n: int, seed: int = 7) -> tuple[pa.Table, dict[str, int]]:
+def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tuple[pa.Table, dict[str, int]]:
     """``n`` records (duplicates included) and the number of records carrying each defect."""
     import pyarrow.compute as pc
 
@@ -111,7 +111,7 @@ def generate(n: int, seed: int = 7) -> tuple[pa.Table, dict[str, int]]:
     key_hashes = _hexes(np.random.default_rng(seed + 1), len(TEAMS) * 3, 64)
     key_aliases = [f"{t[0]}-key-{i}" for t in TEAMS for i in range(3)]
     model = rng.choice(len(MODELS), n, p=[0.35, 0.15, 0.15, 0.1, 0.1, 0.1, 0.05])
-    ts = START + np.sort(rng.random(n)) * DAYS * 86400
+    ts = start + np.sort(rng.random(n)) * days * 86400
     latency = 0.2 + rng.gamma(2.0, 0.6, n)
     prompt = rng.integers(50, 6000, n)
     completion = np.where(model == 6, 0, rng.integers(5, 1500, n))
@@ -248,22 +248,23 @@ def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict
     return totals
 
 
-def write_parquet(n: int, out: Path, seed: int = 7, chunk: int = 1_000_000) -> dict[str, int]:
-    """``n`` records as ``out/date=YYYY-MM-DD/part-<chunk>.parquet``, generated ``chunk`` rows at a time."""
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
+def write_parquet(n: int, out: Path, seed: int = 7) -> dict[str, int]:
+    """``n`` records as ``out/date=YYYY-MM-DD/part-0.parquet``, one file per day of the month (as a
+    gateway's daily export writes them), generated one day at a time."""
+    import pyarrow.parquet as pq
 
     totals: dict[str, int] = {}
-    out.mkdir(parents=True, exist_ok=True)
-    for i, start in enumerate(range(0, n, chunk)):
-        table, counts = generate(min(chunk, n - start), seed + i)
-        # Each chunk covers the whole month; the date column is what the hive partition holds.
-        date = pc.strftime(pc.cast(pc.multiply(table["startTime"], 1_000_000).cast(pa.int64()), pa.timestamp("us")), format="%Y-%m-%d")
-        table = table.append_column("date", date)
-        ds.write_dataset(table, out, format="parquet", partitioning=ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive"),
-                         basename_template=f"part-{i}-{{i}}.parquet", existing_data_behavior="overwrite_or_ignore")
-        for k, v in counts.items():
-            totals[k] = totals.get(k, 0) + v
+    per_day = -(-n // DAYS)
+    for day in range(DAYS):
+        k = min(per_day, n - day * per_day)
+        if k <= 0:
+            break
+        table, counts = generate(k, seed + day, start=START + day * 86400, days=1)
+        date = f"2026-05-{day + 1:02d}"
+        (out / f"date={date}").mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, out / f"date={date}" / "part-0.parquet", row_group_size=128 * 1024)
+        for key, v in counts.items():
+            totals[key] = totals.get(key, 0) + v
     return totals
 
 

@@ -34,12 +34,27 @@ def bad(path: Path) -> Path:
 BAD_FIRST_LINE = {"OWN001": 2, "CON001": 3, "CON002": 4, "INT002": 5}
 
 
+# Files in sample_logs/ that are not gateway logs: the provider invoices (for --invoice) and the
+# generator's manifest of seeded defects. The examples run on the log files only.
+NOT_LOGS = ("invoices/", "expected_defects.json")
+
+
 def sample_dir(tmp_path: Path) -> Path:
-    """sample_logs/ of the repository when another change has generated it, else a small stand-in."""
-    if SAMPLE_LOGS.is_dir() and any(p.is_file() for p in SAMPLE_LOGS.rglob("*")):
-        return SAMPLE_LOGS
+    """The log files of the repository's sample_logs/ (linked into a fresh directory) when another change
+    has generated it, else a small stand-in with known defects."""
     d = tmp_path / "sample_logs"
     d.mkdir(parents=True, exist_ok=True)
+    logs = []
+    if SAMPLE_LOGS.is_dir():
+        for p in sorted(SAMPLE_LOGS.rglob("*")):
+            rel = p.relative_to(SAMPLE_LOGS).as_posix()
+            if p.is_file() and not rel.startswith(NOT_LOGS) and not any(part.startswith(".") for part in p.parts):
+                logs.append((p, rel))
+    if logs:
+        for p, rel in logs:
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            (d / rel).symlink_to(p)
+        return d
     good(d / "good.jsonl")
     bad(d / "bad.jsonl")
     return d

@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+import os
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -43,6 +45,7 @@ RAW_KEY = "sk-proj-Q2x9kT4mWv8bLp3sYz7nDf6hJr1cXa5eGu0i"
 OWNER = ("team_id", "service_id", "cost_center", "environment")
 
 
+@lru_cache(maxsize=1)
 def policy():
     return from_dict(POLICY_DOC, "(properties)")
 
@@ -252,16 +255,21 @@ def run(records: list[dict[str, Any]], parts: int = 1, select=None) -> dict[str,
         return out
 
 
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Each example is a full audit (about a second on a busy machine); PROPERTY_EXAMPLES=10 runs ten times as many.
+SCALE = int(os.environ.get("PROPERTY_EXAMPLES", "1"))
 
 
-@SETTINGS
+def SETTINGS(n):  # noqa: N802
+    return settings(max_examples=n * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS(6)
 @given(clean_logs())
 def test_clean_logs_have_no_findings(logs):
     assert run(logs.records) == {}
 
 
-@SETTINGS
+@SETTINGS(12)
 @given(clean_logs(), st.sampled_from(ALL_DEFECTS), st.integers(0, 1000))
 def test_one_defect_gives_exactly_its_finding(logs, kind, pick):
     rec = add_defect(logs, kind, pick)
@@ -281,17 +289,17 @@ def defective_logs(draw) -> Logs:
     return logs
 
 
-@SETTINGS
-@given(defective_logs(), st.randoms(use_true_random=False), st.integers(2, 4))
+@SETTINGS(5)
+@given(defective_logs(), st.randoms(use_true_random=False), st.integers(1, 4))
 def test_findings_invariant_to_order_and_split(logs, rnd, parts):
+    """Shuffled, then dealt round-robin into ``parts`` files (1: order alone)."""
     whole = run(logs.records)
     shuffled = list(logs.records)
     rnd.shuffle(shuffled)
-    assert run(shuffled) == whole
     assert run(shuffled, parts=parts) == whole
 
 
-@SETTINGS
+@SETTINGS(6)
 @given(defective_logs())
 def test_cost_at_risk_matches_an_independent_computation(logs):
     found = run(logs.records, select=["OWN001", "RET001", "INT001", "SEC001", "OBO001"])

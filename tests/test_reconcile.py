@@ -510,3 +510,18 @@ def test_json_report_validates_and_html_has_the_section(tmp_path):
     assert "team_list_cost / total_list_cost" in section  # the written allocation formula
     assert "Unlogged traffic" in section and "Price change not applied" in section
     assert "http://" not in section and "https://" not in section  # self-contained
+
+
+SAMPLE = Path(__file__).parent.parent / "sample_logs"
+
+
+@pytest.mark.skipif(not (SAMPLE / "invoices").exists(), reason="sample invoices not generated")
+def test_sample_invoices_read_and_name_their_seeds():
+    lines, files = read_invoices([SAMPLE / "invoices"])
+    assert {f.format for f in files} == {"openai-costs", "anthropic-cost"}
+    rec = audit([SAMPLE / "litellm_payload.jsonl"], invoices=[SAMPLE / "invoices"]).reconciliation
+    causes = {c["code"]: c for c in rec["causes"]}
+    assert {"unlogged_traffic", "price_change", "invoice_credits"} <= set(causes)
+    assert [r["model"] for r in causes["price_change"]["rows"]] == ["o3", "o3", "o3"]
+    assert causes["invoice_credits"]["amount"] == D("-0.10")
+    assert [(r["day"], r["model"]) for r in causes["unlogged_traffic"]["rows"]] == [("2026-05-13", "gpt-4o-mini")]

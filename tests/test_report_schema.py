@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from auditor.result import REPORT_SCHEMA_VERSION
-from ci_samples import REPO, SAMPLE_LOGS, bad, good
+from ci_samples import REPO, SAMPLE_LOGS, bad, good, sample_dir
 from helpers import record, write_jsonl
 
 SCHEMA = json.loads((REPO / "schemas" / "audit-report.schema.json").read_text(encoding="utf-8"))
@@ -71,8 +71,11 @@ def test_run_with_baseline_validates(files):
 
 
 @pytest.mark.skipif(not SAMPLE_LOGS.is_dir(), reason="sample_logs/ not generated yet")
-def test_sample_logs_report_validates():
-    doc = _json_run([str(SAMPLE_LOGS)])
+def test_sample_logs_report_validates(tmp_path):
+    logs = sample_dir(tmp_path)
+    doc = _json_run([str(logs)])
+    assert _errors(doc) == [] and doc["summary"]["records"] > 0
+    doc = _json_run(["check-schema", str(logs)])
     assert _errors(doc) == []
 
 

@@ -114,7 +114,10 @@ def best_preset(keys: set[str]) -> tuple[str, str] | None:
 
 
 def detect(path: Path, forced: str | None = None) -> Detected:
-    head = head_bytes(path)
+    try:
+        head = head_bytes(path)
+    except InputError as exc:  # e.g. a .gz cut before its first block: one unreadable file, not an unusable audit
+        return Detected("binary", "none", str(exc).split(": ", 1)[-1])
     if head.startswith(PARQUET_MAGIC):
         import pyarrow.parquet as pq
 

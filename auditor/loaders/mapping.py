@@ -9,7 +9,7 @@ A mapping is a TOML table ``[fields]`` of ``canonical_field = SPEC`` where SPEC 
 
 Transforms (``transform = "name"``): ``timestamp`` (``unit = "s"|"ms"|"us"|"ns"`` for numbers; strings
 are read as ISO 8601, no offset meaning UTC), ``cents`` (divide by 100, exactly), ``number``, ``integer``,
-``boolean`` (also "True"/"false"/"1"/"0"), ``string``, ``lower``, ``split`` (comma-separated text to a
+``boolean`` (also "True"/"false"/"1"/"0"; "None"/"null" text is null, as Python-written exports have it), ``string``, ``lower``, ``split`` (comma-separated text to a
 list), ``map`` (``map = {from = "to"}``, ``default = ...``) and ``prefix`` (``prefix = "litellm/"``).
 A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
 
@@ -179,6 +179,7 @@ def _transform(spec: FieldSpec, v: str) -> str:
         return (
             f"CASE WHEN {jt} = 'VARCHAR' AND lower(trim({s})) IN ('true', '1', 'yes') THEN 'true'::JSON"
             f" WHEN {jt} = 'VARCHAR' AND lower(trim({s})) IN ('false', '0', 'no') THEN 'false'::JSON"
+            f" WHEN {jt} = 'VARCHAR' AND lower(trim({s})) IN ('none', 'null') THEN NULL"
             f" WHEN {jt} IN ('BIGINT', 'UBIGINT') AND {s} IN ('0', '1') THEN ({s} = '1')::JSON ELSE {v} END"
         )
     if t == "string":
@@ -232,7 +233,7 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
             root = f"_jf{jf_index[head]}"
             rest = "/" + pointer[1:].split("/", 1)[1] if "/" in pointer[1:] else ""
             if rest == "":
-                return root
+                rest = "$"  # the whole field: extracted like any other path (the inner SELECT projects only the lists)
         key = (root, rest)
         if key not in refs:
             per_root[root].append(rest)

@@ -81,7 +81,7 @@ class Loaded:
 
 # DuckDB's own memory (the record table, joins, sorts) is capped; beyond it the engine spills to a
 # temporary directory, so the input size does not bound memory. AUDIT_LOGS_MEMORY_LIMIT overrides it.
-DEFAULT_MEMORY_LIMIT = "500MB"
+DEFAULT_MEMORY_LIMIT = "400MB"
 
 
 def _temp_dir() -> str:
@@ -117,7 +117,7 @@ SECRET_HINTS = ("sk-", "sk_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_",
 _SECRET_SQL = (
     "CASE WHEN " + " OR ".join(f"contains(doc, {lit(h)})" for h in SECRET_HINTS) + " THEN "
     # The key whose string value, or one of whose array items (tags), holds the secret.
-    "regexp_extract(doc, " + lit(r'"([^"\\]{0,100})"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
+    "regexp_extract(doc, " + lit(r'\\?"([^"\\]{0,100})\\?"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?\\?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
     + ", ['key', 'secret']) ELSE {'key': '', 'secret': ''} END"
 )
 
@@ -134,6 +134,10 @@ def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[st
             typed.append(f'{value} AS "{f.name}"')
             continue
         v = f'm."{f.name}"' if f.name in mapping.fields else "NULL::JSON"
+        if f.name not in mapping.fields and f.main_type == "array":
+            # DuckDB cannot bind list lambdas over a constant NULL::JSON: an unmapped list field (tags) is null.
+            typed.append(f'NULL::{sql_type(f)} AS "{f.name}"')
+            continue
         # Each field's JSON type and text, computed once here; the typed value and the checks read these.
         jt, text = "NULL::VARCHAR", "NULL::VARCHAR"
         if f.name in mapping.fields:
@@ -184,6 +188,10 @@ def _malformed_reason(doc: str) -> str:
     except RecursionError:
         return "malformed JSON: nested too deeply"
     return f"a JSON {type(value).__name__}, not an object"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class Loader:
@@ -255,9 +263,16 @@ class Loader:
         rejects = readers.Rejects()
         coerce = det.container in ("csv",)
         if det.container == "parquet":
-            src = (f"(SELECT to_json(t)::VARCHAR AS doc, (row_number() OVER ())::BIGINT AS source_line,"
-                   f" NULL::BIGINT AS source_index, {self.rows} + row_number() OVER () AS _row FROM read_parquet({lit(name)}) t)")
+            import pyarrow.parquet as pq
+
+            # file_row_number gives each row its number without a window (which would hold the whole file).
+            cols = ", ".join(f"{lit(c)}: {_ident(c)}" for c in pq.read_schema(path).names)
+            src = (f"(SELECT to_json({{{cols}}})::VARCHAR AS doc, file_row_number + 1 AS source_line,"
+                   f" NULL::BIGINT AS source_index, {self.rows} + file_row_number + 1 AS _row"
+                   f" FROM read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false))")
             self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False)).fetchall()[0][0]
+            if self.progress:
+                self.progress(self.rows - start)
         else:
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.

@@ -22,7 +22,7 @@ from auditor.loaders.sources import open_binary
 
 BATCH_ROWS = 65_536
 BLOCK_BYTES = 16 << 20
-JSONL_BLOCK_BYTES = 64 << 20  # one batch per block: about 40k records of 1.5 KB
+JSONL_BLOCK_BYTES = 16 << 20  # one Arrow batch per block: about 10k records of 1.5 KB
 MAX_LINE_BYTES = 256 << 20
 MAX_DOCUMENT_BYTES = 1 << 30
 
@@ -110,15 +110,38 @@ def _decode(raw: bytes, line: int, rejects: Rejects) -> str | None:
     return text.lstrip("\ufeff").rstrip("\r")
 
 
+def _read_block(fh, n: int, state: dict) -> bytes:
+    """Up to ``n`` bytes; a cut .gz/.zst stream first gives the bytes it could decompress, then raises."""
+    if "exc" in state:
+        raise state.pop("exc")
+    read1 = getattr(fh, "read1", None)
+    if read1 is None:
+        return fh.read(n)
+    buf = bytearray()
+    while len(buf) < n:
+        try:
+            chunk = read1(n - len(buf))
+        except Exception as exc:  # noqa: BLE001 - re-raised on the next call, after the readable lines
+            if not buf:
+                raise
+            state["exc"] = exc
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return bytes(buf)
+
+
 def _line_blocks(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
     """(number of the first line, bytes of whole lines without the last newline) per block of the file:
     the same lines, numbers and rejects as :func:`_raw_lines`, without a Python step per line."""
     lineno = 0
     pending = b""
+    state: dict = {}
     with open_binary(path) as fh:
         while True:
             try:
-                block = fh.read(JSONL_BLOCK_BYTES)
+                block = _read_block(fh, JSONL_BLOCK_BYTES, state)
             except (EOFError, OSError, Exception) as exc:  # gzip/zstd raise several types on a cut stream
                 rejects.add(lineno + 1, f"the file ends early or is corrupt ({type(exc).__name__}: {exc}); lines after {lineno} could not be read")
                 return

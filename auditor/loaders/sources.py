@@ -75,9 +75,22 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def head_bytes(path: Path, n: int = 65536) -> bytes:
     """The first ``n`` decompressed bytes, for format detection."""
+    buf = bytearray()
     try:
         with open_binary(path) as fh:
-            return fh.read(n)
+            # read1 in a loop: a cut .gz/.zst shorter than n still gives its readable start (the reader then
+            # reports the cut as a reject with its line) instead of failing the whole audit.
+            while len(buf) < n:
+                try:
+                    chunk = fh.read1(n - len(buf)) if hasattr(fh, "read1") else fh.read(n - len(buf))
+                except (OSError, EOFError, ValueError):
+                    if buf:
+                        break
+                    raise
+                if not chunk:
+                    break
+                buf += chunk
+            return bytes(buf)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except Exception as exc:  # zstandard raises its own error type for corrupt frames

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import duckdb
 
-from auditor.fmt import usd
+from auditor.fmt import usd as _fmt_usd
 from auditor.reconcile import names
 from auditor.reconcile.invoices import USAGE, InvoiceLine, read_invoices
 from auditor.reconcile.ledger import LedgerDay, load_ledger
@@ -46,6 +46,12 @@ ALLOCATION_FORMULA = (
     "each share is rounded to the cent (half-even) and the rounding difference goes to the largest share, so the "
     "shares add up to the credit exactly. Credits are shown separately and never change a request's cost."
 )
+
+
+def usd(d: Decimal) -> str:
+    """Money in evidence text: cents, or 6 significant decimals below a cent."""
+    d = Decimal(d)
+    return _fmt_usd(d.quantize(Decimal("0.000001")) if d and abs(d) < CENT else d)
 
 
 def _pct(part: Decimal, whole: Decimal) -> float | None:
@@ -130,6 +136,10 @@ class Reconciler:
         self.usage = [l for l in self.priced if l.category == USAGE]
         self.other = [l for l in self.priced if l.category != USAGE]
         self.counted = [l for l in lines if l.amount is None]
+        # Materiality: a row is worth explaining from a cent, or from 0.01% of the invoice when that is less
+        # (so a small bill is not all below the floor), never below $0.000001.
+        usage_total = abs(sum((l.amount for l in self.usage), ZERO))
+        self.floor = max(min(CENT, usage_total / 10_000), Decimal("0.000001"))
         self.rows: list[Row] = []
         self.causes: dict[str, dict[str, Any]] = {}
         self.split_methods: set[str] = set()
@@ -212,7 +222,7 @@ class Reconciler:
 
     def flagged(self, r: Row) -> bool:
         v = r.variance
-        if abs(v) < CENT:
+        if abs(v) < self.floor:
             return False
         inv = r.invoice
         return inv == 0 or abs(HUNDRED * v / inv) > self.threshold
@@ -266,8 +276,10 @@ class Reconciler:
 
     # -- causes ----------------------------------------------------------------------------------------
     def add_cause(self, code: str, r: Row | None, amount: Decimal, evidence: str) -> None:
+        """Name a cause; a row's variance counts once, for the first cause named on it."""
         c = self.causes.setdefault(code, {"code": code, "title": CAUSE_TITLES[code], "amount": ZERO, "rows": [], "evidence": []})
-        c["amount"] += amount
+        if r is None or not r.causes:
+            c["amount"] += amount
         if r is not None:
             c["rows"].append({"day": (r.day or r.start).isoformat(), "provider": r.provider, "model": r.model,
                               "variance": r.variance})
@@ -291,9 +303,11 @@ class Reconciler:
         today = series.get(r.day)
         hours = today.hours if today else [0] * 24
         count = today.records if today else 0
+        med = _median([d.records for d in nb])
+        if len(nb) < 3:
+            return None  # too few neighbouring days to call anything a gap
         typical = [h for h in range(24) if sum(1 for d in nb if d.hours[h]) * 2 >= len(nb) and any(d.hours[h] for d in nb)]
         missing = [h for h in typical if hours[h] == 0]
-        med = _median([d.records for d in nb])
         parts = []
         if count == 0:
             parts.append(f"no records at all on {r.day} (neighbouring days: median {med:g} records)")
@@ -301,17 +315,19 @@ class Reconciler:
             if missing:
                 parts.append(f"no records in {_hours(missing)} UTC on {r.day}, hours that have records on "
                              f"{'most' if len(nb) > 2 else 'the'} neighbouring days")
-            if count < 0.8 * med:
+            if med >= 4 and count < 0.8 * med:
                 parts.append(f"{count} records on {r.day} against a median of {med:g} on the neighbouring days")
         return "; ".join(parts) or None
 
-    def pricing_evidence(self, r: Row) -> str | None:
+    def pricing_evidence(self, r: Row, codes: tuple[str, ...] | None = None) -> str | None:
         """The pricing rules' own findings on the row's records (auditor/rules/pricing.py)."""
         from auditor.reconcile.ledger import pricing_codes
 
         found: dict[str, list] = {}
         for d in r.ledger:
             for code, (n, cost) in d.pricing.items():
+                if codes is not None and code not in codes:
+                    continue
                 f = found.setdefault(code, [0, ZERO])
                 f[0] += n
                 f[1] += cost
@@ -347,7 +363,7 @@ class Reconciler:
             p_c = cached_amt / c_tok
             expected = c_tok * (p_in - p_c)
             over = -r.variance
-            if expected > 0 and abs(over - expected) <= max(CENT, over * Decimal("0.05")):
+            if expected > 0 and abs(over - expected) <= over * Decimal("0.05"):
                 return (f"{c_tok:,} cached tokens of {r.model} on {r.day or r.start}: the invoice prices them at "
                         f"${(p_c * 1_000_000).quantize(Decimal('0.0001'))}/1M against ${(p_in * 1_000_000).quantize(Decimal('0.0001'))}/1M "
                         f"for input; priced at the full input rate they cost {usd(expected)} more, and the ledger is "
@@ -361,7 +377,7 @@ class Reconciler:
         inv_batch = sum((l.amount for l in r.lines if l.batch), ZERO)
         b_cost = sum((d.batch_cost for d in r.ledger), ZERO)
         b_recs = sum(d.batch_records for d in r.ledger)
-        if b_cost and abs(over - b_cost / 2) <= max(CENT, over * Decimal("0.1")):
+        if b_cost and abs(over - b_cost / 2) <= over * Decimal("0.1"):
             return (f"{b_recs:,} batch records of {r.model} on {r.day or r.start} cost {usd(b_cost)} in the ledger; "
                     f"the ledger is {usd(over)} above the invoice, about half of that: the batch price (50% off) "
                     "was not applied in the ledger")
@@ -387,6 +403,11 @@ class Reconciler:
                         explained.add(id(r))
                         break
             else:
+                # records the gateway logged without a cost (missing-cost, unpriced-model findings)
+                pe = self.pricing_evidence(r, codes=("PRC001", "PRC002"))
+                if pe:
+                    self.add_cause("ledger_mispriced", r, r.variance, pe)
+                    explained.add(id(r))
                 ev = self.gap_evidence(r)
                 ev2 = self.usage_evidence(r)
                 if ev or ev2:
@@ -459,6 +480,9 @@ class Reconciler:
                   f"{len(affected)} days" + (f", and 1.00x on the {len(before)} days before" if before else
                                              " of the period (the ledger never had the invoice's price)"))
             ev += "; " + self._price_detail(before, affected)
+            flagged_by = sorted({code for r in affected for d in r.ledger for code in d.pricing})
+            if flagged_by:
+                ev += "; the pricing rules flag these records too (" + ", ".join(flagged_by) + ")"
             for r in affected:
                 self.add_cause("price_change", r, ZERO, "")
             c = self.causes["price_change"]

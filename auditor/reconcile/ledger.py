@@ -70,9 +70,13 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
     snap = "l.price_snapshot"
     return f"""
         SELECT l._row, l.request_id, l.timestamp, l.provider, l.model, coalesce(l.cost, 0)::{MONEY} AS cost,
-               greatest(coalesce(l.input_tokens, 0) - coalesce(l.cached_input_tokens, 0), 0) AS t_input,
-               coalesce(l.cached_input_tokens, 0) AS t_cached, coalesce(l.cache_write_tokens, 0) AS t_write,
-               coalesce(l.output_tokens, 0) AS t_output, coalesce(l.batch, false) AS batch,
+               -- a gateway cache hit never reached the provider: its tokens are not on any bill
+               CASE WHEN coalesce(l.cache_hit, false) THEN 0
+                    ELSE greatest(coalesce(l.input_tokens, 0) - coalesce(l.cached_input_tokens, 0), 0) END AS t_input,
+               CASE WHEN coalesce(l.cache_hit, false) THEN 0 ELSE coalesce(l.cached_input_tokens, 0) END AS t_cached,
+               CASE WHEN coalesce(l.cache_hit, false) THEN 0 ELSE coalesce(l.cache_write_tokens, 0) END AS t_write,
+               CASE WHEN coalesce(l.cache_hit, false) THEN 0 ELSE coalesce(l.output_tokens, 0) END AS t_output,
+               coalesce(l.batch, false) AS batch,
                {team} AS team_id, {attributable} AS attributable,
                TRY_CAST({snap}->>'input_cost_per_token' AS {PRICE}) AS p_in,
                TRY_CAST({snap}->>'output_cost_per_token' AS {PRICE}) AS p_out,

@@ -135,19 +135,21 @@ def key_class_table(con, policy: Policy, params: dict[str, Any], envcls: str, na
 def environment_bleed(ctx: RuleContext) -> Hits | None:
     """Non-production traffic on production-only keys, teams or cost centers, or staging traffic in production totals.
 
-    What it checks: three kinds of record (environment class and key class as defined in the module
-    docstring of auditor/rules/environments.py, shown by `audit-logs explain`):
-    (1) a non-production record (staging, dev, ...) on a production key: production-only in the
-    registry ([registry] production_only_keys, or a key of a production-only team), named as a
-    production key (id or alias matches production_key_pattern), or carrying production traffic in
-    at least production_key_share (default 0.5) of its records;
+    What it checks: three kinds of record. A record is production when its environment (trimmed, any
+    case, or the registry value / canonical spelling it resolves to) is one of [registry]
+    production_environments (default production, prod); non-production when it has any other
+    environment; records with no environment are not judged. A key's class, first match wins:
+    production-only in the registry ([registry] production_only_keys, or a key of a production-only
+    team); production by name (id or alias matches production_key_pattern: prod, production, prd);
+    non-production by name (nonproduction_key_pattern: staging, dev, sandbox, qa, uat, test, ...);
+    production by traffic (at least production_key_share, default 0.5, of its records with an
+    environment are production). Flagged:
+    (1) a non-production record (staging, dev, ...) on a production key;
     (2) a non-production record of a team the registry marks production-only ([teams.X]
     production_only = true, or environments all production), or posted to a cost center whose every
     registry team is production-only;
-    (3) a record labelled production on a key whose id or alias names a non-production environment
-    (nonproduction_key_pattern: staging, dev, sandbox, qa, test, ...): staging/dev traffic mixed
-    into production totals. Records without an environment or without a key are not judged by the
-    key checks. The $ at risk is the cost of the flagged records.
+    (3) a production record on a key that is non-production by name: staging/dev traffic mixed into
+    production totals. The $ at risk is the cost of the flagged records.
 
     Why it matters: non-production spend is budgeted apart. Staging load tests on a production key
     inflate the production bill a team is charged for, and a production-only team's key used from a

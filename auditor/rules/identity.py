@@ -25,8 +25,9 @@ def _nz(col: str) -> str:
     return f"nullif({col}, '')"
 
 
-def trace_walk_ctes(table: str = "records") -> str:
-    """CTEs (to follow ``WITH RECURSIVE``) defining ``walk(_row, trace_id, span_id, me, anc)``."""
+def trace_walk_ctes(table: str = "records", only: str = "true") -> str:
+    """CTEs (to follow ``WITH RECURSIVE``) defining ``walk(_row, trace_id, span_id, me, anc)``; ``only``: a
+    condition on ``records`` columns; only traces holding a record that meets it are walked."""
     me = (
         f"{{'row': _row, 'span': {_nz('span_id')}, 'kind': record_kind, 'team': {_nz('team_id')},"
         f" 'service': {_nz('service_id')}, 'cost_center': {_nz('cost_center')}, 'environment': {_nz('environment')},"
@@ -39,6 +40,7 @@ _tw_nodes AS (
     FROM {table}
     WHERE trace_id IS NOT NULL AND trace_id <> ''
       AND trace_id IN (SELECT DISTINCT trace_id FROM {table} WHERE parent_span_id IS NOT NULL AND parent_span_id <> '')
+      AND trace_id IN (SELECT DISTINCT trace_id FROM {table} WHERE {only})
 ),
 _tw_parents AS (SELECT trace_id, span_id FROM _tw_nodes WHERE canon),
 walk AS (
@@ -61,7 +63,7 @@ def implied_owner_sql(table: str = "records") -> str:
         f"CASE WHEN nullif(r.{f}, '') IS NULL AND (_io.own).{k} IS NOT NULL THEN '{f}=' || (_io.own).{k} END"
         for f, k in zip(OWNER_FIELDS, ("team", "service", "cost_center", "environment"))
     )
-    return f"""WITH RECURSIVE {trace_walk_ctes(table)},
+    return f"""WITH RECURSIVE {trace_walk_ctes(table, "nullif(team_id, '') IS NULL")},
 _io AS (SELECT w._row, w.trace_id, list_filter(w.anc, lambda a: a.team IS NOT NULL)[-1] AS own FROM walk w)
 SELECT r._row, concat_ws(', ', {parts}) || ' (implied by ' || coalesce((_io.own).kind, 'parent') || ' span '
        || coalesce((_io.own).span, '?') || ' of trace ' || _io.trace_id || ')' AS fix
@@ -74,7 +76,7 @@ def _obo_sql(table: str) -> str:
     other = "list_filter(w.anc, lambda a: a.team IS NOT NULL AND a.team <> r.team_id)"
     teams = "list_filter(list_append(list_transform(w.anc, lambda a: a.team), r.team_id), lambda t: t IS NOT NULL)"
     first = "list_filter(list_append(list_transform(w.anc, lambda a: a.{f}), nullif(r.{c}, '')), lambda v: v IS NOT NULL)[1]"
-    return f"""WITH RECURSIVE {trace_walk_ctes('records')},
+    return f"""WITH RECURSIVE {trace_walk_ctes('records', "nullif(on_behalf_of, '') IS NULL AND record_kind = 'llm'")},
 _ob AS (
     SELECT r._row, w.trace_id, r.team_id AS callee, {other}[-1] AS caller,
            list_filter({teams}, lambda t, i: i = 1 OR t <> {teams}[i - 1]) AS chain,
@@ -101,7 +103,8 @@ def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
     descendant LLM record of team B, followed through parent_span_id -> span_id in the same trace_id),
     each team-B LLM record whose on_behalf_of is empty. The calling team is the nearest ancestor span with
     a team other than B. The finding gives the chain the trace implies (A -> B, and longer chains such as
-    A -> C -> B), the root's principal and cost center, and suggests on_behalf_of=A. Traces in which every
+    A -> C -> B), the root's principal and cost center (the first found from the root down), and
+    suggests on_behalf_of=A. Traces in which every
     span has the same team are not flagged; records with no team at all are missing-owner's business (its
     fix suggests the owner implied by the trace).
 

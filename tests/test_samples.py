@@ -1,0 +1,356 @@
+"""The sample logs (made from the real libraries by scripts/make_samples.py) load right.
+
+Totals, counts and per-team costs are computed here straight from the raw files with json/csv, not
+through auditor, and compared with the audit's summary. A few records are checked field by field.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import auditor
+from auditor.api import load_records
+from auditor.cli import main
+from auditor.policy import load_policy
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+Q = Decimal("0.000000000001")  # the record table keeps cost as DECIMAL(38,12)
+# The seeded free-form spellings of a team: the audit attributes them to the team they spell.
+SPELLINGS = {"Support Automation": "support-automation", "support_automation": "support-automation",
+             "supp-automation": "support-automation", "Sales Enablement": "sales-enablement",
+             "sales_enablement": "sales-enablement"}
+
+
+def dec(x) -> Decimal:
+    if x is None or x == "":
+        return Decimal(0)
+    return Decimal(repr(x) if isinstance(x, float) else str(x)).quantize(Q)
+
+
+def jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _get(d, *path):
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def _first(*values):
+    for v in values:
+        if v not in (None, ""):
+            return v
+    return None
+
+
+# ---- independent readings of each raw file: [(team or None, cost)] per LLM record -------------
+
+def raw_litellm() -> list[tuple[str | None, Decimal]]:
+    out = []
+    for r in jsonl("litellm_payload.jsonl"):
+        md = r["metadata"]
+        team = _first(md.get("user_api_key_team_id"), _get(md, "spend_logs_metadata", "team_id"),
+                      _get(md, "requester_metadata", "team_id"))
+        out.append((team, dec(r["response_cost"])))
+    return out
+
+
+def _spend_team(row: dict) -> str | None:
+    md = row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"] or "{}")
+    return _first(row.get("team_id"), md.get("user_api_key_team_id"), _get(md, "spend_logs_metadata", "team_id"))
+
+
+def raw_spendlogs_json() -> list[tuple[str | None, Decimal]]:
+    return [(_spend_team(r), dec(r["spend"])) for r in json.loads((SAMPLES / "litellm_spendlogs.json").read_text())]
+
+
+def raw_spendlogs_csv() -> list[tuple[str | None, Decimal]]:
+    with open(SAMPLES / "litellm_spendlogs.csv", newline="", encoding="utf-8") as fh:
+        return [(_spend_team(r), dec(r["spend"])) for r in csv.DictReader(fh)]
+
+
+def _otlp_spans() -> list[tuple[dict, dict]]:
+    """(resource attributes, span) for every span, attributes as plain values."""
+    out = []
+    for req in jsonl("openlit_otlp.jsonl"):
+        for rs in req["resourceSpans"]:
+            res = {a["key"]: next(iter(a["value"].values())) for a in rs["resource"].get("attributes", [])}
+            for ss in rs["scopeSpans"]:
+                for sp in ss["spans"]:
+                    out.append((res, sp))
+    return out
+
+
+def _attrs(sp: dict) -> dict:
+    return {a["key"]: next(iter(a["value"].values())) for a in sp.get("attributes", [])}
+
+
+def _is_llm_span(sp: dict) -> bool:
+    return _attrs(sp).get("gen_ai.operation.name") == "chat"
+
+
+def raw_otlp() -> list[tuple[str | None, Decimal]]:
+    out = []
+    for res, sp in _otlp_spans():
+        if _is_llm_span(sp):
+            a = {**res, **_attrs(sp)}
+            out.append((a.get("team.id"), dec(a.get("gen_ai.usage.cost"))))
+    return out
+
+
+def raw_langfuse() -> list[tuple[str | None, Decimal]]:
+    return [(_first(o["metadata"].get("team_id"), o["metadata"].get("team")), dec(o["total_cost"]))
+            for o in jsonl("langfuse_observations.jsonl") if o["type"] == "GENERATION"]
+
+
+def raw_helicone() -> list[tuple[str | None, Decimal]]:
+    with open(SAMPLES / "helicone_requests.csv", newline="", encoding="utf-8") as fh:
+        return [(json.loads(r["request_properties"]).get("Team"), dec(r["costUSD"])) for r in csv.DictReader(fh)]
+
+
+def raw_portkey() -> list[tuple[str | None, Decimal]]:
+    return [(r["metadata"].get("team"), (dec(r["cost"]) / 100).quantize(Q))
+            for r in json.loads((SAMPLES / "portkey_logs.json").read_text())]
+
+
+CASES = {
+    "litellm_payload.jsonl": ("litellm", raw_litellm),
+    "litellm_spendlogs.json": ("litellm-spendlogs", raw_spendlogs_json),
+    "litellm_spendlogs.csv": ("litellm-spendlogs", raw_spendlogs_csv),
+    "openlit_otlp.jsonl": ("otlp", raw_otlp),
+    "langfuse_observations.jsonl": ("langfuse", raw_langfuse),
+    "helicone_requests.csv": ("helicone", raw_helicone),
+    "portkey_logs.json": ("portkey", raw_portkey),
+}
+
+
+def raw_count(name: str) -> int:
+    """Documents in the raw file: lines, array elements, CSV rows, or OTLP spans."""
+    path = SAMPLES / name
+    if name == "openlit_otlp.jsonl":
+        return len(_otlp_spans())
+    if name.endswith(".jsonl"):
+        return len(jsonl(name))
+    if name.endswith(".csv"):
+        with open(path, newline="", encoding="utf-8") as fh:
+            return sum(1 for _ in csv.DictReader(fh))
+    return len(json.loads(path.read_text()))
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict]:
+    return {name: auditor.audit([SAMPLES / name]).to_dict() for name in CASES}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_detected_format_and_counts(reports, name):
+    fmt, raw = CASES[name]
+    rep = reports[name]
+    (inp,) = rep["inputs"]
+    assert inp["format"] == fmt
+    s = rep["summary"]
+    assert s["rejected"] == 0
+    assert s["read"] == s["records"] + s["context_spans"] + s["rejected"] == raw_count(name)
+    assert s["records"] == len(raw())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_total_and_per_team_cost_match_raw_sums(reports, name):
+    _, raw = CASES[name]
+    rows = raw()
+    rep = reports[name]
+    assert Decimal(rep["summary"]["total_cost"]) == sum((c for _, c in rows), Decimal(0))
+    per_team: dict[str, Decimal] = defaultdict(Decimal)
+    records: dict[str, int] = defaultdict(int)
+    for team, cost in rows:
+        if team:
+            team = SPELLINGS.get(team, team)
+            per_team[team] += cost
+            records[team] += 1
+    got = {t["team_id"]: t for t in rep["teams"] if t["team_id"] in per_team}
+    assert set(got) == set(per_team)
+    for team, cost in per_team.items():
+        assert Decimal(got[team]["cost"]) == cost, team
+        assert got[team]["records"] == records[team], team
+
+
+def test_cli_summary_on_a_sample():
+    res = CliRunner().invoke(main, [str(SAMPLES / "litellm_payload.jsonl"), "--format", "json", "-q"])
+    assert res.exit_code in (0, 1), res.output
+    doc = json.loads(res.output)
+    assert doc["summary"]["records"] == len(jsonl("litellm_payload.jsonl"))
+
+
+# ---- field-by-field spot checks -----------------------------------------------------------------
+
+def table(name: str) -> list[dict]:
+    loaded = load_records([SAMPLES / name], load_policy(None))
+    cur = loaded.con.execute("SELECT * FROM records ORDER BY _row")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def _iso(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_litellm_payload_fields():
+    raw = jsonl("litellm_payload.jsonl")
+    recs = table("litellm_payload.jsonl")
+    assert len(recs) == len(raw)
+    checked = 0
+    for r, rec in zip(raw, recs):
+        md = r["metadata"]
+        slm = md["spend_logs_metadata"] or {}
+        assert rec["request_id"] == r["id"]
+        assert rec["provider"] == r["custom_llm_provider"]
+        assert rec["model"] == r["model"]
+        assert rec["input_tokens"] == r["prompt_tokens"] and rec["output_tokens"] == r["completion_tokens"]
+        assert rec["status"] == r["status"]
+        assert rec["trace_id"] == r["trace_id"]
+        assert str(rec["timestamp"]).replace(" ", "T").startswith(_iso(r["startTime"])) or _iso(r["startTime"]) in str(rec["timestamp"])
+        assert rec["pricing_source"] == f"litellm/model_map:{r['model_map_information']['model_map_key']}"
+        assert rec["team_id"] == _first(md["user_api_key_team_id"], slm.get("team_id"))
+        assert rec["service_id"] == slm.get("service")
+        assert rec["environment"] == slm.get("environment")
+        assert rec["api_key_id"] == md["user_api_key_hash"] or (md["user_api_key_hash"] is None and rec["api_key_id"] is None)
+        assert rec["api_key_alias"] == md["user_api_key_alias"]
+        assert rec["workflow_id"] == slm.get("workflow")
+        assert rec["cache_hit"] == (r["cache_hit"] if r["cache_hit"] is not None else None)
+        assert rec["tags"] == (r["request_tags"] or None) or rec["tags"] == r["request_tags"]
+        cached = _get(md, "usage_object", "prompt_tokens_details", "cached_tokens")
+        assert rec["cached_input_tokens"] == (cached if cached is not None else None) or cached == 0
+        retries = (r["hidden_params"].get("additional_headers") or {}).get("x-litellm-attempted-retries")
+        assert rec["retry_count"] == (retries or 0)
+        if cached:
+            checked += 1
+    assert checked > 10  # cached tokens really are in the samples
+    assert any(r["retry_count"] > 0 for r in recs)
+    assert any(r["cache_hit"] for r in recs)
+
+
+def test_spendlogs_json_and_csv_agree_with_payload():
+    payload = {r["request_id"]: r for r in table("litellm_payload.jsonl")}
+    for name in ("litellm_spendlogs.json", "litellm_spendlogs.csv"):
+        recs = table(name)
+        assert len(recs) == len(payload)
+        for rec in recs:
+            p = payload[rec["request_id"]]
+            for f in ("model", "provider", "input_tokens", "output_tokens", "cost", "team_id", "service_id", "cost_center",
+                      "environment", "api_key_id", "cached_input_tokens", "retry_count", "pricing_source", "workflow_id"):
+                assert rec[f] == p[f], (name, rec["request_id"], f, rec[f], p[f])
+
+
+def test_otlp_ids_kinds_and_attribute_generations():
+    spans = _otlp_spans()
+    recs = table("openlit_otlp.jsonl")
+    assert len(recs) == len(spans)
+    by_span = {r["span_id"]: r for r in recs}
+    old_names = new_names = numbers = 0
+    for res, sp in spans:
+        rec = by_span[sp["spanId"]]
+        a = {**res, **_attrs(sp)}
+        assert rec["trace_id"] == sp["traceId"]
+        assert rec["parent_span_id"] == (sp.get("parentSpanId") or None)
+        op = a.get("gen_ai.operation.name")
+        assert rec["record_kind"] == {"chat": "llm", "invoke_agent": "agent", "execute_tool": "tool"}[op]
+        assert rec["team_id"] == a.get("team.id")
+        if op != "chat":
+            continue
+        assert rec["request_id"] == sp["spanId"]
+        assert rec["input_tokens"] == int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens")))
+        assert rec["output_tokens"] == int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens")))
+        assert rec["provider"] == _first(a.get("gen_ai.provider.name"), a.get("gen_ai.system"))
+        assert rec["environment"] == _first(a.get("deployment.environment.name"), a.get("deployment.environment"), a.get("gen_ai.environment"))
+        assert rec["service_id"] == _first(a.get("service.name"), a.get("gen_ai.application_name"))
+        assert rec["cost_center"] == a.get("cost_center")
+        assert rec["model"] == a.get("gen_ai.request.model")
+        assert rec["pricing_source"] == "openlit/pricing.json"
+        old_names += "gen_ai.system" in a and "gen_ai.usage.prompt_tokens" in a
+        new_names += "gen_ai.provider.name" in a and "gen_ai.usage.input_tokens" in a
+        numbers += isinstance(sp["startTimeUnixNano"], int)
+    assert old_names and new_names and numbers
+    assert sum(r["record_kind"] == "llm" for r in recs) == len(raw_otlp())
+    assert {r["record_kind"] for r in recs} == {"llm", "agent", "tool"}
+
+
+def test_otlp_int64_as_strings_and_numbers(tmp_path):
+    """The same request with 64-bit ints as decimal strings and as JSON numbers gives the same records."""
+    line = (SAMPLES / "openlit_otlp.jsonl").read_text().splitlines()[0]
+    req = json.loads(line)
+    as_num = json.loads(line)
+    for rs in as_num["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for sp in ss["spans"]:
+                sp["startTimeUnixNano"] = int(sp["startTimeUnixNano"])
+                sp["endTimeUnixNano"] = int(sp["endTimeUnixNano"])
+                for a in sp["attributes"]:
+                    if "intValue" in a["value"]:
+                        a["value"]["intValue"] = int(a["value"]["intValue"])
+    (tmp_path / "s.jsonl").write_text(json.dumps(req) + "\n")
+    (tmp_path / "n.jsonl").write_text(json.dumps(as_num) + "\n")
+    a = auditor.audit([tmp_path / "s.jsonl"]).to_dict()
+    b = auditor.audit([tmp_path / "n.jsonl"]).to_dict()
+    assert a["summary"]["records"] == b["summary"]["records"] > 0
+    assert a["summary"]["total_cost"] == b["summary"]["total_cost"]
+    assert a["teams"] == b["teams"]
+
+
+def test_vendor_spot_checks():
+    lf = [o for o in jsonl("langfuse_observations.jsonl")]
+    recs = {r["request_id"]: r for r in table("langfuse_observations.jsonl")}
+    g = next(o for o in lf if o["type"] == "GENERATION")
+    rec = recs[g["id"]]
+    assert (rec["model"], rec["input_tokens"], rec["output_tokens"]) == (g["provided_model_name"], g["usage_details"]["input"], g["usage_details"]["output"])
+    assert rec["parent_span_id"] == g["parent_observation_id"] and rec["trace_id"] == g["trace_id"]
+    assert rec["team_id"] == g["metadata"]["team_id"] and rec["principal"] == g["user_id"]
+    assert rec["environment"] == g["environment"] and rec["record_kind"] == "llm"
+    agent = next(o for o in lf if o["type"] == "AGENT")
+    assert recs[agent["id"]]["record_kind"] == "agent"
+
+    with open(SAMPLES / "helicone_requests.csv", newline="") as fh:
+        h = next(csv.DictReader(fh))
+    rec = {r["request_id"]: r for r in table("helicone_requests.csv")}[h["request_id"]]
+    props = json.loads(h["request_properties"])
+    assert rec["team_id"] == props["Team"] and rec["cost_center"] == props["Cost-Center"]
+    assert rec["input_tokens"] == int(h["prompt_tokens"]) and rec["cached_input_tokens"] == int(h["prompt_cache_read_tokens"])
+    assert rec["cost"] == dec(h["costUSD"]) and rec["status"] == "success" and rec["provider"] == "openai"
+
+    p = json.loads((SAMPLES / "portkey_logs.json").read_text())[0]
+    rec = {r["request_id"]: r for r in table("portkey_logs.json")}[p["id"]]
+    assert rec["cost"] == (dec(p["cost"]) / 100).quantize(Q)  # cents -> USD
+    assert rec["model"] == p["ai_model"] and rec["provider"] == p["ai_org"] and rec["principal"] == p["metadata"]["_user"]
+    assert rec["cache_hit"] is False and rec["status"] == "success"
+
+
+def test_expected_defects_are_found():
+    """Every seeded defect id is flagged by its rule (when that rule exists)."""
+    exp = json.loads((SAMPLES / "expected_defects.json").read_text())
+    policy = SAMPLES / "policy.toml"
+    for name, rules in exp.items():
+        if name.startswith("_"):
+            continue
+        rep = auditor.audit([SAMPLES / name], policy)
+        flagged: dict[str, set] = defaultdict(set)
+        rows = rep.con.execute(
+            "SELECT f.code, r.request_id FROM finding_rows f JOIN records r USING (_row)").fetchall()
+        names = {f.code: f.name for f in rep.findings}
+        for code, rid in rows:
+            flagged[names.get(code, code)].add(rid)
+        for rule, ids in rules.items():
+            if rule not in {r.name for r in __import__("auditor.rules", fromlist=["REGISTRY"]).REGISTRY.values()}:
+                continue
+            missing = set(ids) - flagged[rule]
+            assert not missing, (name, rule, sorted(missing)[:5])
