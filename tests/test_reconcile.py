@@ -525,3 +525,25 @@ def test_sample_invoices_read_and_name_their_seeds():
     assert [r["model"] for r in causes["price_change"]["rows"]] == ["o3", "o3", "o3"]
     assert causes["invoice_credits"]["amount"] == D("-0.10")
     assert [(r["day"], r["model"]) for r in causes["unlogged_traffic"]["rows"]] == [("2026-05-13", "gpt-4o-mini")]
+
+
+def test_focus_period_lines_compare_with_the_ledger_days_inside(tmp_path):
+    """A monthly FOCUS line (ChargePeriod longer than a day) is one period row over the ledger days inside it."""
+    sc = Scenario(AZURE_BEDROCK, seed=False)
+    logs = write_jsonl(tmp_path / "logs.jsonl", sc.records())
+    total = sum((it["amount"] for (d, m, t), it in sc.items().items() if m == "gpt-4o"), D(0))
+    path = tmp_path / "focus_monthly.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, ["BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
+                                "ServiceName", "ServiceCategory", "SkuMeter"])
+        w.writeheader()
+        w.writerow({"BilledCost": str(total + D("1.00")), "BillingCurrency": "USD", "ChargeCategory": "Usage",
+                    "ChargePeriodStart": "2026-05-01T00:00:00Z", "ChargePeriodEnd": "2026-06-01T00:00:00Z",
+                    "ServiceName": "Azure OpenAI", "ServiceCategory": "AI and Machine Learning",
+                    "SkuMeter": "gpt-4o-0806 Inp glbl Tokens"})
+    rec = audit([logs], invoices=[path]).reconciliation
+    (row,) = [r for r in rec["rows"] if r["model"] == "gpt-4o"]
+    assert row["day"] is None and row["period"] == "2026-05-01..2026-06-01"
+    assert row["variance"] == D("1.00") and row["records"] == 240
+    # the other models are in the ledger but not on this bill: ledger-only rows, over the threshold
+    assert {r["model"] for r in rec["rows"] if r["flagged"]} >= {"gpt-4o-mini"}

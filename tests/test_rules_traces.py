@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
 from auditor import audit

@@ -270,7 +270,11 @@ class Loader:
             src = (f"(SELECT to_json({{{cols}}})::VARCHAR AS doc, file_row_number + 1 AS source_line,"
                    f" NULL::BIGINT AS source_index, {self.rows} + file_row_number + 1 AS _row"
                    f" FROM read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false))")
-            self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False)).fetchall()[0][0]
+            self.con.execute("SET preserve_insertion_order = false")  # as below: _row is explicit
+            try:
+                self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False)).fetchall()[0][0]
+            finally:
+                self.con.execute("SET preserve_insertion_order = true")
             if self.progress:
                 self.progress(self.rows - start)
         else:
@@ -278,10 +282,14 @@ class Loader:
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
             stream = self._stream(_batches(det, path, rejects), rejects)
             self.con.register("_stream", stream)
+            # Every record carries its _row, so the insert need not keep arrival order; keeping it makes DuckDB
+            # buffer the batches in memory (out of memory at 1M records under the memory limit).
+            self.con.execute("SET preserve_insertion_order = false")
             try:
                 sql = _insert_sql(mapping, self.fields, self.schema, "_stream", mapping.name, name, self.rows, coerce)
                 self.con.execute(sql)
             finally:
+                self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
         info.records, info.context_spans = self._count(start)
         info.rejected = len(rejects.items)

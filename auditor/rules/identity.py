@@ -15,8 +15,7 @@ Walk details (the same for every rule that uses it):
 
 from __future__ import annotations
 
-from auditor.contract.sql import lit
-from auditor.rules.base import LLM, Hits, RuleContext, rule
+from auditor.rules.base import Hits, RuleContext, rule
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 
