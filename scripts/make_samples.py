@@ -347,6 +347,10 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
             spend["messages"], spend["response"], spend["proxy_server_request"] = {}, {}, {}
             if call.get("unlink") and call["attempt"] == 0:
                 spend["session_id"] = slo["trace_id"]
+        if "_cache_hit" in slo["id"]:  # LiteLLM suffixes a cache hit's id with the wall-clock time: use the set one
+            slo["id"] = f"{slo['id'].split('_cache_hit')[0]}_cache_hit{start.timestamp()}"
+            if spend is not None:
+                spend["request_id"] = slo["id"]
         rid = slo["id"]
         implied = {"missing-cost": ["unpriced-model"], "invalid-value": ["free-form-tag"]}
         if "copied-key" in call.get("rules", []) and call["env"] == "staging":
@@ -530,6 +534,12 @@ def otlp_samples() -> dict[str, list[str]]:
                     sp["startTimeUnixNano"] = str(st)
                     sp["endTimeUnixNano"] = str(st + (1_000_000_000 - k_ * 100_000_000))
                     attrs = {a["key"]: a for a in sp.get("attributes", [])}
+                    for a in attrs.values():  # the mock server's random port, fixed so that re-runs give the same file
+                        v = a["value"]
+                        if "stringValue" in v and f"127.0.0.1:{port}" in v["stringValue"]:
+                            v["stringValue"] = v["stringValue"].replace(f"127.0.0.1:{port}", "127.0.0.1:8000")
+                        elif a["key"] == "server.port":
+                            a["value"] = {"intValue": "8000"} if "intValue" in v else {"stringValue": "8000"}
                     for drop in ("gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token",
                                  "gen_ai.client.operation.duration", "gen_ai.server.request.duration"):
                         attrs.pop(drop, None)
