@@ -32,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCHEMA = ROOT / "schemas" / "chargeback-record.schema.json"
+LAST_CPU = 0.0
 TARGETS = {"a_over_b": 2.5, "c_over_a": 10.0, "jsonl_rss_mb": 1024, "parquet_rss_mb": 2048}
 
 
@@ -158,7 +159,9 @@ def phase_audit_api(path: str) -> dict:
 # ---- driver ------------------------------------------------------------------------------------------
 
 def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run ``cmd``; (wall seconds, peak RSS MiB of that process, stdout)."""
+    """Run ``cmd``; (wall seconds, peak RSS MiB of that process, stdout). Its CPU seconds (user + system)
+    go to ``LAST_CPU``: on a shared machine they say more than the wall time."""
+    global LAST_CPU
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     # Read the pipes first (a full pipe would block the child), then reap it with wait4 for its rusage.
@@ -166,6 +169,7 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
+    LAST_CPU = usage.ru_utime + usage.ru_stime
     if proc.returncode not in (0, 1):  # audit-logs exits 1 when the logs fail the policy
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}")
     return wall, usage.ru_maxrss / 1024, out
@@ -256,28 +260,28 @@ def main() -> None:
         wall, rss, _ = run(cmd, env)
         report = json.loads(out_json.read_text(encoding="utf-8"))
         summary = report.get("summary", {})
-        res["audit"] = {"s": wall, "rss": rss, "note": f"JSON{' + HTML' if 'html' in formats() else ''} report; "
+        res["audit"] = {"s": wall, "cpu": LAST_CPU, "rss": rss, "note": f"JSON{' + HTML' if 'html' in formats() else ''} report; "
                         f"{summary.get('records', '?'):,} records, {len(report.get('findings', []))} findings, "
                         f"attributable {summary.get('attributable_pct')}%"}
     if "scan" not in args.skip:
         wall, rss, out = run(me + ["--phase", "scan", str(path)])
         r = json.loads(out)
-        res["scan"] = {"s": wall, "rss": rss, "note": f"count {r['records']:,}, {r['teams']} teams, sum ${r['cost']:,.2f}"}
+        res["scan"] = {"s": wall, "cpu": LAST_CPU, "rss": rss, "note": f"count {r['records']:,}, {r['teams']} teams, sum ${r['cost']:,.2f}"}
     if "jsonschema" not in args.skip:
         sample = min(args.sample, n)
         wall, rss, out = run(me + ["--sample", str(sample), "--phase", "jsonschema", str(path)])
         r = json.loads(out)
         scale = n / r["records"]
-        res["jsonschema"] = {"s": wall * scale, "rss": rss,
+        res["jsonschema"] = {"s": wall * scale, "cpu": LAST_CPU * scale, "rss": rss,
                              "note": (f"timed on {r['records']:,} records ({wall:.1f}s), extrapolated x{scale:g}"
                                       if scale != 1 else f"{r['invalid']:,} invalid")}
 
     print()
-    print(f"{'phase':<12} {'seconds':>9} {'records/s':>11} {'peak RSS':>10}  notes")
+    print(f"{'phase':<12} {'seconds':>9} {'CPU s':>7} {'records/s':>11} {'peak RSS':>10}  notes")
     for name, label in (("audit", "(a) audit"), ("scan", "(b) scan"), ("jsonschema", "(c) jsonschema")):
         if name in res:
             r = res[name]
-            print(f"{label:<14} {r['s']:>7.1f} {n / r['s']:>11,.0f} {r['rss']:>7,.0f} MB  {r['note']}")
+            print(f"{label:<14} {r['s']:>7.1f} {r['cpu']:>7.1f} {n / r['s']:>11,.0f} {r['rss']:>7,.0f} MB  {r['note']}")
     print()
     ok = True
     rss_target = TARGETS["parquet_rss_mb"] if args.parquet else TARGETS["jsonl_rss_mb"]
@@ -289,13 +293,17 @@ def main() -> None:
         ratio = res["audit"]["s"] / res["scan"]["s"]
         good = ratio <= TARGETS["a_over_b"]
         ok &= good
-        print(f"a/b = {ratio:.2f} (target <= {TARGETS['a_over_b']}) {'ok' if good else 'MISSED'}")
+        print(f"a/b = {ratio:.2f} (target <= {TARGETS['a_over_b']}) {'ok' if good else 'MISSED'};"
+              f" in CPU seconds {res['audit']['cpu'] / max(res['scan']['cpu'], 1e-9):.2f}")
     if "audit" in res and "jsonschema" in res:
         ratio = res["jsonschema"]["s"] / res["audit"]["s"]
         good = ratio >= TARGETS["c_over_a"]
         ok &= good
         print(f"c/a = {ratio:.1f} (target >= {TARGETS['c_over_a']}) {'ok' if good else 'MISSED'}")
-    print("all targets met" if ok else "some targets missed")
+    if "audit" not in res:
+        print("targets not evaluated: the audit phase was skipped")
+    else:
+        print("all targets met" if ok else "some targets missed")
 
 
 if __name__ == "__main__":

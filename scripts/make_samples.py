@@ -365,9 +365,25 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
             payloads.append(copy.deepcopy(slo))
             spendlogs.append(copy.deepcopy(spend))
 
-    with open(OUT / "litellm_payload.jsonl", "w", encoding="utf-8") as fh:
-        for p in payloads:
-            fh.write(json.dumps(p, default=str, sort_keys=False) + "\n")
+    # LiteLLM draws its ids from threads as well, so their order varies between runs: renumber every uuid
+    # (id, litellm_call_id, trace_id) in order of first appearance, the same way in every output.
+    import re
+
+    for p in payloads:
+        p.setdefault("hidden_params", {})["litellm_overhead_time_ms"] = None
+    payload_text = "".join(json.dumps(p, default=str, sort_keys=False) + "\n" for p in payloads)
+    id_rng = random.Random(SEED + 2)
+    renum: dict[str, str] = {}
+    uuid_re = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    for m in uuid_re.finditer(payload_text):
+        renum.setdefault(m.group(0), str(uuid.UUID(int=id_rng.getrandbits(128), version=4)))
+
+    def fix(text: str) -> str:
+        return uuid_re.sub(lambda m: renum.get(m.group(0), m.group(0)), text)
+
+    ids_by_rule = {rule: [fix(i) for i in ids] for rule, ids in ids_by_rule.items()}
+    spendlogs = [json.loads(fix(json.dumps(x, default=str))) if x is not None else None for x in spendlogs]
+    (OUT / "litellm_payload.jsonl").write_text(fix(payload_text), encoding="utf-8")
     spend_rows = [s for s in spendlogs if s is not None]
     api_rows = copy.deepcopy(spend_rows)
     for r in api_rows:  # the API returns the Json columns parsed; the table export keeps them as JSON text

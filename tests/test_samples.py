@@ -252,7 +252,8 @@ def test_spendlogs_json_and_csv_agree_with_payload():
             assert (rec["cost"] or 0) == (p["cost"] or 0)
             for f in ("model", "provider", "input_tokens", "output_tokens", "team_id", "service_id", "cost_center",
                       "environment", "api_key_id", "cached_input_tokens", "retry_count", "pricing_source", "workflow_id"):
-                assert rec[f] == p[f], (name, rec["request_id"], f, rec[f], p[f])
+                # "" and null are both "absent" (missing-owner either way): a one-path field keeps them apart
+                assert (rec[f] if rec[f] != "" else None) == (p[f] if p[f] != "" else None), (name, rec["request_id"], f, rec[f], p[f])
 
 
 def test_otlp_ids_kinds_and_attribute_generations():
