@@ -123,8 +123,8 @@ def detect(path: Path, forced: str | None = None) -> Detected:
 
         try:
             keys = set(pq.read_schema(path).names)
-        except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for damaged files
-            raise InputError(f"{path}: unreadable Parquet file: {exc}") from None
+        except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for damaged files: one rejected file
+            return Detected("binary", "none", f"unreadable Parquet file: {exc}")
         container = "parquet"
     else:
         container, keys = _sample_keys(head)
