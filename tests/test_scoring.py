@@ -260,7 +260,7 @@ def _build(spec, fix: tuple[int, str] | None = None):
     return out
 
 
-@settings(max_examples=int(os.environ.get("AUDIT_LOGS_MONOTONE_EXAMPLES", "15")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("AUDIT_LOGS_MONOTONE_EXAMPLES", "8")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=_records, data=st.data())
 def test_fixing_a_defect_never_lowers_any_team_score(tmp_path_factory, spec, data):
     broken = [(i, name) for i, (_, _, defects) in enumerate(spec) for name in sorted(defects)]
