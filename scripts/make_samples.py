@@ -28,7 +28,7 @@ Outputs (sample_logs/):
   langfuse_observations.jsonl  hand-written, Langfuse observation fields (see VENDOR FIELDS below)
   helicone_requests.csv        hand-written, Helicone request export columns
   portkey_logs.json            hand-written, Portkey log export fields (cost in cents)
-  expected_defects.json        {file: {rule name: [request ids]}} of the seeded defects
+  tests/data/sample_expected_defects.json  {file: {rule name: [request ids]}} of the seeded defects
 """
 
 from __future__ import annotations
@@ -730,7 +730,7 @@ def main() -> None:
     doc = {"_comment": "Seeded defects per sample file: rule name -> request ids (OTLP: span id). invalid-value needs the "
                        "policy pattern cost_center ^cc-[0-9]{4}$ (sample_logs/policy.toml). Written by scripts/make_samples.py.",
            **{f: {r: ids for r, ids in sorted(rules.items())} for f, rules in sorted(expected.items())}}
-    (OUT / "expected_defects.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    (OUT.parent / "tests" / "data" / "sample_expected_defects.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     for f in sorted(OUT.iterdir()):
         print(f"{f.name}: {f.stat().st_size} bytes")
 

@@ -515,11 +515,10 @@ def test_json_report_validates_and_html_has_the_section(tmp_path):
 SAMPLE = Path(__file__).parent.parent / "sample_logs"
 
 
-@pytest.mark.skipif(not (SAMPLE / "invoices").exists(), reason="sample invoices not generated")
 def test_sample_invoices_read_and_name_their_seeds():
-    lines, files = read_invoices([SAMPLE / "invoices"])
+    lines, files = read_invoices([SAMPLE.parent / "sample_invoices"])
     assert {f.format for f in files} == {"openai-costs", "anthropic-cost"}
-    rec = audit([SAMPLE / "litellm_payload.jsonl"], invoices=[SAMPLE / "invoices"]).reconciliation
+    rec = audit([SAMPLE / "litellm_payload.jsonl"], invoices=[SAMPLE.parent / "sample_invoices"]).reconciliation
     causes = {c["code"]: c for c in rec["causes"]}
     assert {"unlogged_traffic", "price_change", "invoice_credits"} <= set(causes)
     assert [r["model"] for r in causes["price_change"]["rows"]] == ["o3", "o3", "o3"]

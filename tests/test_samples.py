@@ -343,7 +343,7 @@ def test_vendor_spot_checks():
 
 def test_expected_defects_are_found():
     """Every seeded defect id is flagged by its rule (when that rule exists)."""
-    exp = json.loads((SAMPLES / "expected_defects.json").read_text())
+    exp = json.loads((SAMPLES.parent / "tests" / "data" / "sample_expected_defects.json").read_text())
     policy = SAMPLES / "policy.toml"
     for name, rules in exp.items():
         if name.startswith("_"):

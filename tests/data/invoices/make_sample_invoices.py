@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write sample_logs/invoices/: the provider bills that go with sample_logs/litellm_payload.jsonl.
+"""Write sample_invoices/: the provider bills that go with sample_logs/litellm_payload.jsonl.
 
 What the providers would bill for the requests in the sample logs, in their own formats:
 
@@ -37,7 +37,7 @@ from auditor.api import load_records  # noqa: E402
 from auditor.policy import load_policy  # noqa: E402
 
 LOGS = ROOT / "sample_logs" / "litellm_payload.jsonl"
-OUT = ROOT / "sample_logs" / "invoices"
+OUT = ROOT / "sample_invoices"
 M = Decimal(1_000_000)
 # OpenAI's published price for inference on a fine-tuned gpt-4o-mini-2024-07-18 (per 1M: input, cached input, output).
 FT_MINI = (Decimal("0.30"), Decimal("0.15"), Decimal("1.20"))
