@@ -70,7 +70,6 @@ def test_run_with_baseline_validates(files):
     assert _errors(doc) == []
 
 
-@pytest.mark.skipif(not SAMPLE_LOGS.is_dir(), reason="sample_logs/ not generated yet")
 def test_sample_logs_report_validates(tmp_path):
     logs = sample_dir(tmp_path)
     doc = _json_run([str(logs)])
