@@ -6,6 +6,7 @@ Exit codes: 0 the logs pass the policy, 1 they fail it, 2 usage error or unusabl
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import sys
 from pathlib import Path
 
@@ -40,6 +41,19 @@ def _usage_errors():
     from auditor.baseline import BaselineError
 
     return (InputError, MappingError, PolicyError, SelectionError, ExportError, BaselineError)
+
+
+@contextmanager
+def _no_traceback():
+    """The promise: usage errors and unusable input exit 2 with one clear line, never a traceback."""
+    try:
+        yield
+    except _usage_errors() as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("AUDIT_LOGS_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
 
 
 def _write(text: str, output: str | None) -> None:
@@ -102,7 +116,7 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
         _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
-    try:
+    with _no_traceback():
         from auditor.progress import for_cli
 
         progress = for_cli(quiet)  # None unless standard error is a terminal (and not CI, not --quiet)
@@ -121,12 +135,6 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
             from auditor.reporters.export import export_findings as export
 
             export(result, export_findings)
-    except _usage_errors() as exc:
-        _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        if os.environ.get("AUDIT_LOGS_DEBUG"):
-            raise
-        _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
     sys.exit(EXIT_PASS if exit_zero else result.exit_code)
 
 
@@ -159,7 +167,7 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
     allowed = [f for f in ("text", "json", "sarif", "junit", "github", "markdown") if f == "text" or f in formats()]
     if out_format not in allowed:
         _fail(f"check-schema: unknown --format {out_format!r}: use one of {', '.join(allowed)}")
-    try:
+    with _no_traceback():
         result = check_schema(paths, policy_path, fmt=input_format, gate={"fail_on": fail_on, "baseline": baseline_path},
                               update_baseline=update_baseline)
         _baseline_note(result, quiet)
@@ -168,12 +176,6 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
         else:
             render = renderer(out_format)
         _write(render(result), output)
-    except _usage_errors() as exc:
-        _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        if os.environ.get("AUDIT_LOGS_DEBUG"):
-            raise
-        _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
     sys.exit(EXIT_PASS if exit_zero else result.exit_code)
 
 

@@ -62,6 +62,17 @@ class _Batcher:
         return batch
 
 
+def _skip_rest_of_line(fh) -> bytes:
+    """Read past the end of an over-long line; returns what follows its newline."""
+    while True:
+        block = fh.read(BLOCK_BYTES)
+        if not block:
+            return b""
+        nl = block.find(b"\n")
+        if nl >= 0:
+            return block[nl + 1 :]
+
+
 def _raw_lines(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of each non-blank line, reading big blocks; a truncated compressed
     stream ends the file with a reject instead of an exception."""
@@ -86,16 +97,7 @@ def _raw_lines(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
             if len(pending) > MAX_LINE_BYTES:
                 lineno += 1
                 rejects.add(lineno, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
-                # Skip to the end of this over-long line.
-                while True:
-                    block = fh.read(BLOCK_BYTES)
-                    if not block:
-                        pending = b""
-                        break
-                    nl = block.find(b"\n")
-                    if nl >= 0:
-                        pending = block[nl + 1 :]
-                        break
+                pending = _skip_rest_of_line(fh)
         if pending.strip():
             lineno += 1
             yield lineno, pending
@@ -158,16 +160,7 @@ def _line_blocks(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
             if len(pending) > MAX_LINE_BYTES:
                 lineno += 1
                 rejects.add(lineno, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
-                # Skip to the end of this over-long line.
-                while True:
-                    block = fh.read(BLOCK_BYTES)
-                    if not block:
-                        pending = b""
-                        break
-                    nl = block.find(b"\n")
-                    if nl >= 0:
-                        pending = block[nl + 1 :]
-                        break
+                pending = _skip_rest_of_line(fh)
         if pending.strip():
             yield lineno + 1, pending
 
