@@ -14,7 +14,6 @@ import base64
 import hashlib
 import math
 import re
-from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -283,7 +282,6 @@ def context(result: AuditResult) -> dict[str, Any]:
         "scoring": d["sections"].get("scoring", {}),
         "reconciliation": rec,
         "reconciliation_view": table_of(rec) if rec else None,
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "ready_count": len(d["verdict"].get("chargeback_teams", [])),
         "team_count": len(d["teams"]),
     }

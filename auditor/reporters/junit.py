@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import socket
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 
 from auditor.fmt import usd
 from auditor.locations import flagged
@@ -84,7 +83,9 @@ def _finding_body(result: AuditResult, f, baseline_rows: dict) -> str:
 def render(result: AuditResult) -> str:
     from auditor.rules import REGISTRY
 
-    timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    # The suite's timestamp is the data's last day, not the wall clock: same input, same report.
+    daily = result.sections.get("daily") or []
+    timestamp = f"{daily[-1]['day']}T00:00:00" if daily else "1970-01-01T00:00:00"
     root = ET.Element("testsuites", {"name": "audit-logs"})
     failing = set(result.gate.failing)
     by_code = {f.code: f for f in result.findings}
