@@ -158,10 +158,28 @@ def phase_audit_api(path: str) -> dict:
 
 # ---- driver ------------------------------------------------------------------------------------------
 
+# Each child prints its own VmHWM at exit. ru_maxrss from wait4 is not used: Linux carries the parent's
+# high-water mark over fork + exec into the child's, so a parent that generated the input (hundreds of MB)
+# would inflate every phase's figure.
+_PEAK = ("import atexit, runpy, sys\n"
+         "def _peak():\n"
+         "    for line in open('/proc/self/status'):\n"
+         "        if line.startswith('VmHWM:'):\n"
+         "            sys.stderr.write('BENCH_VMHWM_KB=' + line.split()[1] + '\\n')\n"
+         "atexit.register(_peak)\n"
+         "sys.argv = sys.argv[1:]\n"
+         "if sys.argv[0] == '-m':\n"
+         "    sys.argv = sys.argv[1:]\n"
+         "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+         "else:\n"
+         "    runpy.run_path(sys.argv[0], run_name='__main__')\n")
+
+
 def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run ``cmd``; (wall seconds, peak RSS MiB of that process, stdout). Its CPU seconds (user + system)
-    go to ``LAST_CPU``: on a shared machine they say more than the wall time."""
+    """Run ``cmd`` (``[python, script-or--m, ...]``); (wall seconds, peak RSS MiB of that process, stdout).
+    Its CPU seconds (user + system) go to ``LAST_CPU``: on a shared machine they say more than the wall time."""
     global LAST_CPU
+    cmd = [cmd[0], "-c", _PEAK, *cmd[1:]]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     # Read the pipes first (a full pipe would block the child), then reap it with wait4 for its rusage.
@@ -172,7 +190,8 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     LAST_CPU = usage.ru_utime + usage.ru_stime
     if proc.returncode not in (0, 1):  # audit-logs exits 1 when the logs fail the policy
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}")
-    return wall, usage.ru_maxrss / 1024, out
+    peaks = [int(l.split("=", 1)[1]) for l in err.splitlines() if l.startswith("BENCH_VMHWM_KB=")]
+    return wall, (peaks[-1] if peaks else usage.ru_maxrss) / 1024, out
 
 
 def ensure_input(n: int, workdir: Path, parquet: bool, seed: int) -> Path:
