@@ -40,6 +40,24 @@ def sql_type(field: Field) -> str:
     return _SQL_TYPES[field.main_type]
 
 
+def json_type_sql(v: str) -> str:
+    """``json_type(v)`` for a minified JSON value (what json_extract returns), read from its first
+    character instead of parsing it: the loader needs it for every field of every record. Numbers
+    are BIGINT (digits only) or DOUBLE, which is all the type tests below tell apart."""
+    t = f"CAST({v} AS VARCHAR)"
+    return (f"CASE left({t}, 1) WHEN '\"' THEN 'VARCHAR' WHEN '{{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY'"
+            f" WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' WHEN 'n' THEN 'NULL' WHEN '' THEN NULL"
+            f" ELSE CASE WHEN regexp_matches({t}, '[.eE]') THEN 'DOUBLE' ELSE 'BIGINT' END END")
+
+
+def json_text_sql(v: str, jt: str) -> str:
+    """``v->>'$'`` (a string's value, any other value's JSON text) given ``jt`` from :func:`json_type_sql`;
+    only a string with an escape sequence is parsed."""
+    t = f"CAST({v} AS VARCHAR)"
+    return (f"CASE {jt} WHEN 'NULL' THEN NULL WHEN 'VARCHAR' THEN CASE WHEN contains({t}, '\\') THEN ({v}->>'$')"
+            f" ELSE {t}[2:-2] END ELSE {t} END")
+
+
 def _type_test(t: str, v: str, jt: str | None = None, text: str | None = None) -> str:
     jt = jt or f"json_type({v})"
     text = text or f"({v}->>'$')"
