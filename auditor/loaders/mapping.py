@@ -224,11 +224,21 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
     jf_index = {name: i for i, name in enumerate(mapping.json_fields)}
     per_root: dict[str, list[str]] = {r: [] for r in roots}
     refs: dict[tuple[str, str], str] = {}
+    subs = _sub_roots(mapping, jf_index)
+    per_sub: dict[str, list[str]] = {prefix: [] for prefix in subs}
 
     def ref(path: str) -> str:
         pointer = to_pointer(path)
         head = pointer[1:].split("/", 1)[0]
         root, rest = "doc", pointer
+        prefix = next((x for x in subs if pointer.startswith(x + "/")), None)
+        if prefix is not None and head not in jf_index:
+            key = ("sub", pointer)
+            if key not in refs:
+                ref(prefix)  # the sub-object itself comes out of the document's one parse
+                per_sub[prefix].append(pointer[len(prefix):])
+                refs[key] = f"_s{subs.index(prefix)}[{len(per_sub[prefix])}]"
+            return refs[key]
         if head in jf_index:
             root = f"_jf{jf_index[head]}"
             rest = "/" + pointer[1:].split("/", 1)[1] if "/" in pointer[1:] else ""
@@ -274,4 +284,27 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
         f"SELECT source_line, source_index{passed}{', ' + lists if lists else ''}"
         f" FROM (SELECT source_line, source_index, doc{extras}{jf_cols} FROM {source})"
     )
+    if subs:
+        sub_lists = ", ".join(
+            f"json_extract({refs[('doc', prefix)]}, [{', '.join(lit(p) for p in per_sub[prefix])}]) AS _s{j}"
+            for j, prefix in enumerate(subs)
+        )
+        inner = f"SELECT *, {sub_lists} FROM ({inner})"
     return f"SELECT source_line, source_index{passed}, {', '.join(cols)} FROM ({inner})"
+
+
+# A nested object that this many mapped paths read from is extracted once and read from there:
+# json_extract's cost grows with the number of paths looked up from the document's root.
+SUB_ROOT_MIN_PATHS = 4
+
+
+def _sub_roots(mapping: Mapping_, jf_index: Mapping[str, int]) -> list[str]:
+    """Pointer prefixes (two levels deep, ``/metadata/spend_logs_metadata``) under which at least
+    SUB_ROOT_MIN_PATHS of the mapping's document paths lie."""
+    counts: dict[str, set[str]] = {}
+    for spec in mapping.fields.values():
+        for path in spec.paths:
+            parts = to_pointer(path)[1:].split("/")
+            if len(parts) > 2 and parts[0] not in jf_index:
+                counts.setdefault("/" + "/".join(parts[:2]), set()).add(path)
+    return sorted(prefix for prefix, paths in counts.items() if len(paths) >= SUB_ROOT_MIN_PATHS)
