@@ -134,7 +134,7 @@ def _empty(schema: pa.Schema) -> dict[str, list]:
 
 def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") -> None:
     """Create the ``_prc_*`` tables for ``table`` (once per connection and policy)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_prc_class'").fetchone()[0]
+    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_prc_class'").fetchall()[0][0]
     if exists:
         return
     tol = tolerance(policy)
@@ -181,7 +181,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_versions AS
         SELECT *, dense_rank() OVER (ORDER BY provider, model, batch, version_no, alt_no) AS vid,
-               lead(band_start) OVER (PARTITION BY provider, model, batch, version_no, alt_no ORDER BY band_start) AS band_end
+               lead(band_start) OVER (PARTITION BY provider, model, batch, version_no, alt_no ORDER BY band_start) AS band_end,
+               count(*) OVER (PARTITION BY provider, model, batch) = 1 AS single
         FROM _prc_versions""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_vinfo AS
@@ -196,9 +197,10 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     # 3: every record under every version of its (provider, model, batch), in the band its input falls in
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_eval AS
-        SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched
+        SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched,
+               single
         FROM (
-            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, {expected('v')} AS expected,
+            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, v.single, {expected('v')} AS expected,
                    CASE WHEN (v.eff_from IS NULL OR v.eff_from <= r.day) AND (v.eff_to IS NULL OR r.day < v.eff_to) THEN 0
                         WHEN v.eff_to IS NOT NULL AND v.eff_to <= r.day THEN -1 ELSE 1 END AS rel
             FROM _prc_rec r JOIN _prc_versions v
@@ -211,10 +213,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     """)
 
     ms = tol.sql("r.cost", "s.expected")
-    info = lambda alias, vid, exp: (f"CASE WHEN {vid} IS NOT NULL THEN {{'label': {alias}.label, 'source': {alias}.source,"
-                                    f" 'from': {alias}.\"from\", 'to': {alias}.\"to\", 'prices': {alias}.prices, 'expected': {exp}}} END")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _prc_class AS
+        CREATE OR REPLACE TEMP TABLE _prc_verdict AS
         WITH agg AS (
             SELECT _row,
                    count(*) AS n_versions,
@@ -227,14 +227,19 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
                    arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_vid,
                    arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_exp,
                    arg_max(vid, eff_to) FILTER (WHERE rel = -1) AS last_vid
-            FROM _prc_eval GROUP BY _row
+            FROM _prc_eval WHERE NOT single GROUP BY _row
+            UNION ALL
+            -- A key with a single version row (one version, alternative and band; the common case) gives a
+            -- record at most one row: the aggregates above are that row's values, without a GROUP BY.
+            SELECT _row, 1, rel = 0, rel = 0 AND matched,
+                   CASE WHEN rel = 0 THEN vid END, CASE WHEN rel = 0 THEN expected END,
+                   CASE WHEN rel = -1 AND matched THEN vid END, CASE WHEN rel = -1 AND matched THEN expected END,
+                   CASE WHEN rel = 1 AND matched THEN vid END, CASE WHEN rel = 1 AND matched THEN expected END,
+                   CASE WHEN rel = -1 THEN vid END
+            FROM _prc_eval WHERE single
         )
-        SELECT r.*, coalesce(a.n_versions, 0) AS n_versions, coalesce(a.has_current, false) AS has_current,
-               a.current_match,
-               {info('vc', 'a.cur_vid', 'a.cur_exp')} AS cur,
-               {info('vo', 'a.old_vid', 'a.old_exp')} AS old_match,
-               {info('vn', 'a.new_vid', 'a.new_exp')} AS new_match,
-               {info('vl', 'a.last_vid', 'NULL')} AS last_older,
+        SELECT r.* EXCLUDE (snap), coalesce(a.n_versions, 0) AS n_versions, coalesce(a.has_current, false) AS has_current,
+               a.current_match, a.cur_vid, a.cur_exp, a.old_vid, a.old_exp, a.new_vid, a.new_exp, a.last_vid,
                s.expected AS snap_expected, s.prices AS snap_prices, {ms} AS snap_match,
                r.tin + r.tout > 0 AS has_tokens,
                CASE
@@ -246,8 +251,21 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
                END AS verdict,
                coalesce(a.cur_exp, s.expected) AS ref_expected
         FROM _prc_rec r LEFT JOIN agg a USING (_row) LEFT JOIN _prc_snap_eval s USING (_row)
-          LEFT JOIN _prc_vinfo vc ON vc.vid = a.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = a.old_vid
-          LEFT JOIN _prc_vinfo vn ON vn.vid = a.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = a.last_vid
+    """)
+    # The details of the versions a record matched (label, source, dates, prices), as structs. A view: they
+    # are built only for the records a query reads (the few a rule flags), not stored for every record.
+    info = lambda alias, vid, exp: (f"CASE WHEN {vid} IS NOT NULL THEN {{'label': {alias}.label, 'source': {alias}.source,"
+                                    f" 'from': {alias}.\"from\", 'to': {alias}.\"to\", 'prices': {alias}.prices, 'expected': {exp}}} END")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _prc_class AS
+        SELECT c.* EXCLUDE (cur_vid, cur_exp, old_vid, old_exp, new_vid, new_exp, last_vid),
+               {info('vc', 'c.cur_vid', 'c.cur_exp')} AS cur,
+               {info('vo', 'c.old_vid', 'c.old_exp')} AS old_match,
+               {info('vn', 'c.new_vid', 'c.new_exp')} AS new_match,
+               {info('vl', 'c.last_vid', 'NULL')} AS last_older
+        FROM _prc_verdict c
+          LEFT JOIN _prc_vinfo vc ON vc.vid = c.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = c.old_vid
+          LEFT JOIN _prc_vinfo vn ON vn.vid = c.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = c.last_vid
     """)
     _regimes(con, tol)
 
@@ -268,19 +286,24 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
     floor = float(tol.usd) * _REGIME_MIN_FLOORS
     pct = float(tol.pct) / 100
     usd = float(tol.usd)
+    # Keys numbered once on the distinct keys (not a window over every record), so the records sort on an integer.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _prc_keys AS
+        SELECT provider, model, batch, row_number() OVER (ORDER BY provider, model, batch) - 1 AS k
+        FROM (SELECT DISTINCT provider, model, batch FROM _prc_rec WHERE cost > 0 AND tin + tout > 0 AND NOT cache_hit)""")
     cols = con.execute("""
-        SELECT dense_rank() OVER (ORDER BY provider, model, batch) - 1 AS k, _row, epoch_us(ts) AS t,
-               CAST(epoch(day) // 86400 AS BIGINT) AS d, tuncached, tcached, twrite, tout, CAST(cost AS DOUBLE) AS y
-        FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
-        ORDER BY provider, model, batch, ts, _row""").fetchnumpy()
-    keys = con.execute("""SELECT DISTINCT provider, model, batch FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
-        ORDER BY provider, model, batch""").fetchall()
+        SELECT k.k, r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
+               r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
+        FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
+        WHERE r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
+        ORDER BY k.k, r.ts, r._row""").fetchnumpy()
+    keys = con.execute("SELECT provider, model, batch FROM _prc_keys ORDER BY k").fetchall()
     known = {}
     for provider, model, batch, ins, cac, wri, out in con.execute("""
             SELECT provider, model, batch, in_tok, cached_tok, write_tok, out_tok FROM _prc_versions WHERE band_start = -1
             UNION ALL
             SELECT DISTINCT c.provider, c.model, c.batch, s.in_tok, s.cached_tok, s.write_tok, s.out_tok
-            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap FROM _prc_class) c USING (snap, batch)
+            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap FROM _prc_rec) c USING (snap, batch)
             WHERE s.band_start = -1""").fetchall():
         known.setdefault((provider, model, batch), []).append([float(ins), float(cac), float(wri), float(out)])
 
