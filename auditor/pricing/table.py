@@ -194,63 +194,64 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     expected = lambda v: (f"CAST(r.tuncached * {v}.in_tok + r.tcached * {v}.cached_tok + r.twrite * {v}.write_tok"
                           f" + r.tout * {v}.out_tok AS {_P})")
     band = lambda v: f"r.tin > {v}.band_start AND ({v}.band_end IS NULL OR r.tin <= {v}.band_end)"
-    # 3: every record under every version of its (provider, model, batch), in the band its input falls in
+    rel = lambda v: (f"CASE WHEN ({v}.eff_from IS NULL OR {v}.eff_from <= r.day) AND ({v}.eff_to IS NULL OR r.day < {v}.eff_to)"
+                     f" THEN 0 WHEN {v}.eff_to IS NOT NULL AND {v}.eff_to <= r.day THEN -1 ELSE 1 END")
+    # 3: every record under every version of its (provider, model, batch), in the band its input falls in. Only for
+    # keys with several price rows (versions, alternatives or bands); a key with a single row (the common case)
+    # gives a record at most one row, which _prc_verdict joins directly instead of grouping.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_eval AS
-        SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched,
-               single
+        SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched
         FROM (
-            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, v.single, {expected('v')} AS expected,
-                   CASE WHEN (v.eff_from IS NULL OR v.eff_from <= r.day) AND (v.eff_to IS NULL OR r.day < v.eff_to) THEN 0
-                        WHEN v.eff_to IS NOT NULL AND v.eff_to <= r.day THEN -1 ELSE 1 END AS rel
+            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, {expected('v')} AS expected, {rel('v')} AS rel
             FROM _prc_rec r JOIN _prc_versions v
-              ON v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')})
+              ON NOT v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')})
     """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _prc_snap_eval AS
-        SELECT r._row, s.prices, {expected('s')} AS expected
-        FROM _prc_rec r JOIN _prc_snap s ON s.snap = r.snap AND s.batch = r.batch AND {band('s')}
-    """)
-
-    ms = tol.sql("r.cost", "s.expected")
+    # 4: per record, over its version rows: (name, aggregate, the same for a single row)
+    per_record = [
+        ("n_versions", "count(*)", "1"),
+        ("has_current", "bool_or(rel = 0)", "rel = 0"),
+        ("current_match", "bool_or(rel = 0 AND matched)", "rel = 0 AND matched"),
+        ("cur_vid", "arg_min(vid, alt_no) FILTER (WHERE rel = 0)", "CASE WHEN rel = 0 THEN vid END"),
+        ("cur_exp", "arg_min(expected, alt_no) FILTER (WHERE rel = 0)", "CASE WHEN rel = 0 THEN expected END"),
+        ("old_vid", "arg_max(vid, eff_to) FILTER (WHERE rel = -1 AND matched)", "CASE WHEN rel = -1 AND matched THEN vid END"),
+        ("old_exp", "arg_max(expected, eff_to) FILTER (WHERE rel = -1 AND matched)",
+         "CASE WHEN rel = -1 AND matched THEN expected END"),
+        ("new_vid", "arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched)", "CASE WHEN rel = 1 AND matched THEN vid END"),
+        ("new_exp", "arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched)",
+         "CASE WHEN rel = 1 AND matched THEN expected END"),
+        ("last_vid", "arg_max(vid, eff_to) FILTER (WHERE rel = -1)", "CASE WHEN rel = -1 THEN vid END"),
+    ]
+    grouped = "{" + ", ".join(f"'{n}': {agg}" for n, agg, _ in per_record) + "}"
+    single = "CASE WHEN vid IS NOT NULL THEN {" + ", ".join(f"'{n}': {one}" for n, _, one in per_record) + "} END"
+    ms = tol.sql("cost", "snap_expected")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_verdict AS
-        WITH agg AS (
-            SELECT _row,
-                   count(*) AS n_versions,
-                   bool_or(rel = 0) AS has_current,
-                   bool_or(rel = 0 AND matched) AS current_match,
-                   arg_min(vid, alt_no) FILTER (WHERE rel = 0) AS cur_vid,
-                   arg_min(expected, alt_no) FILTER (WHERE rel = 0) AS cur_exp,
-                   arg_max(vid, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_vid,
-                   arg_max(expected, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_exp,
-                   arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_vid,
-                   arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_exp,
-                   arg_max(vid, eff_to) FILTER (WHERE rel = -1) AS last_vid
-            FROM _prc_eval WHERE NOT single GROUP BY _row
-            UNION ALL
-            -- A key with a single version row (one version, alternative and band; the common case) gives a
-            -- record at most one row: the aggregates above are that row's values, without a GROUP BY.
-            SELECT _row, 1, rel = 0, rel = 0 AND matched,
-                   CASE WHEN rel = 0 THEN vid END, CASE WHEN rel = 0 THEN expected END,
-                   CASE WHEN rel = -1 AND matched THEN vid END, CASE WHEN rel = -1 AND matched THEN expected END,
-                   CASE WHEN rel = 1 AND matched THEN vid END, CASE WHEN rel = 1 AND matched THEN expected END,
-                   CASE WHEN rel = -1 THEN vid END
-            FROM _prc_eval WHERE single
-        )
-        SELECT r.* EXCLUDE (snap), coalesce(a.n_versions, 0) AS n_versions, coalesce(a.has_current, false) AS has_current,
-               a.current_match, a.cur_vid, a.cur_exp, a.old_vid, a.old_exp, a.new_vid, a.new_exp, a.last_vid,
-               s.expected AS snap_expected, s.prices AS snap_prices, {ms} AS snap_match,
-               r.tin + r.tout > 0 AS has_tokens,
+        WITH agg AS (SELECT _row, {grouped} AS ev FROM _prc_eval GROUP BY _row),
+        one AS (
+            SELECT r.*, v.vid, v.alt_no, {expected('v')} AS expected, {rel('v')} AS rel,
+                   s.prices AS snap_prices, {expected('s')} AS snap_expected
+            FROM _prc_rec r
+              LEFT JOIN _prc_versions v
+                ON v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')}
+              LEFT JOIN _prc_snap s ON s.snap = r.snap AND s.batch = r.batch AND {band('s')}
+        ),
+        m AS (SELECT *, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched, {ms} AS snap_match FROM one),
+        x AS (SELECT m.*, coalesce(agg.ev, {single}) AS ev FROM m LEFT JOIN agg USING (_row))
+        SELECT _row, request_id, ts, day, provider, model, batch, cache_hit, cost, tin, tcached, twrite, tout, tuncached,
+               coalesce(ev.n_versions, 0) AS n_versions, coalesce(ev.has_current, false) AS has_current,
+               ev.current_match, ev.cur_vid, ev.cur_exp, ev.old_vid, ev.old_exp, ev.new_vid, ev.new_exp, ev.last_vid,
+               snap_expected, snap_prices, snap_match,
+               tin + tout > 0 AS has_tokens,
                CASE
-                 WHEN r.tin + r.tout = 0 OR r.cache_hit OR r.cost IS NULL OR r.cost = 0 THEN NULL
-                 WHEN coalesce(a.has_current, false) THEN
-                   CASE WHEN a.current_match THEN 'ok' WHEN a.old_vid IS NOT NULL THEN 'stale' ELSE 'mismatch' END
-                 WHEN s.expected IS NOT NULL THEN CASE WHEN {ms} THEN 'ok' ELSE 'mismatch' END
+                 WHEN tin + tout = 0 OR cache_hit OR cost IS NULL OR cost = 0 THEN NULL
+                 WHEN coalesce(ev.has_current, false) THEN
+                   CASE WHEN ev.current_match THEN 'ok' WHEN ev.old_vid IS NOT NULL THEN 'stale' ELSE 'mismatch' END
+                 WHEN snap_expected IS NOT NULL THEN CASE WHEN snap_match THEN 'ok' ELSE 'mismatch' END
                  ELSE 'unpriced'
                END AS verdict,
-               coalesce(a.cur_exp, s.expected) AS ref_expected
-        FROM _prc_rec r LEFT JOIN agg a USING (_row) LEFT JOIN _prc_snap_eval s USING (_row)
+               coalesce(ev.cur_exp, snap_expected) AS ref_expected
+        FROM x
     """)
     # The details of the versions a record matched (label, source, dates, prices), as structs. A view: they
     # are built only for the records a query reads (the few a rule flags), not stored for every record.
@@ -408,7 +409,7 @@ def _key_regimes(np, part, key, known, pct, usd, floor, out_rows, regime_rows) -
         else:
             tried[sel] = True
 
-    regimes = sorted({int(a) for a in assigned if a >= 0})
+    regimes = np.unique(assigned[assigned >= 0]).tolist()
     if len(regimes) < 2:
         return
     first = {g: t[assigned == g].min() for g in regimes}
