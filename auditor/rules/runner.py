@@ -15,6 +15,7 @@ from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
+from auditor.rules.tags import VALUES_CACHE
 
 SAMPLE_IDS = 10
 
@@ -48,6 +49,7 @@ def find_rule(token: str) -> Rule | None:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
+    con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
     con.execute("CREATE OR REPLACE TABLE finding_rows (code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN)")
 
 
