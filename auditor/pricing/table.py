@@ -140,16 +140,23 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     tol = tolerance(policy)
     book = PriceBook(policy)
 
+    priced = "provider IS NOT NULL AND provider <> '' AND model IS NOT NULL AND model <> '' AND timestamp IS NOT NULL"
+    # Records refer to their price snapshot (a JSON text, the same few for every record) by a number.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_snaps AS
+        SELECT snap, row_number() OVER (ORDER BY snap) AS snap_id
+        FROM (SELECT DISTINCT CAST(price_snapshot AS VARCHAR) AS snap FROM {table} WHERE {priced} AND price_snapshot IS NOT NULL)
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_rec AS
-        SELECT _row, request_id, timestamp AS ts, CAST(timestamp AS DATE) AS day, provider, model,
+        SELECT _row, timestamp AS ts, CAST(timestamp AS DATE) AS day, provider, model,
                coalesce(batch, false) AS batch, coalesce(cache_hit, false) AS cache_hit, cost,
                coalesce(input_tokens, 0) AS tin, coalesce(cached_input_tokens, 0) AS tcached,
                coalesce(cache_write_tokens, 0) AS twrite, coalesce(output_tokens, 0) AS tout,
                greatest(coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0) AS tuncached,
-               CAST(price_snapshot AS VARCHAR) AS snap
-        FROM {table}
-        WHERE provider IS NOT NULL AND provider <> '' AND model IS NOT NULL AND model <> '' AND timestamp IS NOT NULL
+               s.snap_id
+        FROM {table} l LEFT JOIN _prc_snaps s ON s.snap = CAST(l.price_snapshot AS VARCHAR)
+        WHERE {priced}
     """)
 
     # 1-2: distinct keys -> price versions (one genai-prices lookup per distinct (provider, model, batch))
@@ -168,7 +175,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     snap_schema = pa.schema([("snap", pa.string()), ("batch", pa.bool_()), ("band_start", pa.int64()),
                              ("prices", pa.string()), *[(f"{k}_1m", pa.string()) for k in ("in", "cached", "write", "out")]])
     srows = _empty(snap_schema)
-    for snap, batch in con.execute("SELECT DISTINCT snap, batch FROM _prc_rec WHERE snap IS NOT NULL").fetchall():
+    for snap, batch in con.execute("SELECT DISTINCT s.snap, r.batch FROM _prc_rec r JOIN _prc_snaps s USING (snap_id)"
+                                   " ORDER BY ALL").fetchall():
         ps = snapshot_price_set(snap, batch)
         if ps is None:
             continue
@@ -189,7 +197,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
         SELECT DISTINCT vid, alt_no, label, source, eff_from AS "from", eff_to AS "to", prices FROM _prc_versions""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_snap AS
-        SELECT *, lead(band_start) OVER (PARTITION BY snap, batch ORDER BY band_start) AS band_end FROM _prc_snap""")
+        SELECT *, lead(band_start) OVER (PARTITION BY snap, batch ORDER BY band_start) AS band_end
+        FROM _prc_snap JOIN _prc_snaps USING (snap)""")
 
     expected = lambda v: (f"CAST(r.tuncached * {v}.in_tok + r.tcached * {v}.cached_tok + r.twrite * {v}.write_tok"
                           f" + r.tout * {v}.out_tok AS {_P})")
@@ -234,11 +243,11 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
             FROM _prc_rec r
               LEFT JOIN _prc_versions v
                 ON v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')}
-              LEFT JOIN _prc_snap s ON s.snap = r.snap AND s.batch = r.batch AND {band('s')}
+              LEFT JOIN _prc_snap s ON s.snap_id = r.snap_id AND s.batch = r.batch AND {band('s')}
         ),
         m AS (SELECT *, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched, {ms} AS snap_match FROM one),
         x AS (SELECT m.*, coalesce(agg.ev, {single}) AS ev FROM m LEFT JOIN agg USING (_row))
-        SELECT _row, request_id, ts, day, provider, model, batch, cache_hit, cost, tin, tcached, twrite, tout, tuncached,
+        SELECT _row, ts, day, provider, model, batch, cache_hit, cost, tin, tcached, twrite, tout, tuncached,
                coalesce(ev.n_versions, 0) AS n_versions, coalesce(ev.has_current, false) AS has_current,
                ev.current_match, ev.cur_vid, ev.cur_exp, ev.old_vid, ev.old_exp, ev.new_vid, ev.new_exp, ev.last_vid,
                snap_expected, snap_prices, snap_match,
@@ -304,7 +313,7 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
             SELECT provider, model, batch, in_tok, cached_tok, write_tok, out_tok FROM _prc_versions WHERE band_start = -1
             UNION ALL
             SELECT DISTINCT c.provider, c.model, c.batch, s.in_tok, s.cached_tok, s.write_tok, s.out_tok
-            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap FROM _prc_rec) c USING (snap, batch)
+            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap_id FROM _prc_rec) c USING (snap_id, batch)
             WHERE s.band_start = -1""").fetchall():
         known.setdefault((provider, model, batch), []).append([float(ins), float(cac), float(wri), float(out)])
 
@@ -447,17 +456,23 @@ def per_model(con: duckdb.DuckDBPyConnection, where: str, recomputed: str = "c.r
     """Per (provider, model): records, recorded cost, recomputed cost (``recomputed``, an expression over
     ``c`` = _prc_class and ``g`` = _prc_regime), difference, price source and dates, for the records of
     ``_prc_class`` that satisfy ``where`` (over ``c`` and ``g``)."""
+    # The distinct prices of a model in date order (DISTINCT alone gives them in an order that changes from run to run).
+    texts = lambda text, day: (f"array_to_string(list_transform(list_sort(list(DISTINCT {{'day': {day}, 'text': {text}}})"
+                               f" FILTER (WHERE {text} IS NOT NULL)), lambda x: x.text), '; ')")
+    current = texts("""c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
+                       || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')'""", """coalesce(CAST(c.cur."from" AS VARCHAR), '')""")
+    current_regime = texts("g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')'",
+                           "strftime(g.regime.switch, '%Y-%m-%d')")
+    older = texts("""c.old_match.prices || ' (' || coalesce(CAST(c.old_match."from" AS VARCHAR), 'always')
+                     || ' to ' || CAST(c.old_match."to" AS VARCHAR) || ')'""", """coalesce(CAST(c.old_match."from" AS VARCHAR), '')""")
+    older_regime = texts("""g.regime.a_prices || ' (' || strftime(g.regime.a_first, '%Y-%m-%d') || ' to '
+                            || strftime(g.regime.a_last, '%Y-%m-%d') || ')'""", "strftime(g.regime.a_first, '%Y-%m-%d')")
     rows = con.execute(f"""
         SELECT c.provider, c.model, count(*), sum(c.cost), sum({recomputed}),
                coalesce(any_value(c.cur.label), any_value(CASE WHEN c.snap_prices IS NOT NULL THEN 'price snapshot' END),
                         any_value(CASE WHEN g._row IS NOT NULL THEN 'implied price regime' END)),
-               coalesce(string_agg(DISTINCT c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
-                          || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')', '; '),
-                        string_agg(DISTINCT g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')', '; ')),
-               coalesce(string_agg(DISTINCT c.old_match.prices || ' (' || coalesce(CAST(c.old_match."from" AS VARCHAR), 'always')
-                          || ' to ' || CAST(c.old_match."to" AS VARCHAR) || ')', '; '),
-                        string_agg(DISTINCT g.regime.a_prices || ' (' || strftime(g.regime.a_first, '%Y-%m-%d') || ' to '
-                          || strftime(g.regime.a_last, '%Y-%m-%d') || ')', '; '))
+               coalesce({current}, {current_regime}),
+               coalesce({older}, {older_regime})
         FROM _prc_class c LEFT JOIN _prc_regime g USING (_row) WHERE {where} GROUP BY 1, 2 ORDER BY 4 DESC NULLS LAST, 1, 2
     """).fetchall()
     out = []
