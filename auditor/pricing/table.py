@@ -9,8 +9,9 @@
    (per-token prices DECIMAL(38,18), result DECIMAL(38,12)), uncached = input_tokens - cached - writes
    (input_tokens include cache reads and writes, as LiteLLM's prompt_tokens and genai-prices count them).
    Batch records join the batch prices.
-4. ``_prc_class``: one verdict per record: ok, stale (matches an older version), mismatch, unpriced, and
-   ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
+4. ``_prc_class`` (a view over ``_prc_verdict``): one verdict per record: ok, stale (matches an older version),
+   mismatch, unpriced (its snapshot cost ``snap_expected``/``snap_match`` only where a verdict or finding reads
+   it), and ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
 """
 
 from __future__ import annotations
@@ -239,14 +240,24 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
         WITH agg AS (SELECT _row, {grouped} AS ev FROM _prc_eval GROUP BY _row),
         one AS (
             SELECT r.*, v.vid, v.alt_no, {expected('v')} AS expected, {rel('v')} AS rel,
-                   s.prices AS snap_prices, {expected('s')} AS snap_expected
+                   s.prices AS snap_prices, s.in_tok AS s_in, s.cached_tok AS s_cached, s.write_tok AS s_write,
+                   s.out_tok AS s_out
             FROM _prc_rec r
               LEFT JOIN _prc_versions v
                 ON v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')}
               LEFT JOIN _prc_snap s ON s.snap_id = r.snap_id AND s.batch = r.batch AND {band('s')}
         ),
-        m AS (SELECT *, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched, {ms} AS snap_match FROM one),
-        x AS (SELECT m.*, coalesce(agg.ev, {single}) AS ev FROM m LEFT JOIN agg USING (_row))
+        m AS (SELECT *, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched FROM one),
+        x AS (SELECT m.*, coalesce(agg.ev, {single}) AS ev FROM m LEFT JOIN agg USING (_row)),
+        -- The cost at the price snapshot only where something reads it: the verdict and the reference cost when
+        -- no price version is in effect (or it gives no cost), and the details of a mismatch. Elsewhere (a record
+        -- whose cost matches the price in effect) snap_expected and snap_match are NULL.
+        xs AS (
+            SELECT *, CASE WHEN NOT coalesce(ev.current_match, false) OR ev.cur_exp IS NULL
+                      THEN CAST(tuncached * s_in + tcached * s_cached + twrite * s_write + tout * s_out AS {_P}) END AS snap_expected
+            FROM x
+        ),
+        xm AS (SELECT *, {ms} AS snap_match FROM xs)
         SELECT _row, ts, day, provider, model, batch, cache_hit, cost, tin, tcached, twrite, tout, tuncached,
                coalesce(ev.n_versions, 0) AS n_versions, coalesce(ev.has_current, false) AS has_current,
                ev.current_match, ev.cur_vid, ev.cur_exp, ev.old_vid, ev.old_exp, ev.new_vid, ev.new_exp, ev.last_vid,
@@ -260,7 +271,7 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
                  ELSE 'unpriced'
                END AS verdict,
                coalesce(ev.cur_exp, snap_expected) AS ref_expected
-        FROM x
+        FROM xm
     """)
     # The details of the versions a record matched (label, source, dates, prices), as structs. A view: they
     # are built only for the records a query reads (the few a rule flags), not stored for every record.
