@@ -154,19 +154,27 @@ def _team_expr(policy: "Policy | None", findings: list[Finding]) -> tuple[str, s
 
 
 def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], policy: "Policy | None" = None) -> None:
-    """``attribution(_row, team_id, team, cost, attributable)`` over the LLM records (``team``: see the module doc)."""
+    """``attribution(_row, team_id, team, cost, attributable)`` over the LLM records (``team``: see the module doc),
+    plus what the scoring reads of each record, so that it need not join the records again: ``service`` and
+    ``key_id``, ``key_alias`` (NULL when empty), ``env`` (environment, lower case), ``day`` (UTC date) and
+    ``bad_owner`` (an ownership field is malformed)."""
     blocking = [f.code for f in findings if f.blocks_attribution]
     owned = "[" + ", ".join(lit(f) for f in OWNERSHIP_FIELDS) + "]"
+    missing = "[" + ", ".join(lit(c) for c in MISSING_CODES) + "]"
     blocked = (
         # blocks = false: the rule flagged the record without blocking it (per record, e.g. free-form-tag)
         f"r._row IN (SELECT _row FROM finding_rows WHERE code IN ({', '.join(lit(c) for c in blocking)}) AND blocks IS NOT false)"
         if blocking else "false"
     )
     joins, team = _team_expr(policy, findings)
+    # A table, not a view: the attribution and the scoring read it about ten times.
     con.execute(
-        f"CREATE OR REPLACE VIEW attribution AS SELECT r._row, r.team_id, {team} AS team, coalesce(r.cost, 0) AS cost, "
+        f"CREATE OR REPLACE TEMP TABLE attribution AS SELECT r._row, r.team_id, {team} AS team, coalesce(r.cost, 0) AS cost, "
         f"len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1)))) = 0"
-        f" AND NOT ({blocked}) AS attributable FROM llm r{joins}"
+        f" AND NOT ({blocked}) AS attributable, nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
+        f" nullif(r.api_key_alias, '') AS key_alias, lower(r.environment) AS env, CAST(r.timestamp AS DATE) AS day,"
+        f" len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
+        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_owner FROM llm r{joins}"
     )
 
 
@@ -244,6 +252,9 @@ def variance_of(reconciliation: dict[str, Any] | None) -> float | None:
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+_DETAIL_RULES = ("missing-owner", "invalid-value", "missing-field")  # the fixes _fix_phrase words from details
 
 
 def _fix_phrase(name: str, n: int, service: str | None, details: list[str]) -> str:
@@ -331,15 +342,14 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
     if dim_values:
         with_d = ("WITH d AS (SELECT DISTINCT f._row, m.dim FROM finding_rows f"
                   f" JOIN (VALUES {dim_values}) m(code, dim) USING (code))")
-        for team, dim, cost in con.execute(
-            f"{with_d} SELECT a.team, d.dim, sum(a.cost) FROM attribution a JOIN d USING (_row)"
-            " WHERE a.team IS NOT NULL GROUP BY 1, 2"
+        for team, dim, cost, whole in con.execute(
+            f"{with_d} SELECT a.team, d.dim, sum(a.cost), grouping(a.team) = 1 FROM attribution a JOIN d USING (_row)"
+            " GROUP BY GROUPING SETS ((a.team, d.dim), (d.dim))"
         ).fetchall():
-            flagged[(team, dim)] = Decimal(cost)
-        for dim, cost in con.execute(
-            f"{with_d} SELECT d.dim, sum(a.cost) FROM attribution a JOIN d USING (_row) GROUP BY 1"
-        ).fetchall():
-            flagged[(ALL, dim)] = Decimal(cost)
+            if whole:
+                flagged[(ALL, dim)] = Decimal(cost)
+            elif team is not None:
+                flagged[(team, dim)] = Decimal(cost)
 
     def components(team: str | None, cost: Decimal, attributable: Decimal) -> dict[str, Decimal | None]:
         comp: dict[str, Decimal | None] = {"attribution": share(cost - attributable, cost)}
@@ -348,34 +358,33 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
         comp["reconciliation"] = reconciliation_share(variance)
         return comp
 
-    # Cost per rule per team.
-    per_rule = _rows_by_team(con.execute(
-        "SELECT a.team, f.code, count(*), sum(a.cost) FROM attribution a JOIN finding_rows f USING (_row)"
-        " WHERE a.team IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2"
-    ).fetchall())
-
-    # Fixes: (team, rule, service) groups, with the cost that is not attributable today.
-    owned = "[" + ", ".join(lit(f) for f in OWNERSHIP_FIELDS) + "]"
-    missing = "[" + ", ".join(lit(c) for c in MISSING_CODES) + "]"
-    bad_owner = (f"len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
-                 f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0")
-    fixes = _rows_by_team(con.execute(
-        "SELECT a.team, f.code, nullif(r.service_id, ''), count(*), sum(a.cost),"
+    # Fixes: (team, rule, service) groups, with the cost that is not attributable today, and the part of it
+    # whose owner values are malformed. One pass over the flagged records; the cost per rule per team is their sum.
+    # Details only for the rules whose fix names the fields from them (see _fix_phrase).
+    worded = [c for c, f in by_code.items() if f.name in _DETAIL_RULES] or [""]
+    fix_rows = con.execute(
+        "SELECT a.team, f.code, a.service, count(*), sum(a.cost),"
         " coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable), 0),"
-        f" coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable AND {bad_owner}), 0), list(DISTINCT f.detail)[1:5]"
-        " FROM attribution a JOIN finding_rows f USING (_row) JOIN llm r USING (_row)"
-        " WHERE a.team IS NOT NULL GROUP BY 1, 2, 3"
-    ).fetchall())
+        " coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable AND a.bad_owner), 0),"
+        f" coalesce(list(DISTINCT f.detail) FILTER (WHERE f.code IN ({', '.join(lit(c) for c in worded)}))[1:5], [])"
+        " FROM attribution a JOIN finding_rows f USING (_row) WHERE a.team IS NOT NULL GROUP BY 1, 2, 3"
+    ).fetchall()
+    fixes = _rows_by_team(fix_rows)
+    rule_totals: dict[tuple[str, str], list] = {}
+    for team, code, _service, n, cost, *_ in fix_rows:
+        total = rule_totals.setdefault((team, code), [0, ZERO])
+        total[0] += n
+        total[1] += cost
+    per_rule = _rows_by_team((team, code, n, c) for (team, code), (n, c) in
+                             sorted(rule_totals.items(), key=lambda x: (x[0][0], -x[1][1], x[0][1])))
 
     # Production keys per team and who owns them.
     reg_owners = registry_key_owners(policy)
     data_owners = _key_owners_from_data(con) if not reg_owners else {}
     env_list = "[" + ", ".join(lit(e) for e in prod_envs) + "]"
     prod_keys = _rows_by_team(con.execute(
-        "SELECT a.team, nullif(r.api_key_id, ''), nullif(r.api_key_alias, ''), count(*), sum(a.cost)"
-        " FROM attribution a JOIN llm r USING (_row)"
-        f" WHERE a.team IS NOT NULL AND list_contains({env_list}, lower(r.environment))"
-        " AND coalesce(nullif(r.api_key_id, ''), nullif(r.api_key_alias, '')) IS NOT NULL"
+        "SELECT team, key_id, key_alias, count(*), sum(cost) FROM attribution"
+        f" WHERE team IS NOT NULL AND list_contains({env_list}, env) AND coalesce(key_id, key_alias) IS NOT NULL"
         " GROUP BY 1, 2, 3 ORDER BY 1, 5 DESC, 2"
     ).fetchall())
 
@@ -495,8 +504,8 @@ def daily(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [
         {"day": None if d is None else str(d), "records": int(n), "cost": Decimal(c), "attributable_cost": Decimal(ac)}
         for d, n, c, ac in con.execute(
-            "SELECT CAST(r.timestamp AS DATE), count(*), sum(a.cost), coalesce(sum(a.cost) FILTER (WHERE a.attributable), 0)"
-            " FROM attribution a JOIN llm r USING (_row) GROUP BY 1 ORDER BY 1 NULLS LAST"
+            "SELECT day, count(*), sum(cost), coalesce(sum(cost) FILTER (WHERE attributable), 0)"
+            " FROM attribution GROUP BY 1 ORDER BY 1 NULLS LAST"
         ).fetchall()
     ]
 

@@ -9,8 +9,9 @@
    (per-token prices DECIMAL(38,18), result DECIMAL(38,12)), uncached = input_tokens - cached - writes
    (input_tokens include cache reads and writes, as LiteLLM's prompt_tokens and genai-prices count them).
    Batch records join the batch prices.
-4. ``_prc_class``: one verdict per record: ok, stale (matches an older version), mismatch, unpriced, and
-   ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
+4. ``_prc_class`` (a view over ``_prc_verdict``): one verdict per record: ok, stale (matches an older version),
+   mismatch, unpriced (its snapshot cost ``snap_expected``/``snap_match`` only where a verdict or finding reads
+   it), and ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
 """
 
 from __future__ import annotations
@@ -134,22 +135,29 @@ def _empty(schema: pa.Schema) -> dict[str, list]:
 
 def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") -> None:
     """Create the ``_prc_*`` tables for ``table`` (once per connection and policy)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_prc_class'").fetchone()[0]
+    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_prc_class'").fetchall()[0][0]
     if exists:
         return
     tol = tolerance(policy)
     book = PriceBook(policy)
 
+    priced = "provider IS NOT NULL AND provider <> '' AND model IS NOT NULL AND model <> '' AND timestamp IS NOT NULL"
+    # Records refer to their price snapshot (a JSON text, the same few for every record) by a number.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _prc_snaps AS
+        SELECT snap, row_number() OVER (ORDER BY snap) AS snap_id
+        FROM (SELECT DISTINCT CAST(price_snapshot AS VARCHAR) AS snap FROM {table} WHERE {priced} AND price_snapshot IS NOT NULL)
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_rec AS
-        SELECT _row, request_id, timestamp AS ts, CAST(timestamp AS DATE) AS day, provider, model,
+        SELECT _row, timestamp AS ts, CAST(timestamp AS DATE) AS day, provider, model,
                coalesce(batch, false) AS batch, coalesce(cache_hit, false) AS cache_hit, cost,
                coalesce(input_tokens, 0) AS tin, coalesce(cached_input_tokens, 0) AS tcached,
                coalesce(cache_write_tokens, 0) AS twrite, coalesce(output_tokens, 0) AS tout,
                greatest(coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0) AS tuncached,
-               CAST(price_snapshot AS VARCHAR) AS snap
-        FROM {table}
-        WHERE provider IS NOT NULL AND provider <> '' AND model IS NOT NULL AND model <> '' AND timestamp IS NOT NULL
+               s.snap_id
+        FROM {table} l LEFT JOIN _prc_snaps s ON s.snap = CAST(l.price_snapshot AS VARCHAR)
+        WHERE {priced}
     """)
 
     # 1-2: distinct keys -> price versions (one genai-prices lookup per distinct (provider, model, batch))
@@ -168,7 +176,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     snap_schema = pa.schema([("snap", pa.string()), ("batch", pa.bool_()), ("band_start", pa.int64()),
                              ("prices", pa.string()), *[(f"{k}_1m", pa.string()) for k in ("in", "cached", "write", "out")]])
     srows = _empty(snap_schema)
-    for snap, batch in con.execute("SELECT DISTINCT snap, batch FROM _prc_rec WHERE snap IS NOT NULL").fetchall():
+    for snap, batch in con.execute("SELECT DISTINCT s.snap, r.batch FROM _prc_rec r JOIN _prc_snaps s USING (snap_id)"
+                                   " ORDER BY ALL").fetchall():
         ps = snapshot_price_set(snap, batch)
         if ps is None:
             continue
@@ -181,73 +190,103 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_versions AS
         SELECT *, dense_rank() OVER (ORDER BY provider, model, batch, version_no, alt_no) AS vid,
-               lead(band_start) OVER (PARTITION BY provider, model, batch, version_no, alt_no ORDER BY band_start) AS band_end
+               lead(band_start) OVER (PARTITION BY provider, model, batch, version_no, alt_no ORDER BY band_start) AS band_end,
+               count(*) OVER (PARTITION BY provider, model, batch) = 1 AS single
         FROM _prc_versions""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_vinfo AS
         SELECT DISTINCT vid, alt_no, label, source, eff_from AS "from", eff_to AS "to", prices FROM _prc_versions""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _prc_snap AS
-        SELECT *, lead(band_start) OVER (PARTITION BY snap, batch ORDER BY band_start) AS band_end FROM _prc_snap""")
+        SELECT *, lead(band_start) OVER (PARTITION BY snap, batch ORDER BY band_start) AS band_end
+        FROM _prc_snap JOIN _prc_snaps USING (snap)""")
 
     expected = lambda v: (f"CAST(r.tuncached * {v}.in_tok + r.tcached * {v}.cached_tok + r.twrite * {v}.write_tok"
                           f" + r.tout * {v}.out_tok AS {_P})")
     band = lambda v: f"r.tin > {v}.band_start AND ({v}.band_end IS NULL OR r.tin <= {v}.band_end)"
-    # 3: every record under every version of its (provider, model, batch), in the band its input falls in
+    rel = lambda v: (f"CASE WHEN ({v}.eff_from IS NULL OR {v}.eff_from <= r.day) AND ({v}.eff_to IS NULL OR r.day < {v}.eff_to)"
+                     f" THEN 0 WHEN {v}.eff_to IS NOT NULL AND {v}.eff_to <= r.day THEN -1 ELSE 1 END")
+    # 3: every record under every version of its (provider, model, batch), in the band its input falls in. Only for
+    # keys with several price rows (versions, alternatives or bands); a key with a single row (the common case)
+    # gives a record at most one row, which _prc_verdict joins directly instead of grouping.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _prc_eval AS
         SELECT _row, vid, alt_no, eff_from, eff_to, expected, rel, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched
         FROM (
-            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, {expected('v')} AS expected,
-                   CASE WHEN (v.eff_from IS NULL OR v.eff_from <= r.day) AND (v.eff_to IS NULL OR r.day < v.eff_to) THEN 0
-                        WHEN v.eff_to IS NOT NULL AND v.eff_to <= r.day THEN -1 ELSE 1 END AS rel
+            SELECT r._row, r.cost, v.vid, v.alt_no, v.eff_from, v.eff_to, {expected('v')} AS expected, {rel('v')} AS rel
             FROM _prc_rec r JOIN _prc_versions v
-              ON v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')})
+              ON NOT v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')})
     """)
+    # 4: per record, over its version rows: (name, aggregate, the same for a single row)
+    per_record = [
+        ("n_versions", "count(*)", "1"),
+        ("has_current", "bool_or(rel = 0)", "rel = 0"),
+        ("current_match", "bool_or(rel = 0 AND matched)", "rel = 0 AND matched"),
+        ("cur_vid", "arg_min(vid, alt_no) FILTER (WHERE rel = 0)", "CASE WHEN rel = 0 THEN vid END"),
+        ("cur_exp", "arg_min(expected, alt_no) FILTER (WHERE rel = 0)", "CASE WHEN rel = 0 THEN expected END"),
+        ("old_vid", "arg_max(vid, eff_to) FILTER (WHERE rel = -1 AND matched)", "CASE WHEN rel = -1 AND matched THEN vid END"),
+        ("old_exp", "arg_max(expected, eff_to) FILTER (WHERE rel = -1 AND matched)",
+         "CASE WHEN rel = -1 AND matched THEN expected END"),
+        ("new_vid", "arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched)", "CASE WHEN rel = 1 AND matched THEN vid END"),
+        ("new_exp", "arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched)",
+         "CASE WHEN rel = 1 AND matched THEN expected END"),
+        ("last_vid", "arg_max(vid, eff_to) FILTER (WHERE rel = -1)", "CASE WHEN rel = -1 THEN vid END"),
+    ]
+    grouped = "{" + ", ".join(f"'{n}': {agg}" for n, agg, _ in per_record) + "}"
+    single = "CASE WHEN vid IS NOT NULL THEN {" + ", ".join(f"'{n}': {one}" for n, _, one in per_record) + "} END"
+    ms = tol.sql("cost", "snap_expected")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _prc_snap_eval AS
-        SELECT r._row, s.prices, {expected('s')} AS expected
-        FROM _prc_rec r JOIN _prc_snap s ON s.snap = r.snap AND s.batch = r.batch AND {band('s')}
+        CREATE OR REPLACE TEMP TABLE _prc_verdict AS
+        WITH agg AS (SELECT _row, {grouped} AS ev FROM _prc_eval GROUP BY _row),
+        one AS (
+            SELECT r.*, v.vid, v.alt_no, {expected('v')} AS expected, {rel('v')} AS rel,
+                   s.prices AS snap_prices, s.in_tok AS s_in, s.cached_tok AS s_cached, s.write_tok AS s_write,
+                   s.out_tok AS s_out
+            FROM _prc_rec r
+              LEFT JOIN _prc_versions v
+                ON v.single AND v.provider = r.provider AND v.model = r.model AND v.batch = r.batch AND {band('v')}
+              LEFT JOIN _prc_snap s ON s.snap_id = r.snap_id AND s.batch = r.batch AND {band('s')}
+        ),
+        m AS (SELECT *, cost IS NOT NULL AND {tol.sql("cost", "expected")} AS matched FROM one),
+        x AS (SELECT m.*, coalesce(agg.ev, {single}) AS ev FROM m LEFT JOIN agg USING (_row)),
+        -- The cost at the price snapshot only where something reads it: the verdict and the reference cost when
+        -- no price version is in effect (or it gives no cost), and the details of a mismatch. Elsewhere (a record
+        -- whose cost matches the price in effect) snap_expected and snap_match are NULL.
+        xs AS (
+            SELECT *, CASE WHEN NOT coalesce(ev.current_match, false) OR ev.cur_exp IS NULL
+                      THEN CAST(tuncached * s_in + tcached * s_cached + twrite * s_write + tout * s_out AS {_P}) END AS snap_expected
+            FROM x
+        ),
+        xm AS (SELECT *, {ms} AS snap_match FROM xs)
+        SELECT _row, ts, day, provider, model, batch, cache_hit, cost, tin, tcached, twrite, tout, tuncached,
+               coalesce(ev.n_versions, 0) AS n_versions, coalesce(ev.has_current, false) AS has_current,
+               ev.current_match, ev.cur_vid, ev.cur_exp, ev.old_vid, ev.old_exp, ev.new_vid, ev.new_exp, ev.last_vid,
+               snap_expected, snap_prices, snap_match,
+               tin + tout > 0 AS has_tokens,
+               CASE
+                 WHEN tin + tout = 0 OR cache_hit OR cost IS NULL OR cost = 0 THEN NULL
+                 WHEN coalesce(ev.has_current, false) THEN
+                   CASE WHEN ev.current_match THEN 'ok' WHEN ev.old_vid IS NOT NULL THEN 'stale' ELSE 'mismatch' END
+                 WHEN snap_expected IS NOT NULL THEN CASE WHEN snap_match THEN 'ok' ELSE 'mismatch' END
+                 ELSE 'unpriced'
+               END AS verdict,
+               coalesce(ev.cur_exp, snap_expected) AS ref_expected
+        FROM xm
     """)
-
-    ms = tol.sql("r.cost", "s.expected")
+    # The details of the versions a record matched (label, source, dates, prices), as structs. A view: they
+    # are built only for the records a query reads (the few a rule flags), not stored for every record.
     info = lambda alias, vid, exp: (f"CASE WHEN {vid} IS NOT NULL THEN {{'label': {alias}.label, 'source': {alias}.source,"
                                     f" 'from': {alias}.\"from\", 'to': {alias}.\"to\", 'prices': {alias}.prices, 'expected': {exp}}} END")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _prc_class AS
-        WITH agg AS (
-            SELECT _row,
-                   count(*) AS n_versions,
-                   bool_or(rel = 0) AS has_current,
-                   bool_or(rel = 0 AND matched) AS current_match,
-                   arg_min(vid, alt_no) FILTER (WHERE rel = 0) AS cur_vid,
-                   arg_min(expected, alt_no) FILTER (WHERE rel = 0) AS cur_exp,
-                   arg_max(vid, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_vid,
-                   arg_max(expected, eff_to) FILTER (WHERE rel = -1 AND matched) AS old_exp,
-                   arg_min(vid, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_vid,
-                   arg_min(expected, eff_from) FILTER (WHERE rel = 1 AND matched) AS new_exp,
-                   arg_max(vid, eff_to) FILTER (WHERE rel = -1) AS last_vid
-            FROM _prc_eval GROUP BY _row
-        )
-        SELECT r.*, coalesce(a.n_versions, 0) AS n_versions, coalesce(a.has_current, false) AS has_current,
-               a.current_match,
-               {info('vc', 'a.cur_vid', 'a.cur_exp')} AS cur,
-               {info('vo', 'a.old_vid', 'a.old_exp')} AS old_match,
-               {info('vn', 'a.new_vid', 'a.new_exp')} AS new_match,
-               {info('vl', 'a.last_vid', 'NULL')} AS last_older,
-               s.expected AS snap_expected, s.prices AS snap_prices, {ms} AS snap_match,
-               r.tin + r.tout > 0 AS has_tokens,
-               CASE
-                 WHEN r.tin + r.tout = 0 OR r.cache_hit OR r.cost IS NULL OR r.cost = 0 THEN NULL
-                 WHEN coalesce(a.has_current, false) THEN
-                   CASE WHEN a.current_match THEN 'ok' WHEN a.old_vid IS NOT NULL THEN 'stale' ELSE 'mismatch' END
-                 WHEN s.expected IS NOT NULL THEN CASE WHEN {ms} THEN 'ok' ELSE 'mismatch' END
-                 ELSE 'unpriced'
-               END AS verdict,
-               coalesce(a.cur_exp, s.expected) AS ref_expected
-        FROM _prc_rec r LEFT JOIN agg a USING (_row) LEFT JOIN _prc_snap_eval s USING (_row)
-          LEFT JOIN _prc_vinfo vc ON vc.vid = a.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = a.old_vid
-          LEFT JOIN _prc_vinfo vn ON vn.vid = a.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = a.last_vid
+        CREATE OR REPLACE TEMP VIEW _prc_class AS
+        SELECT c.* EXCLUDE (cur_vid, cur_exp, old_vid, old_exp, new_vid, new_exp, last_vid),
+               {info('vc', 'c.cur_vid', 'c.cur_exp')} AS cur,
+               {info('vo', 'c.old_vid', 'c.old_exp')} AS old_match,
+               {info('vn', 'c.new_vid', 'c.new_exp')} AS new_match,
+               {info('vl', 'c.last_vid', 'NULL')} AS last_older
+        FROM _prc_verdict c
+          LEFT JOIN _prc_vinfo vc ON vc.vid = c.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = c.old_vid
+          LEFT JOIN _prc_vinfo vn ON vn.vid = c.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = c.last_vid
     """)
     _regimes(con, tol)
 
@@ -268,19 +307,24 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
     floor = float(tol.usd) * _REGIME_MIN_FLOORS
     pct = float(tol.pct) / 100
     usd = float(tol.usd)
+    # Keys numbered once on the distinct keys (not a window over every record), so the records sort on an integer.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _prc_keys AS
+        SELECT provider, model, batch, row_number() OVER (ORDER BY provider, model, batch) - 1 AS k
+        FROM (SELECT DISTINCT provider, model, batch FROM _prc_rec WHERE cost > 0 AND tin + tout > 0 AND NOT cache_hit)""")
     cols = con.execute("""
-        SELECT dense_rank() OVER (ORDER BY provider, model, batch) - 1 AS k, _row, epoch_us(ts) AS t,
-               CAST(epoch(day) // 86400 AS BIGINT) AS d, tuncached, tcached, twrite, tout, CAST(cost AS DOUBLE) AS y
-        FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
-        ORDER BY provider, model, batch, ts, _row""").fetchnumpy()
-    keys = con.execute("""SELECT DISTINCT provider, model, batch FROM _prc_class WHERE cost > 0 AND has_tokens AND NOT cache_hit
-        ORDER BY provider, model, batch""").fetchall()
+        SELECT k.k, r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
+               r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
+        FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
+        WHERE r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
+        ORDER BY k.k, r.ts, r._row""").fetchnumpy()
+    keys = con.execute("SELECT provider, model, batch FROM _prc_keys ORDER BY k").fetchall()
     known = {}
     for provider, model, batch, ins, cac, wri, out in con.execute("""
             SELECT provider, model, batch, in_tok, cached_tok, write_tok, out_tok FROM _prc_versions WHERE band_start = -1
             UNION ALL
             SELECT DISTINCT c.provider, c.model, c.batch, s.in_tok, s.cached_tok, s.write_tok, s.out_tok
-            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap FROM _prc_class) c USING (snap, batch)
+            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap_id FROM _prc_rec) c USING (snap_id, batch)
             WHERE s.band_start = -1""").fetchall():
         known.setdefault((provider, model, batch), []).append([float(ins), float(cac), float(wri), float(out)])
 
@@ -385,7 +429,7 @@ def _key_regimes(np, part, key, known, pct, usd, floor, out_rows, regime_rows) -
         else:
             tried[sel] = True
 
-    regimes = sorted({int(a) for a in assigned if a >= 0})
+    regimes = np.unique(assigned[assigned >= 0]).tolist()
     if len(regimes) < 2:
         return
     first = {g: t[assigned == g].min() for g in regimes}
@@ -423,17 +467,23 @@ def per_model(con: duckdb.DuckDBPyConnection, where: str, recomputed: str = "c.r
     """Per (provider, model): records, recorded cost, recomputed cost (``recomputed``, an expression over
     ``c`` = _prc_class and ``g`` = _prc_regime), difference, price source and dates, for the records of
     ``_prc_class`` that satisfy ``where`` (over ``c`` and ``g``)."""
+    # The distinct prices of a model in date order (DISTINCT alone gives them in an order that changes from run to run).
+    texts = lambda text, day: (f"array_to_string(list_transform(list_sort(list(DISTINCT {{'day': {day}, 'text': {text}}})"
+                               f" FILTER (WHERE {text} IS NOT NULL)), lambda x: x.text), '; ')")
+    current = texts("""c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
+                       || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')'""", """coalesce(CAST(c.cur."from" AS VARCHAR), '')""")
+    current_regime = texts("g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')'",
+                           "strftime(g.regime.switch, '%Y-%m-%d')")
+    older = texts("""c.old_match.prices || ' (' || coalesce(CAST(c.old_match."from" AS VARCHAR), 'always')
+                     || ' to ' || CAST(c.old_match."to" AS VARCHAR) || ')'""", """coalesce(CAST(c.old_match."from" AS VARCHAR), '')""")
+    older_regime = texts("""g.regime.a_prices || ' (' || strftime(g.regime.a_first, '%Y-%m-%d') || ' to '
+                            || strftime(g.regime.a_last, '%Y-%m-%d') || ')'""", "strftime(g.regime.a_first, '%Y-%m-%d')")
     rows = con.execute(f"""
         SELECT c.provider, c.model, count(*), sum(c.cost), sum({recomputed}),
                coalesce(any_value(c.cur.label), any_value(CASE WHEN c.snap_prices IS NOT NULL THEN 'price snapshot' END),
                         any_value(CASE WHEN g._row IS NOT NULL THEN 'implied price regime' END)),
-               coalesce(string_agg(DISTINCT c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
-                          || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')', '; '),
-                        string_agg(DISTINCT g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')', '; ')),
-               coalesce(string_agg(DISTINCT c.old_match.prices || ' (' || coalesce(CAST(c.old_match."from" AS VARCHAR), 'always')
-                          || ' to ' || CAST(c.old_match."to" AS VARCHAR) || ')', '; '),
-                        string_agg(DISTINCT g.regime.a_prices || ' (' || strftime(g.regime.a_first, '%Y-%m-%d') || ' to '
-                          || strftime(g.regime.a_last, '%Y-%m-%d') || ')', '; '))
+               coalesce({current}, {current_regime}),
+               coalesce({older}, {older_regime})
         FROM _prc_class c LEFT JOIN _prc_regime g USING (_row) WHERE {where} GROUP BY 1, 2 ORDER BY 4 DESC NULLS LAST, 1, 2
     """).fetchall()
     out = []

@@ -111,13 +111,16 @@ def key_class_table(con, policy: Policy, params: dict[str, Any], envcls: str, na
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         WITH per AS (
-            SELECT l.api_key_id AS k,
-                   count(ec.cls) AS n,
-                   count(*) FILTER (WHERE ec.is_prod) AS np,
-                   bool_or(regexp_matches(lower(coalesce(l.api_key_alias, '')), {prod_pat})) AS alias_prod,
-                   bool_or(regexp_matches(lower(coalesce(l.api_key_alias, '')), {non_pat})) AS alias_non
-            FROM {table} l LEFT JOIN {envcls} ec ON ec.v = l.environment
-            WHERE {VALID_KEY} GROUP BY 1
+            -- grouped by alias first: the patterns are matched once per (key, alias), not once per record
+            SELECT k, sum(n)::BIGINT AS n, sum(np)::BIGINT AS np,
+                   bool_or(regexp_matches(lower(alias), {prod_pat})) AS alias_prod,
+                   bool_or(regexp_matches(lower(alias), {non_pat})) AS alias_non
+            FROM (
+                SELECT l.api_key_id AS k, coalesce(l.api_key_alias, '') AS alias,
+                       count(ec.cls) AS n, count(*) FILTER (WHERE ec.is_prod) AS np
+                FROM {table} l LEFT JOIN {envcls} ec ON ec.v = l.environment
+                WHERE {VALID_KEY} GROUP BY 1, 2
+            ) GROUP BY 1
         ), classed AS (
             SELECT k, np, n, CASE
                 WHEN {_in_list('k', reg)} THEN 'production:registry'

@@ -108,22 +108,26 @@ def copied_key(ctx: RuleContext) -> Hits | None:
         LEFT JOIN {envcls} ec ON ec.v = l.environment
         WHERE {VALID_KEY}
     """)
+    # Whether a record is flagged depends only on its (key, team, service, environment): the homes, the flags and
+    # the report are computed on those groups (a few hundred), and only the hits read the records again.
+    con.execute("CREATE OR REPLACE TEMP TABLE _key001_agg AS SELECT k, t, s, e, count(*) AS n, sum(c) AS c"
+                " FROM _key001_base GROUP BY ALL")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _key001_home AS
         WITH tt AS (
-            SELECT k, t, row_number() OVER (PARTITION BY k ORDER BY sum(c) DESC, count(*) DESC, t) AS rn
-            FROM _key001_base WHERE t IS NOT NULL GROUP BY k, t
+            SELECT k, t, row_number() OVER (PARTITION BY k ORDER BY sum(c) DESC, sum(n) DESC, t) AS rn
+            FROM _key001_agg WHERE t IS NOT NULL GROUP BY k, t
         ), home_t AS (
             SELECT kk.k, coalesce(o.owner, tt.t) AS home_t, o.owner IS NOT NULL AS registered
-            FROM (SELECT DISTINCT k FROM _key001_base) kk
+            FROM (SELECT DISTINCT k FROM _key001_agg) kk
             LEFT JOIN ({owner_sql}) o ON o.k = kk.k
             LEFT JOIN tt ON tt.k = kk.k AND tt.rn = 1
         ), ss AS (
-            SELECT b.k, b.s, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, count(*) DESC, b.s) AS rn
-            FROM _key001_base b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.s IS NOT NULL GROUP BY b.k, b.s
+            SELECT b.k, b.s, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, sum(b.n) DESC, b.s) AS rn
+            FROM _key001_agg b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.s IS NOT NULL GROUP BY b.k, b.s
         ), ee AS (
-            SELECT b.k, b.e, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, count(*) DESC, b.e) AS rn
-            FROM _key001_base b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.e IS NOT NULL GROUP BY b.k, b.e
+            SELECT b.k, b.e, row_number() OVER (PARTITION BY b.k ORDER BY sum(b.c) DESC, sum(b.n) DESC, b.e) AS rn
+            FROM _key001_agg b JOIN home_t h ON h.k = b.k AND b.t = h.home_t WHERE b.e IS NOT NULL GROUP BY b.k, b.e
         )
         SELECT h.k, h.home_t, h.registered, ss.s AS home_s,
                CASE WHEN {'true' if 'environment' in dims else 'false'} AND kc.cls = 'production'
@@ -136,18 +140,19 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _key001_flags AS
+        SELECT b.*, b.d_team OR b.d_service OR b.d_env AS flagged FROM (
         SELECT b.*, h.home_t, h.registered, h.home_s, h.home_e,
                coalesce(b.t <> h.home_t, false) AS d_team,
                coalesce(b.t = h.home_t AND b.s <> h.home_s, false) AS d_service,
                coalesce(b.e <> h.home_e, false) AS d_env
-        FROM _key001_base b JOIN _key001_home h USING (k)
+        FROM _key001_agg b JOIN _key001_home h USING (k)) b
     """)
-    con.execute("CREATE OR REPLACE TEMP TABLE _key001_shared AS SELECT DISTINCT k FROM _key001_flags WHERE d_team OR d_service OR d_env")
+    con.execute("CREATE OR REPLACE TEMP TABLE _key001_shared AS SELECT DISTINCT k FROM _key001_flags WHERE flagged")
     if not ctx.scalar("SELECT count(*) FROM _key001_shared"):
         return None
     labels = key_label_table(con, "SELECT k FROM _key001_shared", "_key001_labels")
     sql = f"""
-        SELECT f._row,
+        SELECT b._row,
                'key ' || kl.label || ' belongs to ' || coalesce(f.home_t, '(no team)')
                || CASE WHEN f.registered THEN ' (ownership registry)' ELSE ' (most spend on the key)' END
                || ', used here by ' || concat_ws(', ',
@@ -157,23 +162,24 @@ def copied_key(ctx: RuleContext) -> Hits | None:
                CASE WHEN f.d_team THEN 'give team ' || f.t || ' its own key'
                     WHEN f.d_service THEN 'give service ' || f.s || ' its own key'
                     ELSE 'use a separate ' || f.e || ' key' END AS fix
-        FROM _key001_flags f JOIN {labels} kl USING (k)
-        WHERE f.d_team OR f.d_service OR f.d_env
+        FROM _key001_base b
+        JOIN (SELECT * FROM _key001_flags WHERE flagged) f
+          ON f.k = b.k AND f.t IS NOT DISTINCT FROM b.t AND f.s IS NOT DISTINCT FROM b.s AND f.e IS NOT DISTINCT FROM b.e
+        JOIN {labels} kl ON kl.k = b.k
     """
 
     # Report section: per shared key, who is on it and the cost on each side.
     limit = int(ctx.params.get("max_keys_in_report", 100))
     summary = ctx.rows(f"""
         SELECT f.k, kl.label, any_value(f.home_t), bool_or(f.registered), any_value(f.home_s), any_value(f.home_e),
-               count(*), sum(f.c)::DECIMAL(38,12),
-               count(*) FILTER (WHERE f.d_team OR f.d_service OR f.d_env),
-               coalesce(sum(f.c) FILTER (WHERE f.d_team OR f.d_service OR f.d_env), 0)::DECIMAL(38,12)
+               sum(f.n), sum(f.c)::DECIMAL(38,12), coalesce(sum(f.n) FILTER (WHERE f.flagged), 0),
+               coalesce(sum(f.c) FILTER (WHERE f.flagged), 0)::DECIMAL(38,12)
         FROM _key001_flags f JOIN {labels} kl USING (k) GROUP BY 1, 2 ORDER BY 10 DESC, 9 DESC, 2, 1
     """)
     sides: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for dim, col in (("teams", "t"), ("services", "s"), ("environments", "e")):
         for k, v, n, c, flagged_n in ctx.rows(f"""
-            SELECT k, {col}, count(*), sum(c)::DECIMAL(38,12), count(*) FILTER (WHERE d_team OR d_service OR d_env)
+            SELECT k, {col}, sum(n), sum(c)::DECIMAL(38,12), coalesce(sum(n) FILTER (WHERE flagged), 0)
             FROM _key001_flags WHERE k IN (SELECT k FROM _key001_shared) GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2 NULLS LAST
         """):
             sides.setdefault((k, dim), []).append(

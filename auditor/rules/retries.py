@@ -9,32 +9,44 @@ from auditor.rules.base import Hits, RuleContext, rule
 
 
 def _unlinked_sql(table: str, window_seconds: float) -> str:
-    """``_row, kind ('unlinked' | 'dangling'), detail, fix`` for each flagged attempt."""
+    """``_row, kind ('unlinked' | 'dangling'), cost, detail, fix`` for each flagged attempt."""
+    # Every step reads only the attempts that can be flagged (r: a retry count or a retry_of, a few % of the
+    # records) and, from the full table, only what those attempts need: the traces they are in, the request
+    # ids their retry_of names, and the attempts that share a hit's key, model, service and retry count - 1.
     return f"""
-WITH l AS (
+WITH r AS (
     SELECT _row, request_id, coalesce(retry_count, 0) AS retry_count, nullif(retry_of, '') AS retry_of,
-           nullif(trace_id, '') AS trace_id, timestamp, api_key_id, model, service_id
-    FROM {table}
+           nullif(trace_id, '') AS trace_id, timestamp, api_key_id, model, service_id, cost
+    FROM {table} WHERE coalesce(retry_count, 0) > 0 OR nullif(retry_of, '') IS NOT NULL
 ),
-tr AS (SELECT trace_id, count(DISTINCT request_id) AS n FROM l WHERE trace_id IS NOT NULL GROUP BY 1),
+tr AS (
+    SELECT nullif(trace_id, '') AS trace_id, count(DISTINCT request_id) AS n FROM {table}
+    WHERE nullif(trace_id, '') IN (SELECT trace_id FROM r WHERE retry_of IS NULL) GROUP BY 1
+),
+known AS (SELECT DISTINCT request_id FROM {table} WHERE request_id IN (SELECT retry_of FROM r)),
 hit AS (
-    SELECT l.*, CASE WHEN l.retry_of IS NOT NULL THEN 'dangling' ELSE 'unlinked' END AS kind
-    FROM l LEFT JOIN tr USING (trace_id)
-    WHERE (l.retry_of IS NULL AND l.retry_count > 0 AND coalesce(tr.n, 0) < 2)
-       OR (l.retry_of IS NOT NULL AND NOT EXISTS (
-              SELECT 1 FROM l o WHERE o.request_id = l.retry_of AND o.request_id IS DISTINCT FROM l.request_id))
+    SELECT r.*, CASE WHEN r.retry_of IS NOT NULL THEN 'dangling' ELSE 'unlinked' END AS kind
+    FROM r LEFT JOIN tr USING (trace_id)
+    WHERE (r.retry_of IS NULL AND coalesce(tr.n, 0) < 2)
+       OR (r.retry_of IS NOT NULL AND (r.retry_of IS NOT DISTINCT FROM r.request_id
+                                       OR NOT EXISTS (SELECT 1 FROM known k WHERE k.request_id = r.retry_of)))
 ),
+unl AS (SELECT * FROM hit WHERE kind = 'unlinked' AND timestamp IS NOT NULL),
 -- A likely original for an unlinked retry: the latest earlier attempt on the same key, model and
 -- service whose retry count is one less (a suggestion for the fix, never a link the audit assumes).
 cand AS (
     SELECT h._row, c.request_id AS cand_id, epoch(h.timestamp) - epoch(c.timestamp) AS gap
-    FROM (SELECT * FROM hit WHERE kind = 'unlinked' AND timestamp IS NOT NULL) h
-    ASOF JOIN (SELECT request_id, timestamp, api_key_id, model, service_id, retry_count + 1 AS next_count
-               FROM l WHERE timestamp IS NOT NULL AND request_id IS NOT NULL) c
+    FROM unl h ASOF JOIN (
+        SELECT o.request_id, o.timestamp, o.api_key_id, o.model, o.service_id, coalesce(o.retry_count, 0) + 1 AS next_count
+        FROM {table} o SEMI JOIN (SELECT DISTINCT api_key_id, model, service_id, retry_count FROM unl) k
+          ON k.api_key_id = o.api_key_id AND k.model = o.model AND k.service_id = o.service_id
+         AND k.retry_count = coalesce(o.retry_count, 0) + 1
+        WHERE o.timestamp IS NOT NULL AND o.request_id IS NOT NULL
+    ) c
       ON h.api_key_id = c.api_key_id AND h.model = c.model AND h.service_id = c.service_id
      AND h.retry_count = c.next_count AND h.timestamp >= c.timestamp
 )
-SELECT h._row, h.kind,
+SELECT h._row, h.kind, h.cost,
     CASE
       WHEN h.kind = 'dangling' AND h.retry_of = h.request_id THEN 'retry_of points to the record itself'
       WHEN h.kind = 'dangling' THEN 'retry_of ''' || h.retry_of || ''' is not a request in the logs'
@@ -73,8 +85,9 @@ def unlinked_retry(ctx: RuleContext) -> Hits | None:
     Good: {"request_id": "r2", "retry_count": 1, "retry_of": "r1", "trace_id": "t-9f2"}
     """
     sql = _unlinked_sql(ctx.table, ctx.params.get("candidate_window_seconds", 300))
+    ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _ret001_hits AS {sql}")
     kinds = {k: (int(n), Decimal(c)) for k, n, c in ctx.rows(
-        f"SELECT h.kind, count(*), coalesce(sum(r.cost), 0) FROM ({sql}) h JOIN {ctx.table} r USING (_row) GROUP BY 1"
+        "SELECT kind, count(*), coalesce(sum(cost), 0) FROM _ret001_hits GROUP BY 1"
     )}
     if not kinds:
         return None
@@ -89,7 +102,7 @@ def unlinked_retry(ctx: RuleContext) -> Hits | None:
     if dang[0]:
         parts.append(f"{dang[0]:,} ({usd(dang[1])}) have a retry_of that points to no request in the logs")
     return Hits(
-        sql=f"SELECT _row, detail, fix FROM ({sql})",
+        sql="SELECT _row, detail, fix FROM _ret001_hits",
         message="{count} retry attempts ({cost}) cannot be tied to the request they retry: " + "; ".join(parts)
         + f". That retry spend is in no request's cost (all retries: {int(n_ret):,} attempts, {usd(c_ret)}).",
         extra={

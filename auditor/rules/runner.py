@@ -15,6 +15,7 @@ from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
+from auditor.rules.tags import VALUES_CACHE
 
 SAMPLE_IDS = 10
 
@@ -48,6 +49,7 @@ def find_rule(token: str) -> Rule | None:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
+    con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
     con.execute("CREATE OR REPLACE TABLE finding_rows (code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN)")
 
 
@@ -64,14 +66,24 @@ def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule])
         if hits is None:
             continue
         cols = _columns(con, hits.sql)  # optional: fix, and blocks (per record; NULL = the rule's blocks_attribution)
+        # Run the rule's query once: the insert and the aggregates read this table, not the query again.
         con.execute(
-            f"INSERT INTO finding_rows SELECT DISTINCT ON (_row) ?, _row, detail, "
-            f"{'fix' if 'fix' in cols else 'NULL'}, {'blocks' if 'blocks' in cols else 'NULL'} FROM ({hits.sql}) ORDER BY _row",
+            f"CREATE OR REPLACE TEMP TABLE _hits AS SELECT _row, detail, {'fix' if 'fix' in cols else 'NULL::VARCHAR AS fix'},"
+            f" {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'} FROM ({hits.sql})"
+        )
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT _row) FROM _hits").fetchall()[0]
+        # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every hit).
+        # Inserted in _row order, so finding_rows reads the same whatever order a rule's query produced.
+        unique = n == distinct
+        con.execute(
+            f"INSERT INTO finding_rows SELECT {'' if unique else 'DISTINCT ON (_row) '}?, _row, detail, fix, blocks"
+            " FROM _hits ORDER BY _row",
             [rule.code],
         )
-        finding = _aggregate(con, rule, severity, hits)
+        finding = _aggregate(con, rule, severity, hits, "_hits" if unique else "(SELECT DISTINCT _row FROM _hits)")
         if finding is not None:
             findings.append(finding)
+    con.execute("DROP TABLE IF EXISTS _hits")
     return findings
 
 
@@ -79,21 +91,17 @@ def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, rule: Rule, severity: str, hits) -> Finding | None:
+def _aggregate(con: duckdb.DuckDBPyConnection, rule: Rule, severity: str, hits, rows: str) -> Finding | None:
+    """The finding of a rule whose flagged records (one ``_row`` each) ``rows`` selects."""
     per_team = con.execute(
-        "SELECT coalesce(r.team_id, ''), count(*), coalesce(sum(r.cost), 0) FROM finding_rows f JOIN records r USING (_row)"
-        " WHERE f.code = ? GROUP BY 1 ORDER BY 1",
-        [rule.code],
+        f"SELECT coalesce(r.team_id, ''), count(*), coalesce(sum(r.cost), 0) FROM {rows} h"
+        " JOIN records r USING (_row) GROUP BY 1 ORDER BY 1"
     ).fetchall()
     count = sum(int(n) for _, n, _ in per_team)
     if count == 0 and not hits.extra.get("count"):
         return None
     cost = sum((Decimal(c) for _, _, c in per_team), Decimal(0))
-    samples = [r[0] for r in con.execute(
-        "SELECT DISTINCT r.request_id FROM finding_rows f JOIN records r USING (_row)"
-        " WHERE f.code = ? AND r.request_id IS NOT NULL ORDER BY 1 LIMIT ?",
-        [rule.code, SAMPLE_IDS],
-    ).fetchall()]
+    samples = _sample_ids(con, rows)
     count = count or int(hits.extra.get("count", 0))
     return Finding(
         code=rule.code,
@@ -108,3 +116,19 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rule: Rule, severity: str, hits) 
         extra=hits.extra,
         blocks_attribution=rule.blocks_attribution,
     )
+
+
+def _sample_ids(con: duckdb.DuckDBPyConnection, rows: str) -> list[str]:
+    """The first SAMPLE_IDS distinct request ids of the records ``rows`` selects, in sort order. A top-N over the joined rows
+    with the duplicates dropped here is much cheaper than a DISTINCT over every flagged request id; copies
+    of one request (duplicate-request) can crowd the top rows, so fetch more until enough are distinct."""
+    limit = SAMPLE_IDS
+    while True:
+        top = con.execute(
+            f"SELECT r.request_id FROM {rows} h JOIN records r USING (_row) WHERE r.request_id IS NOT NULL ORDER BY 1 LIMIT ?",
+            [limit],
+        ).fetchall()
+        ids = list(dict.fromkeys(r[0] for r in top))
+        if len(ids) >= SAMPLE_IDS or len(top) < limit:
+            return ids[:SAMPLE_IDS]
+        limit *= 10

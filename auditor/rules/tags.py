@@ -132,19 +132,33 @@ def registry_values(policy: Policy, field: str) -> dict[str, str]:
     return out
 
 
+VALUES_CACHE = "_owner_values"  # per connection; the runner drops it before the rules run
+
+
 def _distinct_values(ctx_con, table: str, fields: tuple[str, ...]) -> list[tuple[str, str, int, Decimal, bool]]:
+    """``(field, value, records, cost, bad)`` per distinct value of ``fields``. Several rules resolve the same
+    fields: each field is read from the records once per run and kept in a temp table."""
+    ctx_con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {VALUES_CACHE} (tbl VARCHAR, f VARCHAR, v VARCHAR, n BIGINT,"
+                    " cost DECIMAL(38,12), bad BOOLEAN)")
+    done = {r[0] for r in ctx_con.execute(f"SELECT DISTINCT f FROM {VALUES_CACHE} WHERE tbl = ?", [table]).fetchall()}
     parts = []
     for f in fields:
+        if f in done:
+            continue
         if f == "tags":
             parts.append(f"SELECT 'tags' AS f, unnest(list_distinct(tags)) AS v, cost, false AS bad FROM {table}")
         else:
             bad = f"(list_contains(_violations, {lit(f + ':pattern')}) OR list_contains(_violations, {lit(f + ':enum')}))"
             parts.append(f"SELECT {lit(f)} AS f, \"{f}\" AS v, cost, {bad} AS bad FROM {table}")
-    sql = (
-        "SELECT f, v, count(*), coalesce(sum(cost), 0)::DECIMAL(38,12), bool_or(bad) FROM ("
-        + " UNION ALL ".join(parts) + ") WHERE v IS NOT NULL AND v <> '' GROUP BY f, v ORDER BY f, v"
-    )
-    return ctx_con.execute(sql).fetchall()
+    if parts:
+        ctx_con.execute(
+            f"INSERT INTO {VALUES_CACHE} SELECT {lit(table)}, f, v, count(*), coalesce(sum(cost), 0)::DECIMAL(38,12),"
+            " bool_or(bad) FROM (" + " UNION ALL ".join(parts) + ") WHERE v IS NOT NULL AND v <> '' GROUP BY f, v"
+        )
+    return ctx_con.execute(
+        f"SELECT f, v, n, cost, bad FROM {VALUES_CACHE} WHERE tbl = ? AND list_contains(?, f) ORDER BY f, v",
+        [table, list(fields)],
+    ).fetchall()
 
 
 def _resolve_registry(values: list[Value], known: dict[str, str], cutoff: float) -> None:
@@ -305,17 +319,35 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
         "blocks": pa.array([v.blocks for v in flagged], pa.bool_()),
     })
     ctx.con.register("_tag001_arrow", arrow)
-    ctx.con.execute("CREATE OR REPLACE TEMP TABLE _tag001_map AS SELECT * FROM _tag001_arrow")
+    ctx.con.execute("CREATE OR REPLACE TEMP TABLE _tag001_map AS SELECT *, row_number() OVER () AS id FROM _tag001_arrow")
     ctx.con.unregister("_tag001_arrow")
-    parts = [
-        f"SELECT _row, 'tags' AS f, unnest(list_distinct(tags)) AS v FROM {ctx.table}" if f == "tags"
-        else f"SELECT _row, {lit(f)} AS f, \"{f}\" AS v FROM {ctx.table}"
-        for f in fields
-    ]
+    # Per record: the details (and fixes) of its flagged values in (field, value) order, joined by '; '. Each owner
+    # field holds one value per record, so it is a join with that field's flagged values (no GROUP BY over every
+    # value); only tags (several per record) are grouped, over the records holding a flagged tag.
+    columns = []  # per field, in field-name order: its detail, fix, blocks, and a column set when it has a hit
+    joins = []
+    for i, f in enumerate(sorted({v.field for v in flagged})):
+        if f == "tags":
+            # Most records hold one flagged tag: their detail is that tag's; ordered string_agg only for the others.
+            joins.append(
+                " LEFT JOIN (WITH tg AS (SELECT x._row, x.v, m.id, m.detail, m.fix, m.blocks"
+                f" FROM (SELECT _row, unnest(list_distinct(tags)) AS v FROM {ctx.table}) x"
+                " JOIN _tag001_map m ON m.f = 'tags' AND m.v = x.v),"
+                " n AS (SELECT _row, count(*) AS n, min(id) AS id, bool_or(blocks) AS blocks FROM tg GROUP BY _row)"
+                " SELECT n._row, m.detail, m.fix, n.blocks FROM n JOIN _tag001_map m USING (id) WHERE n.n = 1"
+                " UNION ALL"
+                " SELECT _row, string_agg(detail, '; ' ORDER BY v), string_agg(fix, '; ' ORDER BY v), bool_or(blocks)"
+                f" FROM tg WHERE _row IN (SELECT _row FROM n WHERE n > 1) GROUP BY _row) m{i} ON m{i}._row = l._row"
+            )
+            columns.append((f"m{i}.detail", f"m{i}.fix", f"m{i}.blocks", f"m{i}._row"))
+        else:
+            joins.append(f" LEFT JOIN (SELECT * FROM _tag001_map WHERE f = {lit(f)}) m{i} ON m{i}.v = l.\"{f}\"")
+            columns.append((f"m{i}.detail", f"m{i}.fix", f"m{i}.blocks", f"m{i}.v"))
     sql = (
-        "SELECT x._row, string_agg(m.detail, '; ' ORDER BY m.f, m.v) AS detail,"
-        " string_agg(m.fix, '; ' ORDER BY m.f, m.v) AS fix, bool_or(m.blocks) AS blocks"
-        f" FROM ({' UNION ALL '.join(parts)}) x JOIN _tag001_map m ON m.f = x.f AND m.v = x.v GROUP BY x._row"
+        f"SELECT l._row, concat_ws('; ', {', '.join(c[0] for c in columns)}) AS detail,"
+        f" nullif(concat_ws('; ', {', '.join(c[1] for c in columns)}), '') AS fix,"
+        f" {' OR '.join(f'coalesce({c[2]}, false)' for c in columns)} AS blocks"
+        f" FROM {ctx.table} l{''.join(joins)} WHERE {' OR '.join(f'{c[3]} IS NOT NULL' for c in columns)}"
     )
 
     # Report section: the clusters with a flagged member, and the values no registry knows.
