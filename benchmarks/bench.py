@@ -321,6 +321,8 @@ def main() -> None:
         print(f"c/a = {ratio:.1f} (target >= {TARGETS['c_over_a']}) {'ok' if good else 'MISSED'}")
     if "audit" not in res:
         print("targets not evaluated: the audit phase was skipped")
+    elif "scan" not in res or "jsonschema" not in res:
+        print("only the RSS target evaluated (a phase was skipped): " + ("met" if ok else "MISSED"))
     else:
         print("all targets met" if ok else "some targets missed")
 

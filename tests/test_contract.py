@@ -83,7 +83,7 @@ POLICY_FIELDS = {
 
 
 @pytest.mark.parametrize("overrides", [None, POLICY_FIELDS], ids=["base", "policy"])
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(records, min_size=1, max_size=25))
 def test_same_verdicts_as_jsonschema(tmp_path, overrides, batch):
     schema = effective_schema(overrides)

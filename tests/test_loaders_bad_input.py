@@ -193,7 +193,7 @@ json_values = st.recursive(
         ["request_id", "team_id", "cost", "input_tokens", "tags", "metadata", "x", "timestamp", "resourceSpans", "spans"]), children, max_size=5),
     max_leaves=20,
 )
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @FUZZ

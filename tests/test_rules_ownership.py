@@ -240,7 +240,7 @@ def _snapshot(paths, policy: Policy):
     return out, result.attribution.attributable_cost
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(gen_record, min_size=1, max_size=25), st.sampled_from(POLICIES), st.randoms(use_true_random=False),
        st.integers(2, 4))
 def test_findings_invariant_to_order_and_split(raw, policy_doc, rnd: random.Random, parts):

@@ -151,10 +151,12 @@ def _present(v: str) -> str:
 
 def _transform(spec: FieldSpec, v: str) -> str:
     t, o = spec.transform, spec.options
-    jt = f"json_type({v})"
-    s = f"({v}->>'$')"
     if t is None:
         return v
+    # json_type/->> take v once: the text-based shortcuts of contract.sql repeat v, and v is often itself a
+    # nested expression (fallback paths, CSV coercion), which would grow the statement exponentially.
+    jt = f"json_type({v})"
+    s = f"({v}->>'$')"
     if t == "timestamp":
         per = _UNITS[o.get("unit", "s")]
         micros = f"CAST(round(TRY_CAST({s} AS DOUBLE) * {per!r}) AS BIGINT)"

@@ -449,4 +449,8 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
             progress.file_done(done)
     if own and not os.environ.get("AUDIT_LOGS_MEMORY_LIMIT"):
         con.execute(f"SET memory_limit = {lit(AUDIT_MEMORY_LIMIT)}")
+    if own:
+        # Every later statement that needs an order says so (ORDER BY): keeping insertion order otherwise
+        # makes DuckDB buffer whole results of the rules' temporary tables (out of memory at 10M records).
+        con.execute("SET preserve_insertion_order = false")
     return out

@@ -312,12 +312,6 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
         CREATE OR REPLACE TEMP TABLE _prc_keys AS
         SELECT provider, model, batch, row_number() OVER (ORDER BY provider, model, batch) - 1 AS k
         FROM (SELECT DISTINCT provider, model, batch FROM _prc_rec WHERE cost > 0 AND tin + tout > 0 AND NOT cache_hit)""")
-    cols = con.execute("""
-        SELECT k.k, r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
-               r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
-        FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
-        WHERE r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
-        ORDER BY k.k, r.ts, r._row""").fetchnumpy()
     keys = con.execute("SELECT provider, model, batch FROM _prc_keys ORDER BY k").fetchall()
     known = {}
     for provider, model, batch, ins, cac, wri, out in con.execute("""
@@ -331,19 +325,23 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
     out_rows: dict[str, list] = {k: [] for k in ("_row", "a_first", "a_last", "switch", "b_n", "a_prices", "b_prices", "b_cost")}
     regime_rows: dict[str, list] = {k: [] for k in ("provider", "model", "batch", "old_from", "old_until", "switch",
                                                     "old_prices", "new_prices", "new_records", "stale_records")}
-    kid = np.asarray(cols["k"], dtype=np.int64)
-    data = {
-        "rid": np.asarray(cols["_row"], dtype=np.int64), "t": np.asarray(cols["t"], dtype=np.int64),
-        "day": np.asarray(cols["d"], dtype=np.int64), "y": np.asarray(cols["y"], dtype=float),
-        "x": np.column_stack([np.asarray(cols[c], dtype=float) for c in ("tuncached", "tcached", "twrite", "tout")])
-        if len(kid) else np.zeros((0, 4)),
-    }
-    cuts = [0, *(np.flatnonzero(np.diff(kid)) + 1).tolist(), len(kid)]
-    for lo, hi in zip(cuts, cuts[1:]):
-        if hi <= lo:
+    # One key's records at a time: memory holds the largest key's records, not every priced record.
+    for k, key in enumerate(keys):
+        cols = con.execute("""
+            SELECT r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
+                   r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
+            FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
+            WHERE k.k = ? AND r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
+            ORDER BY r.ts, r._row""", [k]).fetchnumpy()
+        if len(cols["_row"]) == 0:
             continue
-        key = tuple(keys[int(kid[lo])])
-        part = {n: v[lo:hi] for n, v in data.items()}
+        part = {
+            "rid": np.asarray(cols["_row"], dtype=np.int64), "t": np.asarray(cols["t"], dtype=np.int64),
+            "day": np.asarray(cols["d"], dtype=np.int64), "y": np.asarray(cols["y"], dtype=float),
+            "x": np.column_stack([np.asarray(cols[c], dtype=float) for c in ("tuncached", "tcached", "twrite", "tout")]),
+        }
+        del cols
+        key = tuple(key)
         _key_regimes(np, part, key, known.get(key, []), pct, usd, floor, out_rows, regime_rows)
 
     t_schema = pa.schema([("_row", pa.int64()), ("a_first", pa.timestamp("us")), ("a_last", pa.timestamp("us")),
