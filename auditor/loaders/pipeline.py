@@ -185,11 +185,6 @@ def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[st
     )
 
 
-# Longer lines (up to readers.MAX_LINE_BYTES) take the careful route: DuckDB's JSON reader sizes its
-# buffers by this limit.
-FAST_MAX_LINE_BYTES = 16 << 20
-
-
 def _count_lines(path: Path) -> int:
     """Lines of a plain file (a last line without a newline counts)."""
     n, last = 0, b""
@@ -259,7 +254,8 @@ def _batches(det: Detected, path: Path, rejects: readers.Rejects) -> Iterator[pa
 
 
 # Valid JSON whose first character is "{" is an object (one parse, not two).
-_IS_OBJECT = "(json_valid(doc) AND regexp_matches(doc, '^[ \\t\\n\\r]*\\{'))"
+_STARTS_OBJECT = "regexp_matches({doc}, '^[ \\t\\n\\r]*\\{{')"
+_IS_OBJECT = f"(json_valid(doc) AND {_STARTS_OBJECT.format(doc='doc')})"
 
 
 def _malformed_reason(doc: str) -> str:
@@ -348,10 +344,10 @@ class Loader:
         counter.start()
         src = (f"(SELECT CASE WHEN _ok THEN json ELSE '{{}}' END AS doc, NULL::BIGINT AS source_line,"
                f" NULL::BIGINT AS source_index, NULL::BIGINT AS _row, _ok FROM"
-               f" (SELECT json, coalesce(regexp_matches(json, '^[ \\t\\n\\r]*\\{{')"
+               # read_json_objects has already parsed it: only "is it an object" and the line limit remain.
+               f" (SELECT json, coalesce({_STARTS_OBJECT.format(doc='json')}"
                f" AND strlen(json) <= {readers.MAX_LINE_BYTES}, false) AS _ok"
-               f" FROM read_json_objects({lit(name)}, format = 'newline_delimited', ignore_errors = true,"
-               f" maximum_object_size = {min(readers.MAX_LINE_BYTES, FAST_MAX_LINE_BYTES)})))")
+               f" FROM read_json_objects({lit(name)}, format = 'newline_delimited', ignore_errors = true)))")
         sql = _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, self.rows, False, marked=True)
         size = path.stat().st_size
         shown = _QueryProgress(self.con, self.progress, size, counted)
@@ -405,9 +401,8 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
             if self.progress:
                 self.progress(self.rows - start)
-        elif det.container == "jsonl" and det.source != "otlp" and compression_of(path) is None and self._load_jsonl_fast(path, mapping, name):
-            pass
-        else:
+        elif not (det.container == "jsonl" and det.source != "otlp" and compression_of(path) is None
+                  and self._load_jsonl_fast(path, mapping, name)):
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
             stream = self._stream(_batches(det, path, rejects), rejects)
