@@ -362,13 +362,23 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
     # whose owner values are malformed. One pass over the flagged records; the cost per rule per team is their sum.
     # Details only for the rules whose fix names the fields from them (see _fix_phrase).
     worded = [c for c, f in by_code.items() if f.name in _DETAIL_RULES] or [""]
-    fix_rows = con.execute(
+    # The first five distinct details per group, in sort order (deterministic), from a spillable GROUP BY: a
+    # list of every distinct detail per group would be held in memory whole (millions of records flagged).
+    details: dict[tuple, list[str]] = {}
+    for team, code, service, detail in con.execute(
+        "SELECT a.team, f.code, a.service, f.detail FROM attribution a JOIN finding_rows f USING (_row)"
+        f" WHERE a.team IS NOT NULL AND f.detail IS NOT NULL AND f.code IN ({', '.join(lit(c) for c in worded)})"
+        " GROUP BY 1, 2, 3, 4 QUALIFY row_number() OVER (PARTITION BY a.team, f.code, a.service ORDER BY f.detail) <= 5"
+        " ORDER BY 1, 2, 3 NULLS FIRST, 4"
+    ).fetchall():
+        details.setdefault((team, code, service), []).append(detail)
+    fix_rows = [(*r, details.get((r[0], r[1], r[2]), [])) for r in con.execute(
         "SELECT a.team, f.code, a.service, count(*), sum(a.cost),"
         " coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable), 0),"
-        " coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable AND a.bad_owner), 0),"
-        f" coalesce(list(DISTINCT f.detail) FILTER (WHERE f.code IN ({', '.join(lit(c) for c in worded)}))[1:5], [])"
+        " coalesce(sum(a.cost) FILTER (WHERE NOT a.attributable AND a.bad_owner), 0)"
         " FROM attribution a JOIN finding_rows f USING (_row) WHERE a.team IS NOT NULL GROUP BY 1, 2, 3"
-    ).fetchall()
+        " ORDER BY 1, 2, 3 NULLS FIRST"
+    ).fetchall()]
     fixes = _rows_by_team(fix_rows)
     rule_totals: dict[tuple[str, str], list] = {}
     for team, code, _service, n, cost, *_ in fix_rows:

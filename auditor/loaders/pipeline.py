@@ -123,7 +123,10 @@ def _create_table(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> 
 
 # Literal pieces, one of which every branch of SECRET_PATTERN contains (tests/test_scale.py checks it): a
 # cheap substring test that spares the full regex (the costliest expression of the load) on most documents.
-SECRET_HINTS = ("sk-", "sk_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_", "pk-lf-", "earer")
+# A substring search costs about one step per occurrence of the hint's first character, so the hints start
+# with characters rare in JSON logs: "k-" and "k_" cover sk-, sk_, gsk_ and pk-lf- (measured: 0.53 s instead
+# of 0.73 s per 100k LiteLLM records on one thread, for the same documents sent to the regex).
+SECRET_HINTS = ("k-", "k_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_", "Bearer", "bearer")
 _SECRET_SQL = (
     "CASE WHEN " + " OR ".join(f"contains(doc, {lit(h)})" for h in SECRET_HINTS) + " THEN "
     # The key whose string value, or one of whose array items (tags), holds the secret.

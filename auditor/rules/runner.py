@@ -72,12 +72,14 @@ def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule])
             f" {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'} FROM ({hits.sql})"
         )
         n, distinct = con.execute("SELECT count(*), count(DISTINCT _row) FROM _hits").fetchall()[0]
-        # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every hit).
-        # Inserted in _row order, so finding_rows reads the same whatever order a rule's query produced.
+        # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every hit),
+        # keeping the first detail in sort order so that the same input gives the same row. No other order is
+        # kept: every reader of finding_rows sorts (the insert order of a large table is not stable anyway).
         unique = n == distinct
         con.execute(
-            f"INSERT INTO finding_rows SELECT {'' if unique else 'DISTINCT ON (_row) '}?, _row, detail, fix, blocks"
-            " FROM _hits ORDER BY _row",
+            "INSERT INTO finding_rows SELECT ?, _row, detail, fix, blocks FROM _hits" if unique else
+            "INSERT INTO finding_rows SELECT DISTINCT ON (_row) ?, _row, detail, fix, blocks FROM _hits"
+            " ORDER BY _row, detail NULLS LAST, fix NULLS LAST, blocks NULLS LAST",
             [rule.code],
         )
         finding = _aggregate(con, rule, severity, hits, "_hits" if unique else "(SELECT DISTINCT _row FROM _hits)")
