@@ -274,7 +274,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "auditor.cli", str(path), "--format", "json", "-o", str(out_json), "-q", "--exit-zero"]
         if "html" in formats():
             cmd += ["--html", str(out_html)]
-        env = {k: v for k, v in os.environ.items() if k != "AUDIT_LOGS_DEBUG"}
+        env = dict(os.environ)  # AUDIT_LOGS_DEBUG=1 passes through: a failure then shows its traceback
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         wall, rss, _ = run(cmd, env)
         report = json.loads(out_json.read_text(encoding="utf-8"))

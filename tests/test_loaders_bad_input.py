@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import string
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -115,8 +116,9 @@ def test_unknown_format_is_a_clear_reject(tmp_path):
     p = tmp_path / "other.jsonl"
     p.write_bytes(lines({"foo": 1, "bar": 2}, {"foo": 3, "bar": 4}))
     loaded = load([p])
-    rej = check(loaded, records=0, rejected=1)
-    assert "format not recognised" in rej[1]
+    # Every record of the file counts as read and rejected; one reject entry says why.
+    rej = check(loaded, records=0, rejected=2)
+    assert "format not recognised" in rej[1] and "format not recognised" in rej[2]
     res = cli(p)
     assert res.exit_code in (1, 2) and "Traceback" not in res.output
     doc = json.loads(res.output)
@@ -217,3 +219,20 @@ def test_fuzz_json_structures(tmp_path, docs, fmt):
     q = tmp_path / "b.json"
     q.write_text(json.dumps(docs))
     check(load([q], fmt=fmt))
+
+
+def test_unknown_format_counts_every_record_of_each_container(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "o.csv").write_text("a,b\n1,2\n3,4\n5,6\n", encoding="utf-8")
+    (tmp_path / "o.json").write_text('[{"x": 1}, {"x": 2}]', encoding="utf-8")
+    (tmp_path / "o.jsonl").write_text('{"foo": 1}\n\n{"foo": 2}\nnot json\n', encoding="utf-8")
+    pq.write_table(pa.table({"zz": [1, 2, 3, 4]}), tmp_path / "o.parquet")
+    loaded = load([tmp_path])
+    per_file = {Path(i.path).name: (i.records, i.rejected) for i in loaded.inputs}
+    # the malformed JSONL line is a record too (read, rejected); the blank line is not
+    assert per_file == {"o.csv": (0, 3), "o.json": (0, 2), "o.jsonl": (0, 3), "o.parquet": (0, 4)}
+    assert loaded.read == loaded.rejected == 12
+    assert sorted(r.line for r in loaded.rejects if r.source_file.endswith("o.csv")) == [2, 3, 4]  # the data rows
+    assert [r.line for r in loaded.rejects if r.source_file.endswith("o.jsonl")] == [1, 3, 4]

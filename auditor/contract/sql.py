@@ -73,11 +73,13 @@ def _type_test(t: str, v: str, jt: str | None = None, text: str | None = None) -
     }[t]
 
 
-def check_expr(field: Field, spec: Mapping[str, Any], v: str, *, jt: str | None = None, text: str | None = None) -> str:
+def check_expr(field: Field, spec: Mapping[str, Any], v: str, *, jt: str | None = None, text: str | None = None,
+               items: str | None = None) -> str:
     """SQL giving NULL when JSON value ``v`` satisfies ``spec``, else a violation code.
 
     ``jt`` / ``text``: columns already holding ``json_type(v)`` / ``v->>'$'`` (the loader computes
-    them once per field instead of parsing ``v`` again in every branch)."""
+    them once per field instead of parsing ``v`` again in every branch); ``items``: for an array, a column
+    already holding ``json_extract(v, '$[*]')``."""
     types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
     main = next(t for t in types if t != "null")
     required = field.required
@@ -111,23 +113,27 @@ def check_expr(field: Field, spec: Mapping[str, Any], v: str, *, jt: str | None 
             whens.append(f"WHEN {num} > {float(spec['maximum'])!r} THEN 'maximum'")
     if main == "array" and "items" in spec:
         item_type = spec["items"]["type"]
+        # Items come out of json_extract minified: their type is read from their first character.
         whens.append(
-            f"WHEN len(list_filter(json_extract({v}, '$[*]'), lambda x: NOT ({_type_test(item_type, 'x')}))) > 0 THEN 'items'"
+            f"WHEN len(list_filter({items or f'json_extract({v}, {chr(39)}$[*]{chr(39)})'},"
+            f" lambda x: NOT ({_type_test(item_type, 'x', json_type_sql('x'))}))) > 0 THEN 'items'"
         )
     return "CASE " + " ".join(whens) + " ELSE NULL END"
 
 
-def typed_expr(field: Field, v: str, *, jt: str | None = None, text: str | None = None) -> str:
+def typed_expr(field: Field, v: str, *, jt: str | None = None, text: str | None = None, items: str | None = None) -> str:
     """SQL turning JSON value ``v`` into the field's SQL type; NULL when it has the wrong JSON type.
-    ``jt`` / ``text`` as for :func:`check_expr`."""
+    ``jt`` / ``text`` / ``items`` as for :func:`check_expr`."""
     t = field.main_type
     jt = jt or f"json_type({v})"
     text = text or f"({v}->>'$')"
     if field.name == "timestamp":
-        # The contract pattern guarantees ISO 8601 UTC; TRY_CAST keeps a bad value NULL.
+        # The contract pattern guarantees ISO 8601 UTC; TRY_CAST keeps a bad value NULL. Digits beyond the
+        # microsecond are cut; the regex runs only where there may be some (7 or more characters after a '.').
+        t = f"rtrim({text}, 'Z')"
         return (
-            f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST(regexp_replace(rtrim({text}, 'Z'), "
-            f"'(\\.[0-9]{{6}})[0-9]+$', '\\1') AS TIMESTAMP) END"
+            f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST(CASE WHEN strpos({t}, '.') > 0 AND length({t}) - strpos({t}, '.') > 6"
+            f" THEN regexp_replace({t}, '(\\.[0-9]{{6}})[0-9]+$', '\\1') ELSE {t} END AS TIMESTAMP) END"
         )
     if t == "string":
         return f"CASE WHEN {jt} = 'VARCHAR' THEN {text} END"
@@ -141,7 +147,7 @@ def typed_expr(field: Field, v: str, *, jt: str | None = None, text: str | None 
     if t == "boolean":
         return f"CASE WHEN {jt} = 'BOOLEAN' THEN ({text})::BOOLEAN END"
     if t == "array":
-        return f"CASE WHEN {jt} = 'ARRAY' THEN list_transform(json_extract({v}, '$[*]'), lambda x: x->>'$') END"
+        return f"CASE WHEN {jt} = 'ARRAY' THEN list_transform({items or f'json_extract({v}, {chr(39)}$[*]{chr(39)})'}, lambda x: x->>'$') END"
     if t == "object":
         return f"CASE WHEN {jt} = 'OBJECT' THEN {v} END"
     raise ValueError(f"no SQL type for {field.name}: {t}")

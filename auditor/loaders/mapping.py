@@ -252,7 +252,7 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
             refs[key] = f"_l{roots.index(root)}[{len(per_root[root])}]"
         return refs[key]
 
-    cols = []
+    raw, cols, coerced = [], [], []
     for name, spec in mapping.fields.items():
         if spec.paths:
             # A single path keeps null, "" and absent apart (the contract check tells them apart);
@@ -265,10 +265,13 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
                 v = f"COALESCE({v}, {json_literal(spec.value)})"
         else:
             v = json_literal(spec.value)
-        v = _transform(spec, v)
-        if coerce:
-            v = _coerce(name, v)
-        cols.append(f'{v} AS "{name}"')
+        col = '"' + name.replace('"', '""') + '"'
+        raw.append(f"{v} AS {col}")
+        # A transform, and the CSV coercion, read their input several times: each reads the column of the
+        # SELECT below it, not a copy of the expression each time (nested copies made a statement grow
+        # exponentially; the CSV statement took most of a second to plan).
+        cols.append(f"{_transform(spec, col)} AS {col}")
+        coerced.append(f"{_coerce(name, col)} AS {col}")
 
     jf_cols = "".join(
         f", CASE WHEN json_type(doc, {lit(to_pointer(n))}) = 'VARCHAR' AND json_valid(doc->>{lit(to_pointer(n))})"
@@ -292,7 +295,9 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
             for j, prefix in enumerate(subs)
         )
         inner = f"SELECT *, {sub_lists} FROM ({inner})"
-    return f"SELECT source_line, source_index{passed}, {', '.join(cols)} FROM ({inner})"
+    keep = f"SELECT source_line, source_index{passed}, "
+    out = f"{keep}{', '.join(cols)} FROM ({keep}{', '.join(raw)} FROM ({inner}))"
+    return f"{keep}{', '.join(coerced)} FROM ({out})" if coerce else out
 
 
 # A nested object that this many mapped paths read from is extracted once and read from there:
