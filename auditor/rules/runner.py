@@ -11,6 +11,7 @@ from typing import Iterable
 
 import duckdb
 
+from auditor.contract.sql import lit
 from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
@@ -47,15 +48,24 @@ def find_rule(token: str) -> Rule | None:
     return REGISTRY.get(t.upper()) or next((r for r in REGISTRY.values() if r.name == t.lower()), None)
 
 
+_COLUMNS = "code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN"
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
     con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
-    con.execute("CREATE OR REPLACE TABLE finding_rows (code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN)")
+    _publish(con, [])
+
+
+def _publish(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """``finding_rows``: the flagged records of every rule, one table per rule under one view (no copy)."""
+    empty = "SELECT " + ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in _COLUMNS.split(", ")) + " WHERE false"
+    con.execute("CREATE OR REPLACE TEMP VIEW finding_rows AS " + (" UNION ALL ".join(f"SELECT * FROM {t}" for t in tables) or empty))
 
 
 def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule]) -> list[Finding]:
     prepare(con)
-    findings = []
+    findings, tables = [], []
     for rule in rules:
         cfg = policy.rule_config(rule.code, rule.name)
         severity = cfg.get("severity", rule.severity)
@@ -66,26 +76,27 @@ def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule])
         if hits is None:
             continue
         cols = _columns(con, hits.sql)  # optional: fix, and blocks (per record; NULL = the rule's blocks_attribution)
-        # Run the rule's query once: the insert and the aggregates read this table, not the query again.
+        # The rule's query runs once, into its own table: the aggregates and every later reader use it.
+        table = f"_fr_{rule.code.lower()}"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _hits AS SELECT _row, detail, {'fix' if 'fix' in cols else 'NULL::VARCHAR AS fix'},"
-            f" {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'} FROM ({hits.sql})"
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {lit(rule.code)} AS code, _row, detail,"
+            f" {'fix' if 'fix' in cols else 'NULL::VARCHAR AS fix'}, {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'}"
+            f" FROM ({hits.sql})"
         )
-        n, distinct = con.execute("SELECT count(*), count(DISTINCT _row) FROM _hits").fetchall()[0]
-        # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every hit),
-        # keeping the first detail in sort order so that the same input gives the same row. No other order is
-        # kept: every reader of finding_rows sorts (the insert order of a large table is not stable anyway).
-        unique = n == distinct
-        con.execute(
-            "INSERT INTO finding_rows SELECT ?, _row, detail, fix, blocks FROM _hits" if unique else
-            "INSERT INTO finding_rows SELECT DISTINCT ON (_row) ?, _row, detail, fix, blocks FROM _hits"
-            " ORDER BY _row, detail NULLS LAST, fix NULLS LAST, blocks NULLS LAST",
-            [rule.code],
-        )
-        finding = _aggregate(con, rule, severity, hits, "_hits" if unique else "(SELECT DISTINCT _row FROM _hits)")
+        n, distinct = con.execute(f"SELECT count(*), count(DISTINCT _row) FROM {table}").fetchall()[0]
+        if n != distinct:
+            # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every
+            # hit), keeping the first detail in sort order so that the same input gives the same row.
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}_all")
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT DISTINCT ON (_row) * FROM {table}_all"
+                        " ORDER BY _row, detail NULLS LAST, fix NULLS LAST, blocks NULLS LAST")
+            con.execute(f"DROP TABLE {table}_all")
+        tables.append(table)
+        finding = _aggregate(con, rule, severity, hits, table)
         if finding is not None:
             findings.append(finding)
-    con.execute("DROP TABLE IF EXISTS _hits")
+    # No order is kept: every reader of finding_rows sorts (the insert order of a large table is not stable anyway).
+    _publish(con, tables)
     return findings
 
 
