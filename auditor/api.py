@@ -15,7 +15,7 @@ from auditor.gate import evaluate, gate_settings
 from auditor.loaders import Loaded, load
 from auditor.policy import Policy, load_policy
 from auditor.result import AuditResult
-from auditor.rules import run_rules, select_rules
+from auditor.rules import check_config, run_rules, select_rules
 from auditor.scoring import attribute, score
 
 
@@ -46,9 +46,15 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
+    check_config(policy)
     rules = select_rules(select if select is not None else policy.rules.get("select"),
                          [*(policy.rules.get("ignore") or []), *(ignore or [])])
     loaded = load_records(paths, policy, fmt=fmt, progress=progress)
+    if loaded.read == 0:
+        # Nothing to judge is not a pass: an empty export must not turn a CI gate green.
+        from auditor.loaders import InputError
+
+        raise InputError("no records in " + ", ".join(i.path for i in loaded.inputs) + ": every input file is empty")
     findings = run_rules(loaded.con, policy, rules)
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
     attribution = attribute(loaded.con, findings, policy)

@@ -50,6 +50,11 @@ def _no_traceback():
         yield
     except _usage_errors() as exc:
         _fail(str(exc))
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # An output that cannot be written (no such directory, no permission, disk full): a usage error.
+        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001
         if os.environ.get("AUDIT_LOGS_DEBUG"):
             raise

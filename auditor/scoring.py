@@ -2,8 +2,9 @@
 the whole data set, the top fixes ranked by money, and the unallocated bucket with its causes.
 
 A record's cost is *attributable* when its ownership fields (team, service, cost center,
-environment) are all present and valid by the contract, and no rule that blocks attribution
-(e.g. missing-owner, free-form-tag) flagged it. Everything else is the unallocated bucket.
+environment) are all present and valid by the contract, its cost is a valid amount (not negative,
+a number), and no rule that blocks attribution (e.g. missing-owner, free-form-tag) flagged it.
+Everything else is the unallocated bucket. A negative cost counts as 0 in every total and share.
 
 A team's records are the records whose team_id is its id or a recognised spelling of it (a registry
 alias, or the canonical value the free-form-tag rule suggests), plus the records that carry no team
@@ -169,12 +170,17 @@ def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], p
     joins, team = _team_expr(policy, findings)
     # A table, not a view: the attribution and the scoring read it about ten times.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE attribution AS SELECT r._row, r.team_id, {team} AS team, coalesce(r.cost, 0) AS cost, "
-        f"len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1)))) = 0"
+        # A cost the contract rejects (negative, not a number) is no evidence: the record is not attributable,
+        # and a negative amount counts as 0, so no share of spend leaves [0, 100]% (CON002 shows it as logged).
+        f"CREATE OR REPLACE TEMP TABLE attribution AS SELECT r._row, r.team_id, {team} AS team, greatest(coalesce(r.cost, 0), 0) AS cost, "
+        f"len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
+        f" OR (split_part(v, ':', 1) = 'cost' AND NOT list_contains({missing}, split_part(v, ':', 2))))) = 0"
         f" AND NOT ({blocked}) AS attributable, nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
         f" nullif(r.api_key_alias, '') AS key_alias, lower(r.environment) AS env, CAST(r.timestamp AS DATE) AS day,"
         f" len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
-        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_owner FROM llm r{joins}"
+        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_owner,"
+        f" len(list_filter(r._violations, lambda v: split_part(v, ':', 1) = 'cost'"
+        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_cost FROM llm r{joins}"
     )
 
 
@@ -405,6 +411,10 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
 
     from auditor.rules.keys import mask_key as _mask_key  # key ids are shown masked in every output
 
+    # Records whose logged cost the contract rejects: what the team would be charged is not known.
+    bad_costs = dict(con.execute(
+        "SELECT team, count(*) FROM attribution WHERE bad_cost AND team IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+
     for t in result.attribution.teams:
         comp = components(t.team_id, t.cost, t.attributable_cost)
         s = confidence(comp)
@@ -418,6 +428,9 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
             reasons.append(f"attributable spend {t.attributable_pct:.1f}% is below {ready_pct:g}%")
         if variance is not None and abs(variance) >= max_var:
             reasons.append(f"reconciliation variance {abs(variance):.2f}% is not below {max_var:g}%")
+        if bad_costs.get(t.team_id):
+            n = int(bad_costs[t.team_id])
+            reasons.append(f"{n:,} request{'s' if n != 1 else ''} with an invalid cost (negative or not a number)")
         unnamed = [k for k in keys if not k["named"]]
         if unnamed:
             first = unnamed[0]
@@ -535,7 +548,7 @@ def _sentence(result: "AuditResult", ready: bool, ready_teams: list[str], show: 
     if not a.records:
         return "Not ready for chargeback: the input holds no LLM request records."
     if ready:
-        return (f"Ready for chargeback: all {n} team{'s' if n != 1 else ''} meet the thresholds and "
+        return (f"Ready for chargeback: {'the only team meets' if n == 1 else f'all {n} teams meet'} the thresholds and "
                 f"{a.attributable_pct:.1f}% of {usd(a.total_cost)} is attributable.")
     if not n:
         return f"Not ready for chargeback: no request carries a team, so none of {usd(a.total_cost)} can be charged."

@@ -101,8 +101,10 @@ def test_empty_and_blank_files(tmp_path):
     (tmp_path / "empty.jsonl").write_bytes(b"")
     (tmp_path / "blank.jsonl").write_bytes(b"\n\n  \n")
     check(load([tmp_path]), read=0, rejected=0)
-    res = cli(tmp_path / "empty.jsonl")
-    assert "Traceback" not in res.output and res.exit_code in (0, 1, 2)
+    for name in ("empty.jsonl", "blank.jsonl"):
+        res = cli(tmp_path / name)
+        # no records is not a pass (an empty export must not turn a CI gate green): exit 2, one clear line
+        assert res.exit_code == 2 and "no records in" in res.output and "Traceback" not in res.output
 
 
 def test_binary_garbage(tmp_path):

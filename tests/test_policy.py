@@ -51,3 +51,28 @@ def test_bad_policy_exits_2_without_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "p.toml" in proc.stderr
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[rules.copied-keys]\nseverity = \"info\"\n", "[rules.copied-keys] names no rule (did you mean copied-key?)"),
+    ("[rules.KEY001]\nfoo = 1\n", "[rules.KEY001] foo: not a setting of KEY001 copied-key"),
+    ("[rules.copied-key]\ndimension = [\"team_id\"]\n", "did you mean dimensions?"),
+])
+def test_misspelt_rule_settings_are_an_error_not_ignored(tmp_path, text, needle):
+    from auditor import audit
+    from auditor.rules import SelectionError
+
+    (tmp_path / "p.toml").write_text(text)
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    with pytest.raises(SelectionError) as exc:
+        audit([tmp_path / "a.jsonl"], tmp_path / "p.toml")
+    assert needle in str(exc.value)
+
+
+def test_known_rule_settings_by_code_or_name_are_accepted(tmp_path):
+    from auditor import audit
+
+    (tmp_path / "p.toml").write_text("[rules.KEY001]\nseverity = \"info\"\n[rules.free-form-tag]\nfuzzy_cutoff = 90\n")
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    result = audit([tmp_path / "a.jsonl"], tmp_path / "p.toml")
+    assert "KEY001" in result.rules and "TAG001" in result.rules

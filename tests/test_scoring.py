@@ -183,6 +183,23 @@ def test_a_production_key_without_a_named_owner_blocks_chargeback(tmp_path):
     assert t2["alpha"]["tier"] != TIER_READY and t2["beta"]["tier"] != TIER_READY
 
 
+def test_an_invalid_cost_is_not_attributable_and_blocks_chargeback(tmp_path):
+    good = [team_record("alpha", i) for i in range(30)]
+    assert teams_of(run(tmp_path, good, REGISTRY, name="good.jsonl"))["alpha"]["tier"] == TIER_READY
+    bad = good + [team_record("alpha", 98, cost=-5), team_record("alpha", 99, cost="abc")]
+    r = run(tmp_path, bad, REGISTRY, name="bad.jsonl")
+    t = teams_of(r)["alpha"]
+    assert t["tier"] == TIER_SHOWBACK and any("2 requests with an invalid cost" in x for x in t["tier_reasons"])
+    # the negative amount counts as 0: totals are those of the 30 good records, every share stays within 0-100%
+    good_total = sum(Decimal(str(x["cost"])) for x in good)
+    assert r.attribution.total_cost == good_total == r.attribution.attributable_cost
+    assert 0 <= r.attribution.attributable_pct <= 100
+    assert r.attribution.unallocated_records == 2
+    # the finding still shows the amount as logged
+    con002 = next(f for f in r.findings if f.code == "CON002")
+    assert con002.count == 2 and con002.cost == Decimal(-5)
+
+
 def test_reconciliation_variance_enters_score_and_tier(tmp_path):
     r = run(tmp_path, [team_record("alpha", i) for i in range(4)], REGISTRY)
     assert teams_of(r)["alpha"]["tier"] == TIER_READY
@@ -218,10 +235,16 @@ def test_daily_section_is_an_aggregate(tmp_path):
     assert sum(Decimal(x["cost"]) for x in daily) == Decimal(r.to_dict()["summary"]["total_cost"])
 
 
-def test_empty_input_has_a_verdict(tmp_path):
+def test_empty_input_is_unusable_not_a_pass(tmp_path):
+    from auditor.loaders import InputError
+
     (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
-    r = audit([tmp_path / "empty.jsonl"])
-    assert r.verdict["ready"] is False and r.verdict["sentence"]
+    (tmp_path / "blank.jsonl").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(InputError, match="no records in .*empty.jsonl"):
+        audit([tmp_path])
+    # one empty file next to a real one is fine
+    write_jsonl(tmp_path / "one.jsonl", [record()])
+    assert audit([tmp_path]).attribution.records == 1
 
 
 # --- monotonicity: fixing a defect never lowers a team's score ---------------------------------------------

@@ -420,7 +420,7 @@ class Loader:
             return info, []
         if det.source == "none":
             # Every record of the file is read and rejected (records read = accepted + rejected), each with its line.
-            why = f"format not recognised: {det.reason}; name it with --format or a --mapping file"
+            why = f"format not recognised: {det.reason}; name it with --input-format NAME or --mapping FILE.toml"
             items = self._documents(det, path, why)
             info.rejected = len(items)
             return info, [Reject(name, line, reason) for line, reason in sorted(items)]

@@ -9,6 +9,10 @@ from auditor.result import AuditResult
 FORMAT = "text"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _table(rows: list[list[str]], align: str) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
@@ -29,7 +33,7 @@ def render(result: AuditResult) -> str:
     lines.append("Inputs")
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
-        lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {i['records']:,} records{extra}, {i['rejected']:,} rejected")
+        lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {_n(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
@@ -66,9 +70,9 @@ def render(result: AuditResult) -> str:
         lines += _table(rows, "<>>>><")
     u = d["unallocated"]
     if u["records"]:
-        lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {u['records']:,} records"]
+        lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {_n(u['records'], 'record')}"]
         for c in u["causes"]:
-            lines.append(f"  {c['code']} {c['name']}: {c['records']:,} records, {usd(c['cost'])}")
+            lines.append(f"  {c['code']} {c['name']}: {_n(c['records'], 'record')}, {usd(c['cost'])}")
     if d.get("reconciliation"):
         r = d["reconciliation"]
         if r.get("summary_line"):

@@ -43,6 +43,26 @@ def select_rules(select: Iterable[str] | None = None, ignore: Iterable[str] | No
     return rules
 
 
+def check_config(policy: Policy) -> None:
+    """Every ``[rules.<code or name>]`` table of the policy names a rule, and each of its keys is ``severity`` or
+    a parameter of that rule: a misspelt name or parameter would otherwise be ignored without a word."""
+    from rapidfuzz import process
+
+    names = sorted({*REGISTRY, *(r.name for r in REGISTRY.values())})
+    for key, table in sorted(policy.rules.get("config", {}).items()):
+        rule = find_rule(key)
+        if rule is None:
+            near = process.extractOne(key, names, score_cutoff=70)
+            hint = f" (did you mean {near[0]}?)" if near else " (see `audit-logs rules`)"
+            raise SelectionError(f"policy: [rules.{key}] names no rule{hint}")
+        known = ["severity", *sorted(rule.params)]
+        for param in sorted(table):
+            if param not in known:
+                near = process.extractOne(param, known, score_cutoff=70)
+                hint = f"did you mean {near[0]}?" if near else "its settings: " + ", ".join(known)
+                raise SelectionError(f"policy: [rules.{key}] {param}: not a setting of {rule.code} {rule.name} ({hint})")
+
+
 def find_rule(token: str) -> Rule | None:
     t = token.strip()
     return REGISTRY.get(t.upper()) or next((r for r in REGISTRY.values() if r.name == t.lower()), None)
