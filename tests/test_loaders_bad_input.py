@@ -231,10 +231,14 @@ def test_unknown_format_counts_every_record_of_each_container(tmp_path):
     (tmp_path / "o.json").write_text('[{"x": 1}, {"x": 2}]', encoding="utf-8")
     (tmp_path / "o.jsonl").write_text('{"foo": 1}\n\n{"foo": 2}\nnot json\n', encoding="utf-8")
     pq.write_table(pa.table({"zz": [1, 2, 3, 4]}), tmp_path / "o.parquet")
+    (tmp_path / "headless.csv").write_text("abc,,12\ndef,x,13\n\nghi,y,14\n", encoding="utf-8")
+    (tmp_path / "plain.log").write_text("hello world\nsecond line\n", encoding="utf-8")
     loaded = load([tmp_path])
     per_file = {Path(i.path).name: (i.records, i.rejected) for i in loaded.inputs}
-    # the malformed JSONL line is a record too (read, rejected); the blank line is not
-    assert per_file == {"o.csv": (0, 3), "o.json": (0, 2), "o.jsonl": (0, 3), "o.parquet": (0, 4)}
-    assert loaded.read == loaded.rejected == 12
+    # the malformed JSONL line is a record too (read, rejected); blank lines are not
+    assert per_file == {"o.csv": (0, 3), "o.json": (0, 2), "o.jsonl": (0, 3), "o.parquet": (0, 4),
+                        "headless.csv": (0, 3), "plain.log": (0, 2)}
+    assert loaded.read == loaded.rejected == 17
+    assert "CSV without a header row" in next(r.reason for r in loaded.rejects if r.source_file.endswith("headless.csv"))
     assert sorted(r.line for r in loaded.rejects if r.source_file.endswith("o.csv")) == [2, 3, 4]  # the data rows
     assert [r.line for r in loaded.rejects if r.source_file.endswith("o.jsonl")] == [1, 3, 4]

@@ -19,7 +19,7 @@ import tomllib
 
 @dataclass(frozen=True)
 class Detected:
-    container: str  # jsonl | json | csv | parquet | empty
+    container: str  # jsonl | json | csv | parquet | empty | text (lines of an unknown format) | binary
     source: str  # a preset name, "otlp", or "mapping:<file>"
     reason: str
 
@@ -95,6 +95,8 @@ def _sample_keys(head: bytes) -> tuple[str, set[str]]:
         return "unknown", set()
     if len(header) >= 2 and all(h.strip() and len(h) < 200 for h in header):
         return "csv", {h.strip().lstrip("\ufeff") for h in header}
+    if len(header) >= 2:  # comma-separated, but the first row has empty or very long cells: data, not names
+        return "headless", set()
     return "unknown", set()
 
 
@@ -130,10 +132,13 @@ def detect(path: Path, forced: str | None = None) -> Detected:
         container, keys = _sample_keys(head)
     if container == "empty":
         return Detected("empty", forced or "none", "the file is empty")
+    if container == "headless" and not forced:
+        return Detected("text", "none", "CSV without a header row? (its first row has empty or very long cells, so it"
+                        " holds data, not column names)")
     if container in ("binary", "unknown") and not forced:
-        return Detected(container, "none", "not JSON, JSON Lines, CSV or Parquet")
+        return Detected("text" if container == "unknown" else container, "none", "not JSON, JSON Lines, CSV or Parquet")
     if forced:
-        return Detected(container if container not in ("binary", "unknown") else "jsonl", forced, "--format")
+        return Detected(container if container not in ("binary", "unknown", "headless") else "jsonl", forced, "--format")
     if "resourceSpans" in keys:
         return Detected(container, "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)")
     found = best_preset(keys)

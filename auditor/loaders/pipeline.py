@@ -402,6 +402,8 @@ class Loader:
             import pyarrow.parquet as pq
 
             return [(i + 1, why) for i in range(pq.ParquetFile(path).metadata.num_rows)] or [(1, why)]
+        if det.container == "text":  # each non-blank line is a record
+            return [(line, why) for line, _ in readers._raw_lines(path, readers.Rejects())] or [(1, why)]
         if det.container not in ("jsonl", "json", "csv"):
             return [(1, why)]
         rejects, lines = readers.Rejects(), []
