@@ -255,7 +255,9 @@ DEFECTS = {
     "no-cost-center": lambda rec: {**rec, "cost_center": ""},
     "no-environment": lambda rec: {k: v for k, v in rec.items() if k != "environment"},
     "no-team-on-own-key": lambda rec: {**rec, "team_id": None},
-    "shared-key": lambda rec: {**rec, "api_key_id": "key-beta" if rec["team_id"] == "alpha" else "key-alpha"},
+    # the other team's key, whatever spelling of the team the record carries (fixing a free-form team
+    # must not turn this defect on: hypothesis found that case)
+    "shared-key": lambda rec: {**rec, "api_key_id": "key-beta" if (rec["team_id"] or "").lower() == "alpha" else "key-alpha"},
     "unlinked-retry": lambda rec: {**rec, "retry_count": 1},
     "bad-status": lambda rec: {**rec, "status": "ok"},
     "free-form-team": lambda rec: {**rec, "team_id": rec["team_id"].upper()},
