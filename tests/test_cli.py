@@ -118,3 +118,21 @@ def test_check_schema_baseline(logs):
     assert run("check-schema", "bad.jsonl", "--baseline", "cs.json").exit_code == 0
     r = run("check-schema", "bad.jsonl", "--baseline", "cs.json")
     assert "known finding(s) do not fail the check" in r.stdout
+
+
+def test_text_total_says_how_much_is_duplicate_copies(tmp_path):
+    from decimal import Decimal
+
+    from auditor import audit
+    from auditor.reporters import renderer
+    from helpers import record, write_jsonl
+
+    recs = [record(request_id=f"r{i}", cost=0.25) for i in range(3)]
+    clean = renderer("text")(audit([write_jsonl(tmp_path / "clean.jsonl", recs)]))
+    assert "of which copies" not in clean
+    result = audit([write_jsonl(tmp_path / "dup.jsonl", recs + [recs[0]])])
+    dup = next(f for f in result.findings if f.name == "duplicate-request")
+    assert dup.cost == Decimal("0.25")
+    text = renderer("text")(result)
+    assert "Total cost           $1.00" in text
+    assert f"  of which copies    $0.25  ({dup.code} duplicate-request; $0.75 with each request counted once)" in text

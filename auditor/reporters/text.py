@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from auditor.fmt import pct, usd
 from auditor.redact import mask_text
 from auditor.result import AuditResult
@@ -40,6 +42,10 @@ def render(result: AuditResult) -> str:
         + (f"  ({s['context_spans']:,} of the accepted are trace context spans, not LLM requests)" if s["context_spans"] else "")
     )
     lines.append(f"Total cost           {usd(s['total_cost'])}")
+    copies = next((f for f in d["findings"] if f["name"] == "duplicate-request"), None)
+    if copies:  # the headline counts every copy as logged; say how much of it is the same request again
+        lines.append(f"  of which copies    {usd(copies['cost'])}  ({copies['code']} duplicate-request; "
+                     f"{usd(Decimal(s['total_cost']) - Decimal(copies['cost']))} with each request counted once)")
     lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'])})  complete, valid owner")
     lines.append(f"Unattributed cost    {usd(s['unattributed_cost'])}")
     if d["rejects"]:
