@@ -403,7 +403,7 @@ class Loader:
 
             return [(i + 1, why) for i in range(pq.ParquetFile(path).metadata.num_rows)] or [(1, why)]
         if det.container == "text":  # each non-blank line is a record
-            return [(line, why) for line, _ in readers._raw_lines(path, readers.Rejects())] or [(1, why)]
+            return [(line, why) for line in readers.line_numbers(path)] or [(1, why)]
         if det.container not in ("jsonl", "json", "csv"):
             return [(1, why)]
         rejects, lines = readers.Rejects(), []

@@ -103,6 +103,12 @@ def _raw_lines(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
             yield lineno, pending
 
 
+def line_numbers(path: Path) -> Iterator[int]:
+    """The numbers of the non-blank lines of a plain or compressed file."""
+    for line, _ in _raw_lines(path, Rejects()):
+        yield line
+
+
 def _decode(raw: bytes, line: int, rejects: Rejects) -> str | None:
     try:
         text = raw.decode("utf-8")
