@@ -140,6 +140,14 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
             from auditor.reporters.export import export_findings as export
 
             export(result, export_findings)
+        if not quiet and not (out_format == "text" and output in (None, "-")):
+            # The text report ends with this line; a machine format on stdout or a report in a file does not
+            # say why the exit code is what it is, so standard error does (CI logs show it).
+            from auditor.redact import mask_text
+
+            g = result.gate
+            click.echo(mask_text(f"audit-logs: {'PASS' if g.passed else 'FAIL'}" + (": " + "; ".join(g.reasons) if g.reasons else "")),
+                       err=True)
     sys.exit(EXIT_PASS if exit_zero else result.exit_code)
 
 

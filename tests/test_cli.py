@@ -136,3 +136,16 @@ def test_text_total_says_how_much_is_duplicate_copies(tmp_path):
     text = renderer("text")(result)
     assert "Total cost           $1.00" in text
     assert f"  of which copies    $0.25  ({dup.code} duplicate-request; $0.75 with each request counted once)" in text
+
+
+def test_machine_formats_say_pass_or_fail_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    sample = Path(__file__).resolve().parent.parent / "sample_logs" / "litellm_payload.jsonl"
+    args = [sys.executable, "-m", "auditor.cli", str(sample), "--format", "json"]
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 1 and json.loads(p.stdout)["gate"]["passed"] is False
+    assert p.stderr.startswith("audit-logs: FAIL: ") and "finding(s) at severity error" in p.stderr
+    quiet = subprocess.run([*args, "-q"], capture_output=True, text=True)
+    assert quiet.returncode == 1 and quiet.stderr == ""

@@ -432,7 +432,7 @@ def test_gate_and_console(tmp_path):
     ok = CliRunner().invoke(main, [*args, "--max-variance-pct", "50"])
     assert ok.exit_code == 0, ok.output
     js = CliRunner().invoke(main, [*args, "--format", "json"])
-    doc = json.loads(js.output)
+    doc = json.loads(js.stdout)  # stderr says PASS or FAIL
     r = doc["reconciliation"]
     assert D(r["summary"]["variance"]) == D(r["summary"]["invoice_total"]) - D(r["summary"]["ledger_total"])
     assert isinstance(r["summary"]["invoice_total"], str)  # money as exact strings

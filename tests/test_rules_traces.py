@@ -298,3 +298,12 @@ def test_otlp_secret_in_agent_span_is_masked(tmp_path):
     assert f.count == 1 and f.cost == 0  # the agent span: flagged, carries no LLM cost
     text = renderer("json")(result) + renderer("text")(result)
     assert BEARER.split()[1] not in text
+
+
+def test_a_bearer_token_and_its_bare_key_are_one_distinct_secret(tmp_path):
+    key = "sk-proj-" + "A" * 36 + "wxyz"
+    recs = [record(request_id="a", api_key_alias="Bearer " + key), record(request_id="b", api_key_alias=key),
+            record(request_id="c", api_key_alias="sk-proj-" + "B" * 36 + "qrst")]
+    result = audit([write_jsonl(tmp_path / "s.jsonl", recs)])
+    sec = next(f for f in result.findings if f.name == "secret-in-log")
+    assert sec.count == 3 and "(2 distinct, shown masked)" in sec.message
