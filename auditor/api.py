@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from auditor.baseline import apply as apply_baseline
 from auditor.gate import evaluate, gate_settings
-from auditor.loaders import Loaded, load
+from auditor.loaders import InputError, Loaded, load
 from auditor.policy import Policy, load_policy
 from auditor.result import AuditResult
 from auditor.rules import check_config, run_rules, select_rules
@@ -52,8 +52,6 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     loaded = load_records(paths, policy, fmt=fmt, progress=progress)
     if loaded.read == 0:
         # Nothing to judge is not a pass: an empty export must not turn a CI gate green.
-        from auditor.loaders import InputError
-
         raise InputError("no records in " + ", ".join(i.path for i in loaded.inputs) + ": every input file is empty")
     findings = run_rules(loaded.con, policy, rules)
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))

@@ -168,19 +168,24 @@ def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], p
         if blocking else "false"
     )
     joins, team = _team_expr(policy, findings)
+
+    def violated(test: str) -> str:  # SQL: some 'field:code' violation of the record passes ``test`` (over f, c)
+        test = test.replace("{f}", "split_part(v, ':', 1)").replace("{c}", "split_part(v, ':', 2)")
+        return f"len(list_filter(r._violations, lambda v: {test})) > 0"
+
+    owner = f"list_contains({owned}, {{f}})"
+    malformed = f"NOT list_contains({missing}, {{c}})"  # present, but the contract rejects its value
+    bad_cost = f"{{f}} = 'cost' AND {malformed}"
     # A table, not a view: the attribution and the scoring read it about ten times.
     con.execute(
         # A cost the contract rejects (negative, not a number) is no evidence: the record is not attributable,
         # and a negative amount counts as 0, so no share of spend leaves [0, 100]% (CON002 shows it as logged).
         f"CREATE OR REPLACE TEMP TABLE attribution AS SELECT r._row, r.team_id, {team} AS team, greatest(coalesce(r.cost, 0), 0) AS cost, "
-        f"len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
-        f" OR (split_part(v, ':', 1) = 'cost' AND NOT list_contains({missing}, split_part(v, ':', 2))))) = 0"
-        f" AND NOT ({blocked}) AS attributable, nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
+        f"NOT {violated(f'{owner} OR ({bad_cost})')} AND NOT ({blocked}) AS attributable,"
+        f" nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
         f" nullif(r.api_key_alias, '') AS key_alias, lower(r.environment) AS env, CAST(r.timestamp AS DATE) AS day,"
-        f" len(list_filter(r._violations, lambda v: list_contains({owned}, split_part(v, ':', 1))"
-        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_owner,"
-        f" len(list_filter(r._violations, lambda v: split_part(v, ':', 1) = 'cost'"
-        f" AND NOT list_contains({missing}, split_part(v, ':', 2)))) > 0 AS bad_cost FROM llm r{joins}"
+        f" {violated(f'{owner} AND {malformed}')} AS bad_owner, {violated(bad_cost)} AS bad_cost"
+        f" FROM llm r{joins}"
     )
 
 

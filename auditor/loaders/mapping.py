@@ -271,7 +271,8 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
         # SELECT below it, not a copy of the expression each time (nested copies made a statement grow
         # exponentially; the CSV statement took most of a second to plan).
         cols.append(f"{_transform(spec, col)} AS {col}")
-        coerced.append(f"{_coerce(name, col)} AS {col}")
+        if coerce:
+            coerced.append(f"{_coerce(name, col)} AS {col}")
 
     jf_cols = "".join(
         f", CASE WHEN json_type(doc, {lit(to_pointer(n))}) = 'VARCHAR' AND json_valid(doc->>{lit(to_pointer(n))})"

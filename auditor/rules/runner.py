@@ -68,7 +68,7 @@ def find_rule(token: str) -> Rule | None:
     return REGISTRY.get(t.upper()) or next((r for r in REGISTRY.values() if r.name == t.lower()), None)
 
 
-_COLUMNS = "code VARCHAR, _row BIGINT, detail VARCHAR, fix VARCHAR, blocks BOOLEAN"
+_COLUMNS = (("code", "VARCHAR"), ("_row", "BIGINT"), ("detail", "VARCHAR"), ("fix", "VARCHAR"), ("blocks", "BOOLEAN"))
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -79,7 +79,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 def _publish(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     """``finding_rows``: the flagged records of every rule, one table per rule under one view (no copy)."""
-    empty = "SELECT " + ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in _COLUMNS.split(", ")) + " WHERE false"
+    empty = "SELECT " + ", ".join(f"NULL::{t} AS {c}" for c, t in _COLUMNS) + " WHERE false"
     con.execute("CREATE OR REPLACE TEMP VIEW finding_rows AS " + (" UNION ALL ".join(f"SELECT * FROM {t}" for t in tables) or empty))
 
 
