@@ -4,13 +4,17 @@ A mapping is a TOML table ``[fields]`` of ``canonical_field = SPEC`` where SPEC 
 
 * a path string: ``"metadata.team"`` (dotted keys, ``[n]`` for list items) or a JSON pointer
   ``"/attributes/gen_ai.request.model"`` for keys that contain dots;
-* a list of paths: the first one that holds a value (not null, not "") wins;
+* a list of paths: the first one that holds a value (not null, not "") wins; an item of the list may
+  itself be a table ``{path = "model", transform = "provider_prefix"}``, its transform applied before
+  that test;
 * a table ``{path = ..., transform = ..., ...}`` or ``{value = ...}`` for a constant.
 
 Transforms (``transform = "name"``): ``timestamp`` (``unit = "s"|"ms"|"us"|"ns"`` for numbers; strings
 are read as ISO 8601, no offset meaning UTC), ``cents`` (divide by 100, exactly), ``number``, ``integer``,
 ``boolean`` (also "True"/"false"/"1"/"0"; "None"/"null" text is null, as Python-written exports have it), ``string``, ``lower``, ``split`` (comma-separated text to a
-list), ``map`` (``map = {from = "to"}``, ``default = ...``) and ``prefix`` (``prefix = "litellm/"``).
+list), ``map`` (``map = {from = "to"}``, ``default = ...``), ``prefix`` (``prefix = "litellm/"``) and
+``provider_prefix`` (the provider of a LiteLLM-style model name, ``anthropic/claude-sonnet-4-6`` ->
+``anthropic``; null when the name has no ``/``).
 A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
 
 ``json_fields = ["metadata"]`` names top-level fields that hold JSON as text (CSV cells, SpendLogs).
@@ -27,7 +31,8 @@ from typing import Any, Mapping
 from auditor.contract.schema import FIELDS
 from auditor.contract.sql import json_literal, lit
 
-TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix")
+TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix",
+              "provider_prefix")
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 FIELD_NAMES = {f.name for f in FIELDS}
 EXTRA_FIELDS = ("record_kind",)  # not in the contract: "llm", or "agent"/"tool"/"other" for trace context spans
@@ -39,7 +44,7 @@ class MappingError(ValueError):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    paths: tuple[str, ...] = ()
+    paths: tuple[str | FieldSpec, ...] = ()  # a FieldSpec item: one path with its own transform
     value: Any = None
     transform: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -73,8 +78,16 @@ def to_pointer(path: str) -> str:
 def _spec(name: str, raw: Any, where: str) -> FieldSpec:
     if isinstance(raw, str):
         return FieldSpec(paths=(raw,))
-    if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
-        return FieldSpec(paths=tuple(raw))
+    if isinstance(raw, list) and raw and all(isinstance(p, (str, dict)) for p in raw):
+        items: list[str | FieldSpec] = []
+        for p in raw:
+            if isinstance(p, dict):
+                item = _spec(name, p, where)
+                if len(item.paths) != 1 or item.value is not None or not isinstance(item.paths[0], str):
+                    raise MappingError(f"{where}: field {name!r}: a table in a list of paths needs one path (and no value)")
+                p = item if item.transform else item.paths[0]
+            items.append(p)
+        return FieldSpec(paths=tuple(items))
     if isinstance(raw, dict):
         raw = dict(raw)
         paths = raw.pop("path", None)
@@ -200,6 +213,8 @@ def _transform(spec: FieldSpec, v: str) -> str:
         return f"CASE WHEN {v} IS NULL THEN {json_literal(o['default']) if 'default' in o else 'NULL'} ELSE CASE {s} {cases} ELSE {default} END END"
     if t == "prefix":
         return f"CASE WHEN {jt} = 'VARCHAR' THEN to_json({lit(o['prefix'])} || {s}) ELSE {v} END"
+    if t == "provider_prefix":
+        return f"CASE WHEN {jt} = 'VARCHAR' AND strpos({s}, '/') > 1 THEN to_json(split_part({s}, '/', 1)) END"
     raise MappingError(f"unknown transform {t}")
 
 
@@ -215,6 +230,42 @@ def _coerce(field_name: str, v: str) -> str:
             f"CASE WHEN json_type({v}) = 'VARCHAR' AND json_valid({v}->>'$') THEN json({v}->>'$') ELSE {empty} END"
         )
     return _transform(FieldSpec(transform=t), f"({empty})")
+
+
+def _field_selects(mapping: Mapping_, ref, coerce: bool) -> tuple[list[str], list[str], list[str]]:
+    """The three layers of per-field SELECT items over the path references ``ref(path)`` gives: the raw value
+    (first path holding a value), the transformed value, and (``coerce``) the CSV coercion."""
+    raw, cols, coerced = [], [], []
+    def one(p: str | FieldSpec) -> str:
+        return ref(p) if isinstance(p, str) else _transform(p, ref(p.paths[0]))
+
+    for name, spec in mapping.fields.items():
+        if spec.paths:
+            # A single path keeps null, "" and absent apart (the contract check tells them apart);
+            # with fallbacks, the first path that holds a value wins.
+            if len(spec.paths) == 1 and spec.value is None:
+                v = one(spec.paths[0])
+            else:
+                v = f"COALESCE({', '.join(_present(one(p)) for p in spec.paths)})"
+            if spec.value is not None:
+                v = f"COALESCE({v}, {json_literal(spec.value)})"
+        else:
+            v = json_literal(spec.value)
+        col = '"' + name.replace('"', '""') + '"'
+        raw.append(f"{v} AS {col}")
+        # A transform, and the CSV coercion, read their input several times: each reads the column of the
+        # SELECT below it, not a copy of the expression each time (nested copies made a statement grow
+        # exponentially; the CSV statement took most of a second to plan).
+        cols.append(f"{_transform(spec, col)} AS {col}")
+        if coerce:
+            coerced.append(f"{_coerce(name, col)} AS {col}")
+    return raw, cols, coerced
+
+
+def _layers(inner: str, passed: str, raw: list[str], cols: list[str], coerced: list[str]) -> str:
+    keep = f"SELECT source_line, source_index{passed}, "
+    out = f"{keep}{', '.join(cols)} FROM ({keep}{', '.join(raw)} FROM ({inner}))"
+    return f"{keep}{', '.join(coerced)} FROM ({out})" if coerced else out
 
 
 def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extra: Mapping[str, str] | None = None) -> str:
@@ -252,28 +303,7 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
             refs[key] = f"_l{roots.index(root)}[{len(per_root[root])}]"
         return refs[key]
 
-    raw, cols, coerced = [], [], []
-    for name, spec in mapping.fields.items():
-        if spec.paths:
-            # A single path keeps null, "" and absent apart (the contract check tells them apart);
-            # with fallbacks, the first path that holds a value wins.
-            if len(spec.paths) == 1 and spec.value is None:
-                v = ref(spec.paths[0])
-            else:
-                v = f"COALESCE({', '.join(_present(ref(p)) for p in spec.paths)})"
-            if spec.value is not None:
-                v = f"COALESCE({v}, {json_literal(spec.value)})"
-        else:
-            v = json_literal(spec.value)
-        col = '"' + name.replace('"', '""') + '"'
-        raw.append(f"{v} AS {col}")
-        # A transform, and the CSV coercion, read their input several times: each reads the column of the
-        # SELECT below it, not a copy of the expression each time (nested copies made a statement grow
-        # exponentially; the CSV statement took most of a second to plan).
-        cols.append(f"{_transform(spec, col)} AS {col}")
-        if coerce:
-            coerced.append(f"{_coerce(name, col)} AS {col}")
-
+    raw, cols, coerced = _field_selects(mapping, ref, coerce)
     jf_cols = "".join(
         f", CASE WHEN json_type(doc, {lit(to_pointer(n))}) = 'VARCHAR' AND json_valid(doc->>{lit(to_pointer(n))})"
         f" THEN json(doc->>{lit(to_pointer(n))}) ELSE json_extract(doc, {lit(to_pointer(n))}) END AS _jf{i}"
@@ -296,9 +326,77 @@ def compile_select(mapping: Mapping_, source: str, *, coerce: bool = False, extr
             for j, prefix in enumerate(subs)
         )
         inner = f"SELECT *, {sub_lists} FROM ({inner})"
-    keep = f"SELECT source_line, source_index{passed}, "
-    out = f"{keep}{', '.join(cols)} FROM ({keep}{', '.join(raw)} FROM ({inner}))"
-    return f"{keep}{', '.join(coerced)} FROM ({out})" if coerce else out
+    return _layers(inner, passed, raw, cols, coerced)
+
+
+class NotColumnar(ValueError):
+    """A mapping that a typed (Parquet) schema cannot give column by column (it reads JSON held as text):
+    such a file is read as JSON documents instead."""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_json(typ) -> bool:
+    return getattr(typ, "extension_name", None) == "arrow.json"
+
+
+def column_ref(schema, path: str) -> str:
+    """SQL for one mapping path over the columns of a typed ``schema`` (a pyarrow schema), giving what
+    ``json_extract`` gives for that path of the row written as JSON (``to_json`` of the row): SQL NULL
+    when a key or list item on the way is not there or a value on the way is null, ``null`` when the value
+    itself is null, and otherwise the value written as JSON."""
+    import pyarrow as pa
+
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in to_pointer(path)[1:].split("/")]
+    if parts[0] not in schema.names:
+        return "NULL::JSON"
+    typ, expr, absent = schema.field(parts[0]).type, _ident(parts[0]), []
+    for depth, part in enumerate(parts[1:], start=1):
+        absent.append(f"{expr} IS NULL")
+        if _is_json(typ):  # JSON text: the rest of the path is looked up in it, as in the document
+            rest = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts[depth:])
+            return f"CASE WHEN {' OR '.join(absent)} THEN NULL::JSON ELSE json_extract({expr}::JSON, {lit(rest)}) END"
+        if pa.types.is_struct(typ):
+            names = [typ.field(i).name for i in range(typ.num_fields)]
+            if part not in names:
+                return "NULL::JSON"
+            expr, typ = f"struct_extract({expr}, {lit(part)})", typ.field(names.index(part)).type
+        elif pa.types.is_map(typ) and (pa.types.is_string(typ.key_type) or pa.types.is_large_string(typ.key_type)):
+            absent.append(f"NOT map_contains({expr}, {lit(part)})")
+            expr, typ = f"map_extract_value({expr}, {lit(part)})", typ.item_type
+        elif (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and part.isdigit() and (part == "0" or part[0] != "0"):
+            absent.append(f"len({expr}) <= {int(part)}")
+            expr, typ = f"{expr}[{int(part) + 1}]", typ.value_type
+        else:  # a key of a list, a number or a text: not there
+            return "NULL::JSON"
+    value = f"coalesce(to_json({expr}), 'null'::JSON)"
+    return f"CASE WHEN {' OR '.join(absent)} THEN NULL::JSON ELSE {value} END" if absent else value
+
+
+def compile_columns(mapping: Mapping_, source: str, schema, *, extra: Mapping[str, str] | None = None) -> str:
+    """Like :func:`compile_select`, over a typed table ``source`` (Parquet) whose pyarrow ``schema`` is known:
+    each mapped path is read from its column (no JSON document is written for the row and parsed again), and
+    gives the same JSON value that :func:`compile_select` would give for the row written as JSON. ``source``
+    has the columns of ``schema`` plus source_line and source_index; ``extra`` expressions are over its columns.
+    Raises NotColumnar for a mapping that reads JSON held as text (``json_fields``)."""
+    if mapping.json_fields:
+        raise NotColumnar("the mapping reads JSON held as text")
+    extra = dict(extra or {})
+    paths: dict[str, str] = {}
+
+    def ref(path: str) -> str:
+        if path not in paths:
+            paths[path] = column_ref(schema, path)
+        return f"_p{list(paths).index(path)}"
+
+    raw, cols, _ = _field_selects(mapping, ref, False)
+    extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
+    passed = "".join(f", {name}" for name in extra)
+    values = "".join(f", {expr} AS _p{i}" for i, expr in enumerate(paths.values()))
+    inner = f"SELECT source_line, source_index{extras}{values} FROM {source}"
+    return _layers(inner, passed, raw, cols, [])
 
 
 # A nested object that this many mapped paths read from is extracted once and read from there:
@@ -312,6 +410,7 @@ def _sub_roots(mapping: Mapping_, jf_index: Mapping[str, int]) -> list[str]:
     counts: dict[str, set[str]] = {}
     for spec in mapping.fields.values():
         for path in spec.paths:
+            path = path if isinstance(path, str) else path.paths[0]
             parts = to_pointer(path)[1:].split("/")
             if len(parts) > 2 and parts[0] not in jf_index:
                 counts.setdefault("/" + "/".join(parts[:2]), set()).add(path)

@@ -4,7 +4,9 @@ For each file: detect the format, stream its documents in Arrow batches, and per
 DuckDB statement that parses each document once, maps it to the canonical fields, checks each
 field against the contract (``contract.sql``: the same verdicts as jsonschema), converts it to its
 SQL type and appends it to ``records``. Documents that are not JSON objects go to the rejects
-with file:line. Nothing is held in Python per record.
+with file:line. Nothing is held in Python per record. Plain JSON Lines are read by DuckDB itself
+(``_load_jsonl_fast``); Parquet is read column by column (``mapping.compile_columns``), giving the
+same values as its rows written as JSON documents.
 
 The ``records`` table has one column per contract field (typed), plus
 ``_row`` (stable order), ``record_kind`` (llm, or agent/tool/other for trace context spans),
@@ -28,7 +30,7 @@ from auditor.contract.schema import Field, base_schema, fields_of
 from auditor.contract.sql import check_expr, json_text_sql, json_type_sql, lit, sql_type, typed_expr
 from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
-from auditor.loaders.mapping import Mapping_, MappingError, compile_select
+from auditor.loaders.mapping import Mapping_, MappingError, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import InputError, compression_of, discover
 from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
 
@@ -128,23 +130,35 @@ def _create_table(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> 
 # records, one thread: the whole credential expression 0.52 s instead of 0.70 s with the former hints, although
 # "k-" sends more documents (8%) to the regex.
 SECRET_HINTS = ("k-", "k_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_", "Bearer", "bearer")
-_SECRET_SQL = (
-    "CASE WHEN " + " OR ".join(f"contains(doc, {lit(h)})" for h in SECRET_HINTS) + " THEN "
-    # The key whose string value, or one of whose array items (tags), holds the secret.
-    "regexp_extract(doc, " + lit(r'\\?"([^"\\]{0,100})\\?"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?\\?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
-    + ", ['key', 'secret']) ELSE {'key': '', 'secret': ''} END"
-)
+
+
+def _secret_sql(doc: str = "doc", hinted: str | None = None) -> str:
+    """The first credential in the JSON text ``doc``, and the key it is the value of: {'key', 'secret'}, both ''
+    for none. ``hinted``: text that holds one of the hints wherever ``doc`` holds a credential (by default
+    ``doc`` itself); the regex runs only on the documents where it does."""
+    hinted = hinted or doc
+    return (
+        "CASE WHEN " + " OR ".join(f"contains({hinted}, {lit(h)})" for h in SECRET_HINTS) + " THEN "
+        # The key whose string value, or one of whose array items (tags), holds the secret.
+        f"regexp_extract({doc}, " + lit(r'\\?"([^"\\]{0,100})\\?"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?\\?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
+        + ", ['key', 'secret']) ELSE {'key': '', 'secret': ''} END"
+    )
+
+
+_SECRET_SQL = _secret_sql()
 
 
 def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[str, Any], source: str,
-                source_format: str, source_file: str, coerce: bool, marked: bool = False) -> str:
+                source_format: str, source_file: str, coerce: bool, marked: bool = False, mapped: str | None = None) -> str:
     """The INSERT of ``source`` (doc, source_line, source_index, _row) into ``records``. ``marked``: the source
     also has ``_ok`` (false for a document that is not a JSON object; its doc is then ``{}``), and such rows
-    are inserted with record_kind ``_bad`` so the caller can tell they were there."""
-    extra = {"_sec": _SECRET_SQL, "_row_": "_row"}
-    if marked:
-        extra["_ok_"] = "_ok"
-    mapped = compile_select(mapping, source, coerce=coerce, extra=extra)
+    are inserted with record_kind ``_bad`` so the caller can tell they were there. ``mapped``: the mapped
+    SELECT (with ``_sec`` and ``_row_``) already compiled, instead of ``source``."""
+    if mapped is None:
+        extra = {"_sec": _SECRET_SQL, "_row_": "_row"}
+        if marked:
+            extra["_ok_"] = "_ok"
+        mapped = compile_select(mapping, source, coerce=coerce, extra=extra)
     props = schema["properties"]
     typed, checks, pre, post = [], [], [], []
     for f in fields:
@@ -293,6 +307,34 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _hint_text(schema: pa.Schema) -> str:
+    """SQL text over a typed row that holds a credential hint wherever the row written as JSON (``to_json``)
+    holds a credential: its text values (nested ones and list items included) joined; numbers, booleans and
+    times hold none. A column or field whose own name holds a hint makes every row a candidate."""
+    parts: list[str] = []
+    names: list[str] = []
+
+    def walk(expr: str, typ: pa.DataType) -> None:
+        if pa.types.is_struct(typ):
+            for i in range(typ.num_fields):
+                f = typ.field(i)
+                names.append(f.name)
+                walk(f"struct_extract({expr}, {lit(f.name)})" if expr else _ident(f.name), f.type)
+        elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            parts.append(expr)
+        elif (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and (
+                pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type)):
+            parts.append(f"array_to_string({expr}, ' ')")
+        elif not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
+                  or pa.types.is_decimal(typ) or pa.types.is_temporal(typ) or pa.types.is_null(typ)):
+            parts.append(f"to_json({expr})::VARCHAR")  # maps (keys too), lists of structs, binary: their JSON text
+
+    walk("", pa.struct(list(schema)))
+    if any(h in name for name in names for h in SECRET_HINTS):
+        return lit(SECRET_HINTS[0])
+    return f"concat_ws(' ', {', '.join(parts)})" if parts else "''"
+
+
 class Loader:
     def __init__(self, con: duckdb.DuckDBPyConnection, schema: Mapping[str, Any] | None = None,
                  progress: Callable[[int], None] | None = None):
@@ -415,6 +457,29 @@ class Loader:
             pass
         return [(line, why) for line in lines] + list(rejects.items) or [(1, why)]
 
+    def _parquet_sql(self, path: Path, mapping: Mapping_, name: str) -> str:
+        """The INSERT of a Parquet file. Each mapped path is read from its typed column (compile_columns) and no
+        JSON document is written per row, except, for the credential scan, for the rows whose text holds a
+        credential hint. A mapping that reads JSON held as text (json_fields) makes every row a JSON document,
+        read like a line of JSON. Measured on a 333k-row file of the benchmark, one run each: 5.4 s instead of
+        8.8 s."""
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        # file_row_number gives each row its number without a window (which would hold the whole file).
+        table = f"read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false)"
+        doc = "to_json({" + ", ".join(f"{lit(c)}: {_ident(c)}" for c in schema.names) + "})::VARCHAR"
+        row = f"{self.rows} + file_row_number + 1"
+        try:
+            hinted = _hint_text(schema)
+            mapped = compile_columns(mapping, f"(SELECT *, file_row_number + 1 AS source_line, NULL::BIGINT AS source_index"
+                                     f" FROM {table})", schema, extra={"_sec": _secret_sql(doc, hinted), "_row_": row})
+        except NotColumnar:
+            src = (f"(SELECT {doc} AS doc, file_row_number + 1 AS source_line,"
+                   f" NULL::BIGINT AS source_index, {row} AS _row FROM {table})")
+            return _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, False)
+        return _insert_sql(mapping, self.fields, self.schema, "", mapping.name, name, False, mapped=mapped)
+
     def load_file(self, path: Path, forced: str | None = None) -> tuple[InputFile, list[Reject]]:
         det = detect(path, forced)
         name = path.as_posix()
@@ -432,16 +497,9 @@ class Loader:
         rejects = readers.Rejects()
         coerce = det.container in ("csv",)
         if det.container == "parquet":
-            import pyarrow.parquet as pq
-
-            # file_row_number gives each row its number without a window (which would hold the whole file).
-            cols = ", ".join(f"{lit(c)}: {_ident(c)}" for c in pq.read_schema(path).names)
-            src = (f"(SELECT to_json({{{cols}}})::VARCHAR AS doc, file_row_number + 1 AS source_line,"
-                   f" NULL::BIGINT AS source_index, {self.rows} + file_row_number + 1 AS _row"
-                   f" FROM read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false))")
             self.con.execute("SET preserve_insertion_order = false")  # as below: _row is explicit
             try:
-                self.rows += self.con.execute(_insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, False)).fetchall()[0][0]
+                self.rows += self.con.execute(self._parquet_sql(path, mapping, name)).fetchall()[0][0]
             finally:
                 self.con.execute("SET preserve_insertion_order = true")
             if self.progress:
