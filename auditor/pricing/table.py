@@ -325,24 +325,23 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
     out_rows: dict[str, list] = {k: [] for k in ("_row", "a_first", "a_last", "switch", "b_n", "a_prices", "b_prices", "b_cost")}
     regime_rows: dict[str, list] = {k: [] for k in ("provider", "model", "batch", "old_from", "old_until", "switch",
                                                     "old_prices", "new_prices", "new_records", "stale_records")}
-    # One ordered pass over the priced records, read in batches and cut at each key: memory holds the largest
-    # key's records, not every priced record (a query per key scanned every record once per key).
-    rel = con.sql("""
-        SELECT k.k, r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
-               r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
-        FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
-        WHERE r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
-        ORDER BY k.k, r.ts, r._row""")
-    # DuckDB 2 names it to_arrow_reader; 1.x record_batch
-    reader = (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(_REGIME_BATCH)
-    for k, table in _per_key(reader):
+    # One key's records at a time: memory holds the largest key's records, not every priced record.
+    for k, key in enumerate(keys):
+        cols = con.execute("""
+            SELECT r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
+                   r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
+            FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
+            WHERE k.k = ? AND r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
+            ORDER BY r.ts, r._row""", [k]).fetchnumpy()
+        if len(cols["_row"]) == 0:
+            continue
         part = {
-            "rid": table.column("_row").to_numpy().astype(np.int64), "t": table.column("t").to_numpy().astype(np.int64),
-            "day": table.column("d").to_numpy().astype(np.int64), "y": table.column("y").to_numpy().astype(float),
-            "x": np.column_stack([table.column(c).to_numpy().astype(float) for c in ("tuncached", "tcached", "twrite", "tout")]),
+            "rid": np.asarray(cols["_row"], dtype=np.int64), "t": np.asarray(cols["t"], dtype=np.int64),
+            "day": np.asarray(cols["d"], dtype=np.int64), "y": np.asarray(cols["y"], dtype=float),
+            "x": np.column_stack([np.asarray(cols[c], dtype=float) for c in ("tuncached", "tcached", "twrite", "tout")]),
         }
-        del table
-        key = tuple(keys[k])
+        del cols
+        key = tuple(key)
         _key_regimes(np, part, key, known.get(key, []), pct, usd, floor, out_rows, regime_rows)
 
     t_schema = pa.schema([("_row", pa.int64()), ("a_first", pa.timestamp("us")), ("a_last", pa.timestamp("us")),
@@ -363,27 +362,6 @@ def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
 
 
 _MAX_FITTED = 8
-_REGIME_BATCH = 262_144
-
-
-def _per_key(reader: pa.RecordBatchReader):
-    """(k, table of that key's rows) from a reader ordered by its first column ``k``."""
-    import pyarrow.compute as pc
-
-    held: list[pa.RecordBatch] = []
-    for batch in reader:
-        while batch.num_rows:
-            ks = batch.column(0)
-            first = ks[0].as_py()
-            if held and held[0].column(0)[0].as_py() != first:
-                yield held[0].column(0)[0].as_py(), pa.Table.from_batches(held)
-                held = []
-            # rows of the first key in this batch: the batch is ordered, so they are a prefix
-            n = int(pc.sum(pc.equal(ks, first)).as_py())
-            held.append(batch.slice(0, n))
-            batch = batch.slice(n)
-    if held:
-        yield held[0].column(0)[0].as_py(), pa.Table.from_batches(held)
 _FIT_ROWS = 5000
 _FIT_MIN = 6
 
