@@ -54,6 +54,8 @@ def test_malformed_json_lines(tmp_path):
     rej = check(load([p]), read=8, rejected=4, records=4)
     assert set(rej) == {3, 5, 6, 7}
     assert "malformed JSON" in rej[3] and "not an object" in rej[6]
+    # the line ends early: the error is at the end of that line, not at "column 1" of a next line
+    assert rej[3].endswith("(column 20)"), rej[3]
 
 
 def test_truncated_jsonl_last_line(tmp_path):

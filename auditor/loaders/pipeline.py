@@ -295,7 +295,9 @@ _IS_OBJECT = f"(json_valid(doc) AND {_STARTS_OBJECT.format(doc='doc')})"
 
 def _malformed_reason(doc: str) -> str:
     try:
-        value = json.loads(doc)
+        # Without the line's newline: an error at the end of the line is then at its last column, not "column 1" of
+        # a next line that is not there.
+        value = json.loads(doc.rstrip())
     except json.JSONDecodeError as exc:
         return f"malformed JSON: {exc.msg} (column {exc.colno})"
     except RecursionError:
