@@ -19,3 +19,8 @@ def usd(value: Decimal | str | int | float | None) -> str:
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 request``, ``2,000 requests``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -20,6 +20,11 @@ class GateResult:
     failing: list[str] = field(default_factory=list)  # codes of the findings that fail the gate
     baseline: dict[str, Any] | None = None  # the comparison with --baseline (auditor.baseline)
 
+    @property
+    def line(self) -> str:
+        """``PASS``, or ``FAIL: why`` (the last line of the text reports, and what the CLI says on stderr)."""
+        return ("PASS" if self.passed else "FAIL") + (": " + "; ".join(self.reasons) if self.reasons else "")
+
 
 def gate_settings(policy_gate: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings = {"fail_on": "error", "min_attributable_pct": None, "max_unattributed_cost": None, "max_variance_pct": None,

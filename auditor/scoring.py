@@ -35,7 +35,7 @@ import duckdb
 from auditor.contract.schema import OWNERSHIP_FIELDS
 from auditor.contract.sql import MISSING_CODES, lit
 from auditor.findings import Finding
-from auditor.fmt import usd
+from auditor.fmt import plural, usd
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.policy import Policy
@@ -270,7 +270,7 @@ _DETAIL_RULES = ("missing-owner", "invalid-value", "missing-field")  # the fixes
 
 def _fix_phrase(name: str, n: int, service: str | None, details: list[str]) -> str:
     svc = f"of service {service}" if service else "with no service"
-    req = f"{n:,} request{'s' if n != 1 else ''}"
+    req = plural(n, "request")
     if name == "missing-owner":
         missing: list[str] = []
         for d in details:
@@ -435,12 +435,12 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
             reasons.append(f"reconciliation variance {abs(variance):.2f}% is not below {max_var:g}%")
         if bad_costs.get(t.team_id):
             n = int(bad_costs[t.team_id])
-            reasons.append(f"{n:,} request{'s' if n != 1 else ''} with an invalid cost (negative or not a number)")
+            reasons.append(f"{plural(n, 'request')} with an invalid cost (negative or not a number)")
         unnamed = [k for k in keys if not k["named"]]
         if unnamed:
             first = unnamed[0]
             who = (f"is owned by {first['owner']}" if first["owner"] else "has no single named owner")
-            reasons.append(f"{len(unnamed)} production key{'s' if len(unnamed) != 1 else ''} without this team as "
+            reasons.append(f"{plural(len(unnamed), 'production key')} without this team as "
                            f"named owner (e.g. {first['key']} {who})")
         if not reasons:
             tier = TIER_READY

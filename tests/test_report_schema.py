@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from auditor.result import REPORT_SCHEMA_VERSION
-from ci_samples import REPO, SAMPLE_LOGS, bad, good, sample_dir
+from ci_samples import REPO, bad, good, sample_dir
 from helpers import record, write_jsonl
 
 SCHEMA = json.loads((REPO / "schemas" / "audit-report.schema.json").read_text(encoding="utf-8"))

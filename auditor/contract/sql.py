@@ -34,6 +34,11 @@ def lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def ident(name: str) -> str:
+    """A quoted SQL identifier (a column or field name from the data may hold any character)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_type(field: Field) -> str:
     if field.name == "timestamp":
         return "TIMESTAMP"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.contract.schema import FIELDS
-from auditor.contract.sql import json_literal, lit
+from auditor.contract.sql import ident, json_literal, lit
 
 TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix",
               "provider_prefix")
@@ -72,7 +72,17 @@ def to_pointer(path: str) -> str:
             parts.append(head)
             key = idx[:-1]
         parts.append(key)
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts if p != "")
+    return "/" + "/".join(_escape(p) for p in parts if p != "")
+
+
+def _escape(key: str) -> str:
+    """One key as a JSON pointer token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _keys(pointer: str) -> list[str]:
+    """The keys of a JSON pointer (``/a/b~1c`` -> ``["a", "b/c"]``)."""
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
 
 
 def _spec(name: str, raw: Any, where: str) -> FieldSpec:
@@ -251,7 +261,7 @@ def _field_selects(mapping: Mapping_, ref, coerce: bool) -> tuple[list[str], lis
                 v = f"COALESCE({v}, {json_literal(spec.value)})"
         else:
             v = json_literal(spec.value)
-        col = '"' + name.replace('"', '""') + '"'
+        col = ident(name)
         raw.append(f"{v} AS {col}")
         # A transform, and the CSV coercion, read their input several times: each reads the column of the
         # SELECT below it, not a copy of the expression each time (nested copies made a statement grow
@@ -334,10 +344,6 @@ class NotColumnar(ValueError):
     such a file is read as JSON documents instead."""
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _is_json(typ) -> bool:
     return getattr(typ, "extension_name", None) == "arrow.json"
 
@@ -349,14 +355,14 @@ def column_ref(schema, path: str) -> str:
     itself is null, and otherwise the value written as JSON."""
     import pyarrow as pa
 
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in to_pointer(path)[1:].split("/")]
+    parts = _keys(to_pointer(path))
     if parts[0] not in schema.names:
         return "NULL::JSON"
-    typ, expr, absent = schema.field(parts[0]).type, _ident(parts[0]), []
+    typ, expr, absent = schema.field(parts[0]).type, ident(parts[0]), []
     for depth, part in enumerate(parts[1:], start=1):
         absent.append(f"{expr} IS NULL")
         if _is_json(typ):  # JSON text: the rest of the path is looked up in it, as in the document
-            rest = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts[depth:])
+            rest = "/" + "/".join(_escape(p) for p in parts[depth:])
             return f"CASE WHEN {' OR '.join(absent)} THEN NULL::JSON ELSE json_extract({expr}::JSON, {lit(rest)}) END"
         if pa.types.is_struct(typ):
             names = [typ.field(i).name for i in range(typ.num_fields)]
@@ -384,17 +390,15 @@ def compile_columns(mapping: Mapping_, source: str, schema, *, extra: Mapping[st
     if mapping.json_fields:
         raise NotColumnar("the mapping reads JSON held as text")
     extra = dict(extra or {})
-    paths: dict[str, str] = {}
+    names: dict[str, str] = {}  # path -> the column of the inner SELECT holding its value
 
     def ref(path: str) -> str:
-        if path not in paths:
-            paths[path] = column_ref(schema, path)
-        return f"_p{list(paths).index(path)}"
+        return names.setdefault(path, f"_p{len(names)}")
 
     raw, cols, _ = _field_selects(mapping, ref, False)
     extras = "".join(f", {expr} AS {name}" for name, expr in extra.items())
     passed = "".join(f", {name}" for name in extra)
-    values = "".join(f", {expr} AS _p{i}" for i, expr in enumerate(paths.values()))
+    values = "".join(f", {column_ref(schema, path)} AS {name}" for path, name in names.items())
     inner = f"SELECT source_line, source_index{extras}{values} FROM {source}"
     return _layers(inner, passed, raw, cols, [])
 

@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401 (pa.compute)
 
 from auditor.contract.schema import Field, base_schema, fields_of
-from auditor.contract.sql import check_expr, json_text_sql, json_type_sql, lit, sql_type, typed_expr
+from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql, lit, sql_type, typed_expr
 from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
-from auditor.loaders.mapping import Mapping_, MappingError, NotColumnar, compile_columns, compile_select
+from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import InputError, compression_of, discover
 from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
 
@@ -148,17 +148,21 @@ def _secret_sql(doc: str = "doc", hinted: str | None = None) -> str:
 _SECRET_SQL = _secret_sql()
 
 
-def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[str, Any], source: str,
-                source_format: str, source_file: str, coerce: bool, marked: bool = False, mapped: str | None = None) -> str:
-    """The INSERT of ``source`` (doc, source_line, source_index, _row) into ``records``. ``marked``: the source
-    also has ``_ok`` (false for a document that is not a JSON object; its doc is then ``{}``), and such rows
-    are inserted with record_kind ``_bad`` so the caller can tell they were there. ``mapped``: the mapped
-    SELECT (with ``_sec`` and ``_row_``) already compiled, instead of ``source``."""
-    if mapped is None:
-        extra = {"_sec": _SECRET_SQL, "_row_": "_row"}
-        if marked:
-            extra["_ok_"] = "_ok"
-        mapped = compile_select(mapping, source, coerce=coerce, extra=extra)
+def _documents_select(mapping: Mapping_, source: str, coerce: bool, marked: bool = False) -> str:
+    """The mapped SELECT (compile_select, with ``_sec`` and ``_row_``) over ``source``: JSON documents (doc,
+    source_line, source_index, _row). ``marked``: the source also has ``_ok`` (false for a document that is not
+    a JSON object; its doc is then ``{}``)."""
+    extra = {"_sec": _SECRET_SQL, "_row_": "_row"}
+    if marked:
+        extra["_ok_"] = "_ok"
+    return compile_select(mapping, source, coerce=coerce, extra=extra)
+
+
+def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[str, Any], mapped: str,
+                source_format: str, source_file: str, marked: bool = False) -> str:
+    """The INSERT into ``records`` of the mapped SELECT ``mapped`` (one JSON column per mapped field, ``_sec``,
+    ``_row_``): each field typed and checked against the contract. ``marked``: ``mapped`` has ``_ok_``, and the
+    rows where it is false are inserted with record_kind ``_bad`` so the caller can tell they were there."""
     props = schema["properties"]
     typed, checks, pre, post = [], [], [], []
     for f in fields:
@@ -176,11 +180,11 @@ def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[st
         jt, text, items = "NULL::VARCHAR", "NULL::VARCHAR", None
         if f.name in mapping.fields:
             jt, text = f'm."{f.name}:t"', f'm."{f.name}:s"'
-            pre.append(f'{json_type_sql(f"m.{_ident(f.name)}")} AS "{f.name}:t"')
-            post.append(f'{json_text_sql(f"m.{_ident(f.name)}", jt)} AS "{f.name}:s"')
+            pre.append(f'{json_type_sql(f"m.{ident(f.name)}")} AS "{f.name}:t"')
+            post.append(f'{json_text_sql(f"m.{ident(f.name)}", jt)} AS "{f.name}:s"')
             if f.main_type == "array":  # the items, parsed once for the typed value and the items check
                 items = f'm."{f.name}:i"'
-                post.append(f"CASE WHEN {jt} = 'ARRAY' THEN json_extract(m.{_ident(f.name)}, '$[*]') END AS \"{f.name}:i\"")
+                post.append(f"CASE WHEN {jt} = 'ARRAY' THEN json_extract(m.{ident(f.name)}, '$[*]') END AS \"{f.name}:i\"")
         # Values holding a credential are masked after the load (mask_secrets): few records have one.
         typed.append(f'{typed_expr(f, v, jt=jt, text=text, items=items)} AS "{f.name}"')
         check = check_expr(f, props[f.name], v, jt=jt, text=text, items=items)
@@ -208,7 +212,7 @@ def mask_secrets(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> N
         return
     sets = []
     for f in fields:
-        c = _ident(f.name)
+        c = ident(f.name)
         if f.name in PROVENANCE or f.name == "timestamp":
             continue
         if f.main_type == "string":
@@ -305,23 +309,18 @@ def _malformed_reason(doc: str) -> str:
     return f"a JSON {type(value).__name__}, not an object"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _hint_text(schema: pa.Schema) -> str:
     """SQL text over a typed row that holds a credential hint wherever the row written as JSON (``to_json``)
     holds a credential: its text values (nested ones and list items included) joined; numbers, booleans and
-    times hold none. A column or field whose own name holds a hint makes every row a candidate."""
+    times hold none. (The credential regex finds a secret only inside a JSON string value, never in a key, so
+    the names of columns and fields need no scan.)"""
     parts: list[str] = []
-    names: list[str] = []
 
     def walk(expr: str, typ: pa.DataType) -> None:
         if pa.types.is_struct(typ):
             for i in range(typ.num_fields):
                 f = typ.field(i)
-                names.append(f.name)
-                walk(f"struct_extract({expr}, {lit(f.name)})" if expr else _ident(f.name), f.type)
+                walk(f"struct_extract({expr}, {lit(f.name)})" if expr else ident(f.name), f.type)
         elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
             parts.append(expr)
         elif (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and (
@@ -329,11 +328,9 @@ def _hint_text(schema: pa.Schema) -> str:
             parts.append(f"array_to_string({expr}, ' ')")
         elif not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
                   or pa.types.is_decimal(typ) or pa.types.is_temporal(typ) or pa.types.is_null(typ)):
-            parts.append(f"to_json({expr})::VARCHAR")  # maps (keys too), lists of structs, binary: their JSON text
+            parts.append(f"to_json({expr})::VARCHAR")  # maps, lists of structs, binary: their JSON text
 
     walk("", pa.struct(list(schema)))
-    if any(h in name for name in names for h in SECRET_HINTS):
-        return lit(SECRET_HINTS[0])
     return f"concat_ws(' ', {', '.join(parts)})" if parts else "''"
 
 
@@ -413,7 +410,8 @@ class Loader:
                f" (SELECT json, coalesce({_STARTS_OBJECT.format(doc='json')}"
                f" AND strlen(json) <= {readers.MAX_LINE_BYTES}, false) AS _ok"
                f" FROM read_json_objects({lit(name)}, format = 'newline_delimited', ignore_errors = true)))")
-        sql = _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, False, marked=True)
+        sql = _insert_sql(mapping, self.fields, self.schema, _documents_select(mapping, src, False, marked=True),
+                          mapping.name, name, marked=True)
         size = path.stat().st_size
         shown = _QueryProgress(self.con, self.progress, size, counted)
         try:
@@ -470,17 +468,16 @@ class Loader:
         schema = pq.read_schema(path)
         # file_row_number gives each row its number without a window (which would hold the whole file).
         table = f"read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false)"
-        doc = "to_json({" + ", ".join(f"{lit(c)}: {_ident(c)}" for c in schema.names) + "})::VARCHAR"
+        doc = "to_json({" + ", ".join(f"{lit(c)}: {ident(c)}" for c in schema.names) + "})::VARCHAR"
         row = f"{self.rows} + file_row_number + 1"
         try:
-            hinted = _hint_text(schema)
             mapped = compile_columns(mapping, f"(SELECT *, file_row_number + 1 AS source_line, NULL::BIGINT AS source_index"
-                                     f" FROM {table})", schema, extra={"_sec": _secret_sql(doc, hinted), "_row_": row})
+                                     f" FROM {table})", schema, extra={"_sec": _secret_sql(doc, _hint_text(schema)), "_row_": row})
         except NotColumnar:
             src = (f"(SELECT {doc} AS doc, file_row_number + 1 AS source_line,"
                    f" NULL::BIGINT AS source_index, {row} AS _row FROM {table})")
-            return _insert_sql(mapping, self.fields, self.schema, src, mapping.name, name, False)
-        return _insert_sql(mapping, self.fields, self.schema, "", mapping.name, name, False, mapped=mapped)
+            mapped = _documents_select(mapping, src, False)
+        return _insert_sql(mapping, self.fields, self.schema, mapped, mapping.name, name)
 
     def load_file(self, path: Path, forced: str | None = None) -> tuple[InputFile, list[Reject]]:
         det = detect(path, forced)
@@ -516,7 +513,8 @@ class Loader:
             # buffer the batches in memory (out of memory at 1M records under the memory limit).
             self.con.execute("SET preserve_insertion_order = false")
             try:
-                sql = _insert_sql(mapping, self.fields, self.schema, "_stream", mapping.name, name, coerce)
+                sql = _insert_sql(mapping, self.fields, self.schema, _documents_select(mapping, "_stream", coerce),
+                                  mapping.name, name)
                 self.con.execute(sql)
             finally:
                 self.con.execute("SET preserve_insertion_order = true")

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from auditor.policy import Policy
-from auditor.pricing.prices import MILLION, PriceSet, Version, describe, overlay
+from auditor.pricing.prices import PriceSet, Version, describe, overlay
 from auditor.pricing.sources import (
     CatalogRow,
     LiteLLMMap,

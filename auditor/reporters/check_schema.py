@@ -33,6 +33,5 @@ def render(result: AuditResult) -> str:
         known = [r for r in b["rules"] if r["status"] in ("unchanged", "changed", "shrunk")]
         if known:
             lines.append(f"baseline {b['path']}: {len(known)} known finding(s) do not fail the check")
-    lines.append(("PASS" if result.gate.passed else "FAIL")
-                 + (": " + "; ".join(result.gate.reasons) if result.gate.reasons else ""))
+    lines.append(result.gate.line)
     return mask_text("\n".join(lines)) + "\n"

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from auditor.fmt import pct, usd
+from auditor.fmt import pct, plural, usd
 from auditor.redact import mask_text
 from auditor.result import AuditResult
 
 FORMAT = "text"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _table(rows: list[list[str]], align: str) -> list[str]:
@@ -35,7 +31,7 @@ def render(result: AuditResult) -> str:
     lines.append("Inputs")
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
-        lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {_n(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
+        lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
@@ -76,9 +72,9 @@ def render(result: AuditResult) -> str:
         lines += _table(rows, "<>>>><")
     u = d["unallocated"]
     if u["records"]:
-        lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {_n(u['records'], 'record')}"]
+        lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {plural(u['records'], 'record')}"]
         for c in u["causes"]:
-            lines.append(f"  {c['code']} {c['name']}: {_n(c['records'], 'record')}, {usd(c['cost'])}")
+            lines.append(f"  {c['code']} {c['name']}: {plural(c['records'], 'record')}, {usd(c['cost'])}")
     if d.get("reconciliation"):
         r = d["reconciliation"]
         if r.get("summary_line"):
@@ -86,5 +82,5 @@ def render(result: AuditResult) -> str:
         for c in r.get("causes") or []:  # one line per likely cause, with its first piece of evidence
             ev = (c.get("evidence") or [""])[0]
             lines.append(f"  {c['title']} ({usd(c['amount'])}): {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else ""))
-    lines += ["", ("PASS" if d["gate"]["passed"] else "FAIL") + (": " + "; ".join(d["gate"]["reasons"]) if d["gate"]["reasons"] else "")]
+    lines += ["", result.gate.line]
     return mask_text("\n".join(lines)) + "\n"

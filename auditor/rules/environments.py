@@ -171,7 +171,7 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
     labels = key_label_table(ctx.con, f"SELECT DISTINCT k FROM {keycls}", "_env001_labels")
     teams_po = production_only_teams(ctx.policy)
     cc_po = production_only_cost_centers(ctx.policy)
-    share_pct = f"round(100.0 * kc.np / kc.n)::INTEGER"
+    share_pct = "round(100.0 * kc.np / kc.n)::INTEGER"
     why = (
         "CASE kc.why WHEN 'registry' THEN 'production-only in the ownership registry'"
         " WHEN 'name' THEN 'named as a production key'"
@@ -189,9 +189,9 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
         f"], lambda x: x IS NOT NULL)"
     )
     fix = (
-        f"CASE WHEN ec.is_prod THEN 'send production traffic with a production key, or label it with the key''s environment'"
-        f" WHEN kc.cls = 'production' THEN 'give ' || ec.cls || ' its own non-production key'"
-        f" ELSE 'send ' || ec.cls || ' traffic from a non-production team or cost center' END"
+        "CASE WHEN ec.is_prod THEN 'send production traffic with a production key, or label it with the key''s environment'"
+        " WHEN kc.cls = 'production' THEN 'give ' || ec.cls || ' its own non-production key'"
+        " ELSE 'send ' || ec.cls || ' traffic from a non-production team or cost center' END"
     )
     sql = f"""
         SELECT _row, array_to_string(reasons, '; ') AS detail, fix FROM (

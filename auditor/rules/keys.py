@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from auditor.contract.sql import lit
+from auditor.fmt import plural
 from auditor.redact import has_secret, mask
 from auditor.rules.base import Hits, RuleContext, rule
 from auditor.rules.environments import ENV_PARAMS, VALID_KEY, env_class_table, key_class_table, production_label
@@ -199,7 +200,7 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     n_teams = ctx.scalar("SELECT count(*) FROM (SELECT DISTINCT k FROM _key001_flags WHERE d_team)")
     return Hits(
         sql=sql,
-        message="{count} requests ({cost}) used " + f"{n_keys:,} API key{'s' if n_keys != 1 else ''}"
+        message="{count} requests ({cost}) used " + plural(n_keys, "API key")
         + " that belong to another team, service or environment"
         + (f" ({n_teams:,} shared across teams)" if n_teams else "")
         + ": per-key spend reports charge them to the key's owner while their tags name someone else. "
