@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -39,7 +40,11 @@ def workdir(tmp_path):
 
 
 def _bash(cmd: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", cmd], cwd=cwd, env={**os.environ, **(env or {})},
+    # The examples call `audit-logs` by name, as a user's shell would: put the console script of the
+    # interpreter running the tests first on PATH, so a venv that is not activated (CI) is the one tested.
+    bindir = str(Path(sys.executable).parent)
+    path = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    return subprocess.run(["bash", "-c", cmd], cwd=cwd, env={**os.environ, "PATH": path, **(env or {})},
                           capture_output=True, text=True, timeout=600)
 
 
