@@ -142,3 +142,33 @@ def mask_sql_value(expr: str) -> str:
         f" WHEN contains(lower({s}), 'basic') AND NOT starts_with(lower({s}), 'aws') THEN 'Basic …' || right({c}, 4)"
         f" WHEN length({c}) > 12 THEN left({c}, 4) || '…' || right({c}, 4) ELSE '…' END"
     )
+
+
+# Characters that a terminal, a log viewer or an editor acts on instead of showing: C0 controls (ESC starts the
+# clear-screen, window-title and hyperlink sequences; BEL, BS, CR rewrite what was shown), DEL, C1 controls
+# (U+009B is an 8-bit CSI) and the Unicode line separators and bidirectional overrides ("Trojan Source").
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(ch: str) -> str:
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+def escape_controls(text: str, keep: str = "\n") -> str:
+    """``text`` with every control character except those in ``keep`` written as a visible escape (``\\x1b``)."""
+    return _CONTROLS.sub(lambda m: m.group(0) if m.group(0) in keep else _visible(m.group(0)), text)
+
+
+def safe_text(text: str, keep: str = "\n") -> str:
+    """What a text renderer prints: secrets masked, control characters made visible."""
+    return escape_controls(mask_text(text), keep)
+
+
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text (``json.dumps`` output, which escapes C0 already) with DEL, C1 and the other invisible controls as
+    ``\\uXXXX`` escapes: the same JSON value, safe to print. They can only stand inside strings."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", mask_text(text))
