@@ -81,7 +81,7 @@ EXAMPLES = [
     "gsk_" + "j" * 42, "sk-lf-" + "1" * 24, "Bearer " + "k" * 24, "bearer " + "l" * 24, "BEARER\t" + "m" * 24,
     "eyJ" + "n" * 20 + ".eyJ" + "o" * 20 + "." + "p" * 12, "Authorization: Basic " + "q" * 12,
     "-----BEGIN RSA PRIVATE KEY-----", "https://u:p@h", "api-key: " + "a" * 32,
-    "aws_secret_access_key = " + "r" * 40, "AKIA" + "S" * 16 + ":" + "t" * 40, "xapp-1-" + "A" * 12,
+    "AKIA" + "S" * 16 + ":" + "t" * 40, "xapp-1-" + "A" * 12,
 ]
 
 

@@ -137,6 +137,12 @@ _KEY_OF = (r'"([^"\\]{1,100})"\s*:\s*(?:\[(?:\s*"(?:[^"\\]|\\.)*"\s*,)*\s*)?"(?:
 UNNAMED = "(a value without a field name)"
 
 
+def _hint_sql(hinted: str, hint: str) -> str:
+    if hint in redact.HINT_REGEX:
+        return f"regexp_matches({hinted}, {lit(redact.HINT_REGEX[hint])})"
+    return f"contains({hinted}, {lit(hint)})"
+
+
 def _secret_sql(doc: str = "doc", hinted: str | None = None) -> str:
     """The first credential in the JSON text ``doc``, and the key it is the value of: {'key', 'secret'}, both ''
     for none. ``hinted``: text that holds one of the hints wherever ``doc`` holds a credential (by default
@@ -151,7 +157,7 @@ def _secret_sql(doc: str = "doc", hinted: str | None = None) -> str:
     found = (f"list_transform([regexp_extract({doc}, {lit(redact.SECRET_PATTERN)})], lambda s: {{'key': CASE WHEN s = ''"
              f" THEN '' ELSE {key} END, 'secret': s}})[1]")
     return (
-        "CASE WHEN " + " OR ".join(f"contains({hinted}, {lit(h)})" for h in SECRET_HINTS) + f" THEN {found}"
+        "CASE WHEN " + " OR ".join(_hint_sql(hinted, h) for h in SECRET_HINTS) + f" THEN {found}"
         " ELSE {'key': '', 'secret': ''} END"
     )
 

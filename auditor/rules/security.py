@@ -18,7 +18,7 @@ def secret_in_log(ctx: RuleContext) -> Hits | None:
     id, Azure OpenAI keys (32 hex digits in an api-key header), Google (AIza...), GitHub (ghp_, gho_,
     github_pat_), Slack (xox...), Hugging Face and Groq keys, JSON Web Tokens, "Bearer <token>" (any of
     Bearer, BEARER, bearer; after a space or a tab), HTTP Basic authorization values, PEM private key blocks
-    and passwords in URLs (https://user:password@host). A Langfuse public key (pk-lf-...) is public by design
+    and passwords in URLs (the user:password@ part after https://). A Langfuse public key (pk-lf-...) is public by design
     and is not flagged. The loader finds them while reading and masks them in every value the audit keeps; the
     finding names the field and shows the secret masked (first four and last four characters; a password or a
     private key not even that). Trace context spans (agent, tool) are checked too, not only LLM requests.
