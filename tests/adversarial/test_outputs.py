@@ -111,16 +111,15 @@ def test_known_escape_sequences_in_every_text_output(tmp_path):
     assert "\\x1b" in raw  # shown, escaped: the analyst sees that a team name holds an escape sequence
     res = runner.invoke(main, ["audit", str(path), "--exit-zero", "-q"])
     _assert_text_safe("stdout", res.output)
-    for fmt in ("text", "junit", "markdown", "github"):
-        res = runner.invoke(main, ["check-schema", str(path), "--format", fmt, "--exit-zero"]) \
-            if fmt in ("text", "junit") else None
-        if res is None:
-            continue
+    for fmt in ("text", "junit", "github", "markdown", "json", "sarif"):
+        res = runner.invoke(main, ["check-schema", str(path), "--format", fmt, "--exit-zero"])
         assert res.exit_code == 0, (fmt, res.output)
         if fmt == "junit":
             _assert_junit_parses("check-schema junit", res.output)
-        else:
-            _assert_text_safe("check-schema", res.output)
+            continue
+        if fmt in ("json", "sarif"):
+            json.loads(res.output)
+        _assert_text_safe(f"check-schema {fmt}", res.output)
 
 
 def test_check_schema_junit_parses_with_a_control_character_in_a_path_and_a_value(tmp_path):
