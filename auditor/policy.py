@@ -115,7 +115,20 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         policy.schema  # noqa: B018 - validates the [fields] overrides
     except SchemaOverrideError as exc:
         raise PolicyError(f"{origin}: {exc}") from None
+    _check_patterns(policy.fields, origin)
     return policy
+
+
+def _check_patterns(fields: dict[str, Any], origin: str) -> None:
+    """Every ``[fields.<name>] pattern`` must be runnable by both regex engines, checked now rather than
+    as an internal error in the middle of the audit."""
+    from auditor.contract.regex import problem
+
+    for name, spec in fields.items():
+        if isinstance(spec, dict) and "pattern" in spec:
+            why = problem(spec["pattern"])
+            if why:
+                raise PolicyError(f"{origin}: fields.{name}.pattern {spec['pattern']!r}: {why}")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
