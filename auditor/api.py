@@ -5,6 +5,8 @@ Stages, in one direction: loaders -> record table -> rules -> findings -> scorin
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -33,7 +35,62 @@ def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None
     return loaded
 
 
-def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None, *, fmt: str | None = None,
+# What a format calls an LLM call, for the message when none was found.
+_LLM_RECORD = {
+    "otlp": "no span with gen_ai.* or OpenInference LLM attributes",
+    "langfuse": "no GENERATION or EMBEDDING observation",
+}
+
+
+def no_llm_message(loaded: Loaded) -> str:
+    """What was read, file by file, when none of it is an LLM request: the user sees why nothing was judged."""
+    first_reject: dict[str, str] = {}
+    for r in loaded.rejects:
+        first_reject.setdefault(r.source_file, f"line {r.line}: {r.reason}")
+    parts = []
+    for i in loaded.inputs[:5]:
+        bits = []
+        if i.context_spans:
+            kinds = "trace context spans" if i.format != "langfuse" else "non-LLM observations"
+            bits.append(f"{i.context_spans:,} {kinds}, none an LLM call ({_LLM_RECORD.get(i.format, 'no record with a model and tokens')})")
+        if i.rejected:
+            bits.append(f"{i.rejected:,} rejected (first: {first_reject.get(i.path, 'see the rejects')})")
+        parts.append(f"{i.path} [{i.format}]: " + ("; ".join(bits) or "empty"))
+    if len(loaded.inputs) > 5:
+        parts.append(f"and {len(loaded.inputs) - 5} more files")
+    return (f"nothing to audit: {loaded.read:,} record{'' if loaded.read == 1 else 's'} read, none is an LLM request "
+            f"(accepted {loaded.records + loaded.context_spans:,}, rejected {loaded.rejected:,}). " + "; ".join(parts))
+
+
+def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str]:
+    """``audit("file.jsonl")`` means one path, not its characters."""
+    if isinstance(paths, (str, os.PathLike)):
+        return [os.fspath(paths)]
+    return [os.fspath(p) for p in paths]
+
+
+def skipped_files(paths: Iterable[str]) -> list[dict[str, str]]:
+    """Files a directory walk passed over, with why (the loaders never read them); reported, not silent."""
+    from auditor.loaders.sources import _SKIP_SUFFIXES, _is_hidden
+
+    out = []
+    for raw in paths:
+        for d in ([Path(m) for m in glob.glob(raw, recursive=True)] if glob.has_magic(raw) else [Path(raw)]):
+            if not d.is_dir():
+                continue
+            for sub in sorted(d.rglob("*"), key=lambda p: p.as_posix()):
+                if not sub.is_file():
+                    continue
+                rel = sub.relative_to(d)
+                if _is_hidden(rel):
+                    out.append({"path": str(sub), "reason": "hidden file (name or folder starts with a dot)"})
+                elif sub.suffix.lower() in _SKIP_SUFFIXES:
+                    out.append({"path": str(sub), "reason": f"{sub.suffix.lower()} files are documentation, code or "
+                                "configuration, not gateway logs (name the file itself to read it)"})
+    return out
+
+
+def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path | None = None, *, fmt: str | None = None,
           select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
           gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
           update_baseline: bool = False, invoices: Iterable[str | Path] | None = None,
@@ -44,6 +101,7 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     ``auditor.rules.SelectionError`` for input that cannot be used at all. With ``invoices`` (provider bills,
     docs/reconciliation.md) the ledger is reconciled against them (``auditor.reconcile.InvoiceError``).
     """
+    paths = _as_list(paths)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     check_config(policy)
@@ -53,6 +111,9 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     if loaded.read == 0:
         # Nothing to judge is not a pass: an empty export must not turn a CI gate green.
         raise InputError("no records in " + ", ".join(i.path for i in loaded.inputs) + ": every input file is empty")
+    if loaded.records == 0:
+        # Context spans only, or every record rejected: 0 of $0 is not 100% attributable, and not a pass.
+        raise InputError(no_llm_message(loaded))
     findings = run_rules(loaded.con, policy, rules)
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
     attribution = attribute(loaded.con, findings, policy)
@@ -67,7 +128,8 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,
                            variance_pct=reconciliation["summary"]["variance_pct"] if reconciliation else None,
-                           settings=settings, baseline=comparison)
+                           settings=settings, baseline=comparison, total_cost=attribution.total_cost,
+                           records=attribution.records)
     result = AuditResult(
         policy=policy,
         inputs=loaded.inputs,
@@ -79,6 +141,7 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
         reconciliation=reconciliation,
         con=loaded.con,
         rules=[r.code for r in rules],
+        skipped=skipped_files(paths),
     )
     # Scores, tiers, verdict and report aggregates; keep this last (it reads result.reconciliation).
     if scoring:  # check-schema skips it
@@ -90,7 +153,7 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
 CONTRACT_RULES = ("CON", "OWN001", "INT002")
 
 
-def check_schema(paths: Iterable[str | Path], policy: Policy | str | Path | None = None, *, fmt: str | None = None,
+def check_schema(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path | None = None, *, fmt: str | None = None,
                  gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
                  update_baseline: bool = False) -> AuditResult:
     """The fast pre-merge check: only the contract rules (CON*, OWN001, INT002) over ``paths``, with

@@ -61,6 +61,29 @@ def _no_traceback():
         _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
 
 
+def _check_outputs(outputs: dict[str, str | None], export: str | None = None) -> None:
+    """Every output is checked before the audit runs: a typo in a path or a format fails in a moment,
+    not after minutes of work. ``outputs``: option name -> path (None or '-' for none/standard output)."""
+    if export:
+        from auditor.reporters.export import FORMATS
+
+        if Path(export).suffix.lower() not in FORMATS:
+            _fail(f"--export-findings {export}: unknown format {Path(export).suffix or '(no extension)'!r}: "
+                  f"name a {', '.join(sorted(FORMATS))} file")
+        outputs = {**outputs, "--export-findings": export}
+    for option, raw in outputs.items():
+        if raw in (None, "-"):
+            continue
+        path = Path(raw)
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            _fail(f"{option} {raw}: is a directory; name a file")
+        if not parent.is_dir():
+            _fail(f"{option} {raw}: cannot write there: no such directory {parent}")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            _fail(f"{option} {raw}: cannot write there: permission denied")
+
+
 def _write(text: str, output: str | None) -> None:
     if output in (None, "-"):
         click.echo(text, nl=False)
@@ -82,6 +105,23 @@ def main():
     """
 
 
+class _Bounded(click.FloatRange):
+    """A finite number in a range: a threshold outside it is a usage error, not a gate that can never (or always) fail."""
+
+    def __init__(self, lo: float, hi: float | None, unit: str):
+        super().__init__(min=lo, max=hi)
+        self.unit = unit
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if rv != rv or rv in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+    def get_metavar(self, param, *args, **kwargs):  # noqa: ARG002 - click 8.2 passes ctx
+        return self.unit
+
+
 def _split(values: tuple[str, ...]) -> list[str] | None:
     out = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
     return out or None
@@ -100,9 +140,9 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--select", multiple=True, help="Only these rules (codes, code prefixes or names; comma-separated or repeated).")
 @click.option("--ignore", multiple=True, help="Leave out these rules.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Fail on findings of this severity or above (default: error).")
-@click.option("--min-attributable-pct", type=float, help="Fail when attributable spend is below this percentage.")
-@click.option("--max-unattributed-cost", type=float, help="Fail when unattributed cost (USD) is above this.")
-@click.option("--max-variance-pct", type=float, help="Fail when the reconciliation variance is above this percentage.")
+@click.option("--min-attributable-pct", type=_Bounded(0, 100, "PCT"), help="Fail when attributable spend is below this percentage (0-100).")
+@click.option("--max-unattributed-cost", type=_Bounded(0, None, "USD"), help="Fail when unattributed cost (USD, >= 0) is above this.")
+@click.option("--max-variance-pct", type=_Bounded(0, None, "PCT"), help="Fail when the reconciliation variance is above this percentage (>= 0).")
 @click.option("--invoice", "invoices", multiple=True,
               help="Reconcile against this provider bill (repeatable): OpenAI costs/usage API JSON, Anthropic cost/usage "
                    "report JSON, or a FOCUS CSV/Parquet export (docs/reconciliation.md).")
@@ -119,6 +159,7 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
 
     if out_format not in formats():
         _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
+    _check_outputs({"-o/--output": output, "--html": html_path}, export_findings)
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     with _no_traceback():
@@ -178,6 +219,7 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
     allowed = [f for f in ("text", "json", "sarif", "junit", "github", "markdown") if f == "text" or f in formats()]
     if out_format not in allowed:
         _fail(f"check-schema: unknown --format {out_format!r}: use one of {', '.join(allowed)}")
+    _check_outputs({"-o/--output": output})
     with _no_traceback():
         result = check_schema(paths, policy_path, fmt=input_format, gate={"fail_on": fail_on, "baseline": baseline_path},
                               update_baseline=update_baseline)

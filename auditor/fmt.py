@@ -17,8 +17,11 @@ def usd(value: Decimal | str | int | float | None) -> str:
     return ("-$" if q < 0 else "$") + f"{abs(q):,.2f}"
 
 
-def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+def pct(value: float | None, of: Decimal | str | int | float | None = 1) -> str:
+    """``12.3%``; ``n/a`` when the share is of nothing (``of`` is the denominator: zero is never 100%)."""
+    if value is None or (of is not None and Decimal(str(of)) == 0):
+        return "n/a"
+    return f"{value:.1f}%"
 
 
 def plural(count: int, noun: str) -> str:

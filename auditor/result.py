@@ -49,6 +49,7 @@ class AuditResult:
     sections: dict[str, Any] = field(default_factory=dict)  # report-only aggregates (daily spend, ...)
     rules: list[str] = field(default_factory=list)  # codes of the rules that ran (passing ones too)
     con: duckdb.DuckDBPyConnection | None = None  # the record table, for exports; not serialised
+    skipped: list[dict[str, str]] = field(default_factory=list)  # files a directory walk passed over, with why
 
     @property
     def records(self) -> int:
@@ -93,6 +94,7 @@ class AuditResult:
                  "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected}
                 for i in self.inputs
             ],
+            "skipped": self.skipped,
             "rejects": [{"source_file": r.source_file, "line": r.line, "reason": r.reason}
                         for r in self.rejects[:MAX_REJECTS_IN_REPORT]],
             "teams": [

@@ -60,3 +60,135 @@ def test_supported_pattern_gives_the_jsonschema_verdict(tmp_path, pattern):
     expected = sum(1 for v in values if not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid(v))
     assert flagged == expected
     assert 0 < expected < len(values)  # the case tells both verdicts apart
+
+
+# -- (b) unusable input is exit 2, with what was read; skipped files are named ----------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _binary(p: Path) -> Path:
+    p.write_bytes(bytes(range(256)) * 8)
+    return p
+
+
+@pytest.mark.parametrize("name, make, said", [
+    ("blob.jsonl", _binary, "1 record read"),
+    ("data.csv", lambda p: p.write_text("a,b,c\n1,2,3\n4,5,6\n"), "2 records read"),
+    ("conf.yaml", lambda p: p.write_text("team: x\nmodel: gpt-4o\n"), "2 records read"),
+    ("unknown.jsonl", lambda p: p.write_text('{"a": 1}\n{"b": 2}\n{"c": 3}\n'), "3 records read"),
+])
+def test_nothing_readable_is_exit_2_saying_what_was_read(tmp_path, name, make, said):
+    make(tmp_path / name)
+    for fmt in ("text", "json"):
+        r = run(tmp_path / name, "--format", fmt)
+        assert r.exit_code == 2, r.output
+        assert r.stdout == ""  # no report that could read as "100% attributable"
+        assert "nothing to audit" in r.stderr and said in r.stderr and name in r.stderr, r.stderr
+        assert "100" not in r.stderr
+
+
+def test_context_spans_only_is_exit_2_naming_what_an_llm_record_is(tmp_path):
+    rows = [json.loads(line) for line in (REPO / "sample_logs/langfuse_observations.jsonl").read_text().splitlines()]
+    agents = [row for row in rows if row.get("type") != "GENERATION"]
+    assert agents and len(agents) < len(rows)
+    p = write_jsonl(tmp_path / "spans.jsonl", agents)
+    r = run(p, "--input-format", "langfuse")
+    assert r.exit_code == 2
+    assert f"{len(agents)} records read, none is an LLM request" in r.stderr
+    assert "none an LLM call (no GENERATION or EMBEDDING observation)" in r.stderr
+    # the same file with its LLM records is audited
+    assert run(write_jsonl(tmp_path / "all.jsonl", rows), "--input-format", "langfuse", "-q").exit_code in (0, 1)
+
+
+def test_python_api_raises_input_error_for_no_llm_record(tmp_path):
+    from auditor import audit
+    from auditor.loaders import InputError
+
+    with pytest.raises(InputError, match="none is an LLM request"):
+        audit(_binary(tmp_path / "x.jsonl"))
+
+
+def test_directory_walk_reports_skipped_files_with_why(tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    write_jsonl(d / "a.jsonl", [record()])
+    for n in ("notes.txt", "README.md", "pyproject.toml", ".hidden.jsonl"):
+        (d / n).write_text("x\n")
+    r = run(d, "-q")
+    assert r.exit_code in (0, 1)
+    for n in ("notes.txt", "README.md", "pyproject.toml"):
+        line = next(x for x in r.stdout.splitlines() if n in x)
+        assert "skipped:" in line and Path(n).suffix in line and "not gateway logs" in line
+    assert "hidden file" in next(x for x in r.stdout.splitlines() if ".hidden.jsonl" in x)
+    doc = json.loads(run(d, "-q", "--format", "json").stdout)
+    assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".hidden.jsonl", "README.md", "notes.txt", "pyproject.toml"]
+    assert doc["summary"]["read"] == 1
+
+
+# -- (c) outputs are checked before the audit ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, said", [
+    (["--export-findings", "x.xlsx"], "unknown format '.xlsx'"),
+    (["--export-findings", "x"], "(no extension)"),
+    (["--html", "/nonexistent/dir/r.html"], "no such directory /nonexistent/dir"),
+    (["-o", "/nonexistent/dir/r.json", "--format", "json"], "no such directory"),
+    (["-o", "."], "is a directory"),
+])
+def test_bad_output_fails_before_the_audit(tmp_path, monkeypatch, args, said):
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    logs = write_jsonl(tmp_path / "big.jsonl", [record(request_id=f"r{i}") for i in range(20000)])
+    t0 = time.perf_counter()
+    r = run(logs, *args)
+    elapsed = time.perf_counter() - t0
+    assert r.exit_code == 2 and said in r.stderr, r.output
+    assert elapsed < 1.0, elapsed  # the audit of 20,000 records did not run first
+    t0 = time.perf_counter()
+    assert run(logs, "-q", "-o", "ok.txt").exit_code in (0, 1)
+    assert time.perf_counter() - t0 > elapsed  # ... which is what a real run costs
+    assert not Path("x.xlsx").exists()
+
+
+# -- (d) thresholds are range-checked; the gate's reason keeps the figures -----------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["--min-attributable-pct", "150"], ["--min-attributable-pct", "-1"], ["--max-unattributed-cost", "-5"],
+    ["--max-variance-pct", "-0.5"], ["--max-variance-pct", "nan"], ["--max-unattributed-cost", "inf"],
+])
+def test_threshold_out_of_range_is_a_usage_error(tmp_path, args):
+    r = run(write_jsonl(tmp_path / "a.jsonl", [record()]), *args)
+    assert r.exit_code == 2 and args[0] in r.output and ("range" in r.output or "finite" in r.output)
+
+
+def test_gate_reason_never_rounds_the_figures_away(tmp_path):
+    from decimal import Decimal
+
+    rows = [record(request_id="a", cost=1.0), record(request_id="b", team_id=None, cost=0.0026385)]
+    logs = write_jsonl(tmp_path / "a.jsonl", rows)
+    r = run(logs, "--fail-on", "never", "--max-unattributed-cost", "0", "-q")
+    assert r.exit_code == 1
+    assert "unattributed cost $0.0026385 is above the maximum $0.00" in r.stdout
+    # when both would read the same at two decimals, both are given exactly
+    rows = [record(request_id="a", cost=5.0), record(request_id="b", team_id=None, cost=1.004)]
+    r = run(write_jsonl(tmp_path / "b.jsonl", rows), "--fail-on", "never", "--max-unattributed-cost", "1", "-q")
+    assert "unattributed cost $1.004 is above the maximum $1" in r.stdout
+    pct = Decimal(json.loads(run(tmp_path / "b.jsonl", "--format", "json", "-q").stdout)["summary"]["attributable_pct"].__str__())
+    limit = pct + Decimal("0.0034")  # reads the same as pct at two decimals
+    doc = json.loads(run(tmp_path / "b.jsonl", "--fail-on", "never", "--min-attributable-pct", str(limit),
+                         "--format", "json", "-q").stdout)
+    assert doc["gate"]["reasons"] == [f"attributable spend {pct.normalize()}% is below the minimum {limit}%"]
+
+
+def test_requests_with_no_cost_are_never_100_percent_or_a_pass(tmp_path):
+    logs = write_jsonl(tmp_path / "a.jsonl", [record(request_id=f"r{i}", cost=0) for i in range(3)])
+    r = run(logs, "--fail-on", "never", "-q")
+    assert r.exit_code == 1
+    assert "100.0%" not in r.stdout and "(n/a)" in r.stdout
+    assert "carry no cost" in r.stdout
+    doc = json.loads(run(logs, "--fail-on", "never", "-q", "--format", "json").stdout)
+    assert doc["summary"]["attributable_pct"] == 0 and all(t["attributable_pct"] == 0 for t in doc["teams"])
+    html = run(logs, "--fail-on", "never", "-q", "--html", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert html.exit_code == 1 and "100.0%" not in page

@@ -72,7 +72,7 @@ def test_confidence_is_the_weighted_mean_of_the_checked_shares():
 
 
 def test_shares_and_variance():
-    assert share(Decimal(0), Decimal(0)) == 1
+    assert share(Decimal(0), Decimal(0)) == 0  # no cost: nothing to judge is never a perfect share
     assert share(Decimal(3), Decimal(4)) == Decimal("0.25")
     assert reconciliation_share(None) is None
     assert reconciliation_share(-2.5) == Decimal("0.75")

@@ -226,9 +226,9 @@ def _cell(v: Any, name: str | None = None) -> str:
 
 def _safe(fmt):
     """A money/percent filter that shows a malformed value as text instead of failing the report."""
-    def apply(v: Any) -> str:
+    def apply(v: Any, *args: Any) -> str:
         try:
-            return fmt(v)
+            return fmt(v, *args)
         except Exception:  # noqa: BLE001
             return "n/a" if v is None else str(v)
     return apply

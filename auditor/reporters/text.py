@@ -32,6 +32,8 @@ def render(result: AuditResult) -> str:
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
+    for sk in d.get("skipped") or []:
+        lines.append(f"  {sk['path']}  skipped: {sk['reason']}")
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
@@ -42,7 +44,7 @@ def render(result: AuditResult) -> str:
     if copies:  # the headline counts every copy as logged; say how much of it is the same request again
         lines.append(f"  of which copies    {usd(copies['cost'])}  ({copies['code']} duplicate-request; "
                      f"{usd(Decimal(s['total_cost']) - Decimal(copies['cost']))} with each request counted once)")
-    lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'])})  complete, valid owner")
+    lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'], s['total_cost'])})  complete, valid owner")
     lines.append(f"Unattributed cost    {usd(s['unattributed_cost'])}")
     if d["rejects"]:
         lines += ["", "Rejected records (first 10)"]
@@ -65,7 +67,7 @@ def render(result: AuditResult) -> str:
             header += ["score", "tier"]
         rows = [header]
         for t in d["teams"]:
-            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"])]
+            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
             if has_tier:
                 row += [str(t.get("score", "")), str(t.get("tier", ""))]
             rows.append(row)
