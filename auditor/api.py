@@ -107,6 +107,11 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     check_config(policy)
     rules = select_rules(select if select is not None else policy.rules.get("select"),
                          [*(policy.rules.get("ignore") or []), *(ignore or [])])
+    if not rules:
+        from auditor.rules import SelectionError
+
+        raise SelectionError("the rule selection leaves no rule to run (every --select / [rules] select rule is also "
+                             "ignored): an audit with no rule would pass anything")
     loaded = load_records(paths, policy, fmt=fmt, progress=progress)
     if loaded.read == 0:
         # Nothing to judge is not a pass: an empty export must not turn a CI gate green.

@@ -192,3 +192,41 @@ def test_requests_with_no_cost_are_never_100_percent_or_a_pass(tmp_path):
     html = run(logs, "--fail-on", "never", "-q", "--html", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert html.exit_code == 1 and "100.0%" not in page
+
+
+# -- (e) selection, forced formats, the Python API ------------------------------------------------------------------
+
+def test_select_and_ignore_the_same_rule_is_an_error(tmp_path):
+    logs = write_jsonl(tmp_path / "a.jsonl", [record()])
+    r = run(logs, "--select", "OWN001", "--ignore", "missing-owner")
+    assert r.exit_code == 2 and "leaves no rule to run" in r.stderr
+    assert run(logs, "--select", "OWN001", "--ignore", "PRC", "-q").exit_code == 0
+
+
+def test_spendlogs_csv_forced_with_input_format(tmp_path):
+    p = REPO / "sample_logs/litellm_spendlogs.csv"
+    r = run(p, "--input-format", "litellm-spendlogs", "--format", "json", "-q")
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(r.stdout)
+    import csv
+
+    rows = list(csv.DictReader(p.open(encoding="utf-8")))
+    assert doc["inputs"][0]["format"] == "litellm-spendlogs" and doc["summary"]["rejected"] == 0
+    assert doc["summary"]["read"] == len(rows)
+    assert "malformed JSON" not in r.stdout
+
+
+def test_api_takes_one_path_and_gives_money_as_decimal(tmp_path):
+    from decimal import Decimal
+
+    from auditor import audit
+
+    p = write_jsonl(tmp_path / "file.jsonl", [record(request_id="a", cost=0.5), record(request_id="b", cost=0.25)])
+    for arg in (str(p), p):
+        result = audit(arg)
+        s = result.summary()
+        assert s["read"] == 2 and [i.path for i in result.inputs] == [str(p)]
+        assert isinstance(s["total_cost"], Decimal) and s["total_cost"] == Decimal("0.75")
+        assert all(isinstance(s[k], Decimal) for k in ("attributable_cost", "unattributed_cost"))
+        assert all(isinstance(f.cost, Decimal) for f in result.findings)
+        assert result.to_dict()["summary"]["total_cost"] == "0.75"
