@@ -21,9 +21,16 @@ from auditor.rules import check_config, run_rules, select_rules
 from auditor.scoring import attribute, score
 
 
+STDIN = "-"
+
+
 def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None = None,
                  progress: Callable[[int], None] | None = None) -> Loaded:
-    loaded = load([str(p) for p in paths], fmt=fmt, schema=policy.schema, progress=progress)
+    paths = [str(p) for p in paths]
+    if STDIN in paths:
+        loaded = _load_with_stdin(paths, policy, fmt, progress)
+    else:
+        loaded = load(paths, fmt=fmt, schema=policy.schema, progress=progress)
     rejects = pa.table({
         "source_file": pa.array([r.source_file for r in loaded.rejects], pa.string()),
         "line": pa.array([r.line for r in loaded.rejects], pa.int64()),
@@ -32,6 +39,30 @@ def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None
     loaded.con.register("_rejects_arrow", rejects)
     loaded.con.execute("CREATE OR REPLACE TABLE rejects AS SELECT * FROM _rejects_arrow")
     loaded.con.unregister("_rejects_arrow")
+    return loaded
+
+
+def _load_with_stdin(paths: list[str], policy: Policy, fmt: str | None, progress) -> Loaded:
+    """``-`` reads standard input: spooled to a temporary file (detection and the careful route need to read
+    it twice), loaded, then named ``-`` in the inputs, the rejects and the records' source_file."""
+    import dataclasses
+    import shutil
+    import sys
+    import tempfile
+
+    from auditor.contract.sql import lit
+
+    with tempfile.TemporaryDirectory(prefix="audit-logs-stdin-") as tmp:
+        spool = str(Path(tmp) / "stdin")
+        with open(spool, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        loaded = load([spool if p == STDIN else p for p in dict.fromkeys(paths)], fmt=fmt, schema=policy.schema,
+                      progress=progress)
+    for i in loaded.inputs:
+        if i.path == spool:
+            i.path = STDIN
+    loaded.rejects = [dataclasses.replace(r, source_file=STDIN) if r.source_file == spool else r for r in loaded.rejects]
+    loaded.con.execute(f"UPDATE records SET source_file = {lit(STDIN)} WHERE source_file = {lit(spool)}")
     return loaded
 
 

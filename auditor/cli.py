@@ -17,15 +17,40 @@ from auditor import __version__
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
+# Every output format of `audit` (tests/test_first_use.py holds it equal to auditor.reporters.formats()).
+FORMATS_HELP = "text, json, html, or a CI format: sarif, junit, github, markdown"
+
+
 class _DefaultGroup(click.Group):
     """``audit-logs PATH...`` runs the audit; ``audit-logs rules`` etc. run a subcommand."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args:
+            click.echo(ctx.get_help())
+            click.echo("\nNo PATH given: `audit` is the default command, so `audit-logs PATH...` audits PATH "
+                       "(e.g. `audit-logs sample_logs/`); `audit-logs audit --help` lists its options.", err=True)
+            ctx.exit(EXIT_ERROR)
+        first = args[0]
+        if first not in self.commands and first not in ("--help", "-h", "--version"):
+            near = self._near_command(first)
+            if near:
+                raise click.UsageError(f"no such command {first!r} and no such file: did you mean `audit-logs {near}`?", ctx)
             args = ["audit", *args]
-        elif not args:
-            args = ["audit", "--help"]
         return super().parse_args(ctx, args)
+
+    def _near_command(self, word: str) -> str | None:
+        """The subcommand ``word`` is a typo of, unless ``word`` names an existing path (or a glob, or stdin)."""
+        if word == "-" or word.startswith("-") or os.path.exists(word) or any(c in word for c in "*?[/\\."):
+            return None
+        import difflib
+
+        names = [n for n in self.commands if n != "audit"]
+        folded = {n.replace("-", "").replace("_", ""): n for n in names}
+        key = word.lower().replace("-", "").replace("_", "")
+        if key in folded:
+            return folded[key]
+        hit = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.7)
+        return folded[hit[0]] if hit else None
 
 
 def _fail(message: str) -> None:
@@ -96,6 +121,8 @@ def _write(text: str, output: str | None) -> None:
 def main():
     """Are these LLM gateway logs good enough to charge spend back to teams, and what must be fixed first?
 
+    `audit` is the default command: `audit-logs PATH...` is `audit-logs audit PATH...`.
+
     \b
     Exit codes (every command):
       0  the logs pass the gate (or --exit-zero)
@@ -130,7 +157,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @main.command("audit")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "-f", "out_format", default="text", show_default=True,
-              help="Output format: text, json, or a CI format: sarif, junit, github, markdown (see docs/ci.md).")
+              help=f"Output format: {FORMATS_HELP} (see docs/ci.md).")
 @click.option("-o", "--output", help="Write the report here instead of standard output.")
 @click.option("--html", "html_path", help="Also write the self-contained HTML readiness report to this file.")
 @click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
@@ -233,11 +260,23 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
 
 
 @main.command("rules")
-def rules_cmd():
+@click.option("--format", "-f", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one line per rule; json: code, name, category, severity, blocks_attribution, summary, "
+                   "parameters and documentation of each rule.")
+def rules_cmd(out_format):
     """List every rule: code, name, default severity, what it checks."""
     from auditor.rules import REGISTRY
 
-    for r in sorted(REGISTRY.values(), key=lambda r: r.code):
+    rules = sorted(REGISTRY.values(), key=lambda r: r.code)
+    if out_format == "json":
+        import json
+
+        doc = [{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
+                "blocks_attribution": bool(r.blocks_attribution), "summary": r.summary,
+                "parameters": {k: v for k, v in (r.params or {}).items()}, "doc": r.doc} for r in rules]
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        return
+    for r in rules:
         click.echo(f"{r.code}  {r.name:<24} {r.severity:<8} {r.summary}")
 
 

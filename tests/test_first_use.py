@@ -230,3 +230,92 @@ def test_api_takes_one_path_and_gives_money_as_decimal(tmp_path):
         assert all(isinstance(s[k], Decimal) for k in ("attributable_cost", "unattributed_cost"))
         assert all(isinstance(f.cost, Decimal) for f in result.findings)
         assert result.to_dict()["summary"]["total_cost"] == "0.75"
+
+
+# -- (f) conventions users expect ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typo, command", [("rule", "rules"), ("explian", "explain"), ("check_schema", "check-schema"),
+                                           ("Rules", "rules"), ("chek-schema", "check-schema")])
+def test_mistyped_subcommand_suggests_the_command(tmp_path, monkeypatch, typo, command):
+    monkeypatch.chdir(tmp_path)
+    r = run(typo)
+    assert r.exit_code == 2 and f"did you mean `audit-logs {command}`" in r.output
+    # a file of that name is a path, not a typo
+    write_jsonl(tmp_path / typo, [record()])
+    r = run(typo, "-q")
+    assert r.exit_code in (0, 1) and "did you mean" not in r.output
+
+
+def test_no_arguments_says_audit_is_the_default():
+    r = run()
+    assert r.exit_code == 2
+    assert "`audit` is the default command" in r.output and "Commands:" in r.output
+
+
+def test_format_help_lists_every_format():
+    from auditor.reporters import formats
+
+    text = re.sub(r"\s+", " ", run("audit", "--help").output)
+    listed = re.search(r"Output format: ([^()]*) \(see docs/ci.md\)", text).group(1)
+    names = set(re.findall(r"[a-z]+", listed.replace("or a CI format", "")))
+    assert names == set(formats()), (names, set(formats()))
+
+
+def test_rules_as_json():
+    from auditor.rules import REGISTRY
+
+    r = run("rules", "--format", "json")
+    assert r.exit_code == 0
+    doc = json.loads(r.output)
+    assert [x["code"] for x in doc] == sorted(REGISTRY)
+    by = {x["code"]: x for x in doc}
+    for code, rule in REGISTRY.items():
+        assert by[code]["name"] == rule.name and by[code]["severity"] == rule.severity and by[code]["doc"] == rule.doc
+    text = run("rules").output.splitlines()
+    assert len(text) == len(doc)
+
+
+def test_reads_standard_input(tmp_path):
+    rows = [record(request_id="a", cost=0.5), record(request_id="b", team_id=None, cost=0.25)]
+    data = "".join(json.dumps(x) + "\n" for x in rows) + "{broken\n"
+    r = run("-", "--format", "json", "-q", input=data)
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    assert doc["inputs"][0]["path"] == "-" and doc["summary"]["read"] == 3 and doc["summary"]["total_cost"] == "0.75"
+    assert doc["rejects"] == [{"source_file": "-", "line": 3, "reason": doc["rejects"][0]["reason"]}]
+    r = run("-", "--export-findings", tmp_path / "f.jsonl", "-q", input=data)
+    exported = [json.loads(x) for x in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert exported and {x["source_file"] for x in exported} == {"-"}
+
+
+def test_policy_found_in_a_parent_directory_and_named(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "audit-logs.toml").write_text('[fields.cost_center]\npattern = "^zz-[0-9]{4}$"\n')
+    sub = tmp_path / "logs" / "may"
+    sub.mkdir(parents=True)
+    write_jsonl(sub / "a.jsonl", [record()])
+    monkeypatch.chdir(sub)
+    r = run("a.jsonl", "-q")
+    assert "Policy  ../../audit-logs.toml" in r.stdout
+    assert "CON002" in r.stdout  # the parent's pattern applied: cc-4210 is not zz-NNNN
+    doc = json.loads(run("a.jsonl", "-q", "--format", "json").stdout)
+    assert doc["policy"]["source"] == "../../audit-logs.toml"
+    # the search stops at the repository root: a policy above it does not apply
+    (tmp_path / ".git").rmdir()
+    (sub / ".git").mkdir()
+    r = run("a.jsonl", "-q")
+    assert "Policy  (default policy)" in r.stdout and "CON002" not in r.stdout
+
+
+def test_baseline_marks_findings_new_grown_and_baselined(tmp_path):
+    one = write_jsonl(tmp_path / "one.jsonl", [record(request_id="a", team_id=None), record(request_id="b", pricing_source=None)])
+    bl = tmp_path / "bl.json"
+    assert run(one, "-q", "--baseline", bl, "--update-baseline").exit_code == 0
+    two = write_jsonl(tmp_path / "two.jsonl", [record(request_id="a", team_id=None), record(request_id="b", pricing_source=None),
+                                               record(request_id="c", team_id=None), record(request_id="d", status="ok")])
+    r = run(two, "-q", "--baseline", bl)
+    assert r.exit_code == 1
+    marks = {line.split()[0]: line.split()[-1] for line in r.stdout.splitlines() if re.match(r"\s+[A-Z]{3}\d{3}\s+\S+\s+(error|warning|info)\s", line)}
+    assert marks["OWN001"] == "grown" and marks["CON001"] == "baselined" and marks["CON002"] == "new"
+    r = run(write_jsonl(tmp_path / "three.jsonl", [record(request_id="a", team_id=None)]), "-q", "--baseline", bl)
+    assert r.exit_code == 0 and "fixed since the baseline: CON001 missing-field" in r.stdout

@@ -10,6 +10,10 @@ from auditor.result import AuditResult
 
 FORMAT = "text"
 
+# How a finding stands against --baseline: new and grown ones fail the gate, baselined ones do not.
+_BASELINE_MARK = {"new": "new", "grown": "grown", "unchanged": "baselined", "changed": "baselined (moved)",
+                  "shrunk": "baselined (shrunk)"}
+
 
 def _table(rows: list[list[str]], align: str) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -28,6 +32,8 @@ def render(result: AuditResult) -> str:
     lines = []
     if d["verdict"].get("sentence"):
         lines += [d["verdict"]["sentence"], ""]
+    lines.append(f"Policy  {d['policy']['source']}")
+    lines.append("")
     lines.append("Inputs")
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
@@ -49,11 +55,18 @@ def render(result: AuditResult) -> str:
     if d["rejects"]:
         lines += ["", "Rejected records (first 10)"]
         lines += [f"  {r['source_file']}:{r['line']}: {r['reason']}" for r in d["rejects"][:10]]
+    base = d["gate"].get("baseline")
+    status = {r["code"]: r["status"] for r in (base or {}).get("rules", [])}
     if d["findings"]:
-        lines += ["", "Findings"]
-        rows = [["code", "rule", "severity", "records", "$ at risk"]]
-        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", usd(f["cost"])] for f in d["findings"]]
-        lines += _table(rows, "<<<>>")
+        lines += ["", "Findings" + (f" (compared with the baseline {base['path']})" if base else "")]
+        rows = [["code", "rule", "severity", "records", "$ at risk"] + (["baseline"] if base else [])]
+        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", usd(f["cost"])]
+                 + ([_BASELINE_MARK.get(status.get(f["code"], "new"), "new")] if base else []) for f in d["findings"]]
+        lines += _table(rows, "<<<>><")
+        fixed = [r for r in (base or {}).get("rules", []) if r["status"] == "fixed"]
+        if fixed:
+            lines.append("  fixed since the baseline: " + ", ".join(f"{r['code']} {r['name']}" for r in fixed)
+                         + " (run --update-baseline to lock that in)")
         lines.append("")
         for f in d["findings"]:
             lines.append(f"  {f['code']} {f['name']}: {f['message']}")
