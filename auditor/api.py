@@ -150,13 +150,19 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     if loaded.records == 0:
         # Context spans only, or every record rejected: 0 of $0 is not 100% attributable, and not a pass.
         raise InputError(no_llm_message(loaded))
-    findings = run_rules(loaded.con, policy, rules)
+    from auditor.progress import phase
+
+    phase(progress, "checking rules", len(rules))
+    findings = run_rules(loaded.con, policy, rules,
+                         on_rule=(lambda r: progress.step(f"{r.code} {r.name}")) if hasattr(progress, "step") else None)
+    phase(progress, "scoring teams")
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
     attribution = attribute(loaded.con, findings, policy)
     reconciliation = None
     if invoices:
         from auditor.reconcile import reconcile
 
+        phase(progress, "reconciling with the invoice")
         reconciliation = reconcile(loaded.con, [str(p) for p in invoices],
                                    threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
     settings = gate_settings(policy.gate, gate)

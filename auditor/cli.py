@@ -196,18 +196,23 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
         try:
             result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
                            update_baseline=update_baseline, invoices=list(invoices) or None, progress=progress)
+            if progress:
+                progress.phase("writing reports")
+            text = renderer(out_format)(result)
+            html = renderer("html")(result) if html_path else None
+            if export_findings:
+                from auditor.reporters.export import export_findings as export
+
+                export(result, export_findings)
+            if progress:
+                progress.finish()
         finally:
             if progress:
                 progress.close()
         _baseline_note(result, quiet)
-        text = renderer(out_format)(result)
         _write(text, output)
-        if html_path:
-            _write(renderer("html")(result), html_path)
-        if export_findings:
-            from auditor.reporters.export import export_findings as export
-
-            export(result, export_findings)
+        if html is not None:
+            _write(html, html_path)
         if not quiet and not (out_format == "text" and output in (None, "-")):
             # The text report ends with this line; a machine format on stdout or a report in a file does not
             # say why the exit code is what it is, so standard error does (CI logs show it).

@@ -319,3 +319,65 @@ def test_baseline_marks_findings_new_grown_and_baselined(tmp_path):
     assert marks["OWN001"] == "grown" and marks["CON001"] == "baselined" and marks["CON002"] == "new"
     r = run(write_jsonl(tmp_path / "three.jsonl", [record(request_id="a", team_id=None)]), "-q", "--baseline", bl)
     assert r.exit_code == 0 and "fixed since the baseline: CON001 missing-field" in r.stdout
+
+
+# -- (g) progress: bytes, phases, 100% -----------------------------------------------------------------------------
+
+def test_progress_percentage_follows_bytes_and_ends_at_100():
+    import io
+
+    from auditor.progress import Progress
+
+    class TTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    t = [0.0]
+    p = Progress(TTY(), clock=lambda: t[0])
+    p.set_total(4000)
+    t[0] = 1.0
+    p.add_bytes(1000)
+    p(10)  # records alone do not move the percentage: 10 records of 1,000 bytes are 25%
+    assert "25% of 3.9 KB" in p.line() and "ETA 0:03" in p.line()
+    p.add_bytes(-50)  # never backwards
+    p.file_done(500)
+    assert "25%" in p.line()
+    p.phase("checking rules", 3)
+    p.step("OWN001 missing-owner")
+    assert "checking rules 1 of 3 (OWN001 missing-owner)" in p.line() and p.done_bytes == 4000
+    p.finish()
+    out = p.stream.getvalue()
+    assert out.rstrip().endswith("audit-logs: done, 100%: 10 records read in 0:01") and out.endswith("\n")
+
+
+def test_cli_progress_shows_each_phase_and_ends_at_100(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = write_jsonl(tmp_path / "a.jsonl", [record(request_id=f"r{i}") for i in range(300)])
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", str(path), "-o", str(tmp_path / "out.txt"), "--exit-zero"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait() == 0
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    frames = [f.strip() for f in re.split(r"[\r\n]", shown) if f.strip()]
+    for phase in ("checking rules", "scoring teams", "writing reports"):
+        assert any(phase in f for f in frames), (phase, frames)
+    assert any(f.startswith("audit-logs: done, 100%: 300 records read") for f in frames), frames
+    pcts = [int(m) for f in frames for m in re.findall(r"(\d+)% of", f)]
+    assert pcts == sorted(pcts)
