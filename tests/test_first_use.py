@@ -381,3 +381,29 @@ def test_cli_progress_shows_each_phase_and_ends_at_100(tmp_path):
     assert any(f.startswith("audit-logs: done, 100%: 300 records read") for f in frames), frames
     pcts = [int(m) for f in frames for m in re.findall(r"(\d+)% of", f)]
     assert pcts == sorted(pcts)
+
+
+# -- issue 18: one absurd value is a finding, not an internal error ------------------------------------------------
+
+def test_price_snapshot_of_1e16_per_token_does_not_stop_the_audit(tmp_path):
+    lines = (REPO / "sample_logs/litellm_payload.jsonl").read_text().splitlines()[:20]
+    rows = [json.loads(x) for x in lines]
+    rows[0]["model_map_information"]["model_map_value"]["input_cost_per_token"] = 1e16
+    rows[0]["model_map_information"]["model_map_value"]["output_cost_per_token"] = 1e16
+    p = write_jsonl(tmp_path / "p.jsonl", rows)
+    for fmt in ("text", "json"):
+        r = run(p, "--format", fmt, "-q", "--html", tmp_path / "r.html")
+        assert r.exit_code in (0, 1), r.output
+        assert "internal error" not in r.output
+    doc = json.loads(run(p, "--format", "json", "-q").stdout)
+    assert doc["summary"]["read"] == 20 and doc["summary"]["rejected"] == 0
+
+
+def test_fmt_price_formats_any_finite_price():
+    from decimal import Decimal
+
+    from auditor.pricing.prices import fmt_price
+
+    assert fmt_price(Decimal("1e22")) == "$" + "1" + "0" * 22
+    assert fmt_price(Decimal("0.15")) == "$0.15" and fmt_price(Decimal("0.075")) == "$0.075"
+    assert fmt_price(Decimal("NaN")) == "n/a"
