@@ -169,7 +169,7 @@ def test_gate_reason_never_rounds_the_figures_away(tmp_path):
     logs = write_jsonl(tmp_path / "a.jsonl", rows)
     r = run(logs, "--fail-on", "never", "--max-unattributed-cost", "0", "-q")
     assert r.exit_code == 1
-    assert "unattributed cost $0.0026385 is above the maximum $0.00" in r.stdout
+    assert "unattributed cost $0.00264 is above the maximum $0.00" in r.stdout  # three significant digits, not "$0.00"
     # when both would read the same at two decimals, both are given exactly
     rows = [record(request_id="a", cost=5.0), record(request_id="b", team_id=None, cost=1.004)]
     r = run(write_jsonl(tmp_path / "b.jsonl", rows), "--fail-on", "never", "--max-unattributed-cost", "1", "-q")
@@ -407,3 +407,30 @@ def test_fmt_price_formats_any_finite_price():
     assert fmt_price(Decimal("1e22")) == "$" + "1" + "0" * 22
     assert fmt_price(Decimal("0.15")) == "$0.15" and fmt_price(Decimal("0.075")) == "$0.075"
     assert fmt_price(Decimal("NaN")) == "n/a"
+
+
+# -- (h) one money rule --------------------------------------------------------------------------------------------
+
+def test_one_money_rule():
+    from decimal import Decimal
+
+    from hypothesis import given, strategies as st
+
+    from auditor.fmt import usd
+
+    assert usd("1240") == "$1,240.00" and usd("1.005") == "$1.01" and usd("0.24") == "$0.24"
+    assert usd("0.0026385") == "$0.00264" and usd("0.000027") == "$0.000027" and usd("0") == "$0.00"
+    assert usd("-0.0026385") == "-$0.00264" and usd("0.9996") == "$1.00"
+
+    @given(st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False, places=12))
+    def prop(d):
+        text = usd(d)
+        if d != 0:
+            assert text not in ("$0.00", "-$0.00")
+        value = Decimal(text.replace("$", "").replace(",", ""))
+        if abs(d) >= 1:
+            assert text.split(".")[1].__len__() == 2 and abs(value - d) <= Decimal("0.005")
+        elif d != 0:
+            assert abs(value - d) <= abs(d) * Decimal("0.005")  # three significant digits
+
+    prop()
