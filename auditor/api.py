@@ -93,6 +93,25 @@ def no_llm_message(loaded: Loaded) -> str:
             f"(accepted {loaded.records + loaded.context_spans:,}, rejected {loaded.rejected:,}). " + "; ".join(parts))
 
 
+def _check_forced_format(loaded: Loaded, fmt: str) -> None:
+    """A format forced with --input-format that finds neither a model nor a cost in any record of a file is the wrong format for it: say so, and what detection makes of the file, instead of auditing
+    rows of nulls."""
+    from auditor.loaders.detect import detect
+
+    for i in loaded.inputs:
+        if not i.records or i.path == STDIN:
+            continue
+        found = loaded.con.execute(
+            "SELECT count(*) FROM records WHERE source_file = ? AND record_kind = 'llm'"
+            " AND (model IS NOT NULL OR cost IS NOT NULL)", [i.path]).fetchone()[0]
+        if found == 0:
+            det = detect(Path(i.path))
+            guess = (f"detection reads it as {det.source} ({det.reason})" if det.source != "none"
+                     else f"detection does not recognise it either: {det.reason}")
+            raise InputError(f"{i.path}: --input-format {fmt} finds none of its fields in this {i.container} file "
+                             f"({i.records:,} records, none with a model or a cost): it is not {fmt}; {guess}")
+
+
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str]:
     """``audit("file.jsonl")`` means one path, not its characters."""
     if isinstance(paths, (str, os.PathLike)):
@@ -150,6 +169,8 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     if loaded.records == 0:
         # Context spans only, or every record rejected: 0 of $0 is not 100% attributable, and not a pass.
         raise InputError(no_llm_message(loaded))
+    if fmt is not None:
+        _check_forced_format(loaded, fmt)
     from auditor.progress import phase
 
     phase(progress, "checking rules", len(rules))

@@ -434,3 +434,11 @@ def test_one_money_rule():
             assert abs(value - d) <= abs(d) * Decimal("0.005")  # three significant digits
 
     prop()
+
+
+def test_forced_format_that_finds_none_of_its_fields_says_so():
+    r = run(REPO / "sample_logs/helicone_requests.csv", "--input-format", "litellm-spendlogs", "-q")
+    assert r.exit_code == 2
+    assert "--input-format litellm-spendlogs finds none of its fields" in r.stderr
+    assert "detection reads it as helicone" in r.stderr and "malformed JSON" not in r.stderr
+    assert run(REPO / "sample_logs/helicone_requests.csv", "--input-format", "helicone", "-q").exit_code in (0, 1)
