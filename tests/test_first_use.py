@@ -442,3 +442,16 @@ def test_forced_format_that_finds_none_of_its_fields_says_so():
     assert "--input-format litellm-spendlogs finds none of its fields" in r.stderr
     assert "detection reads it as helicone" in r.stderr and "malformed JSON" not in r.stderr
     assert run(REPO / "sample_logs/helicone_requests.csv", "--input-format", "helicone", "-q").exit_code in (0, 1)
+
+
+def test_text_report_shows_the_missing_cost_estimate(tmp_path):
+    from decimal import Decimal
+
+    from auditor.fmt import usd
+
+    logs = write_jsonl(tmp_path / "m.jsonl", [record(request_id="m1", cost=None), record(request_id="ok", cost=1.5)])
+    doc = json.loads(run(logs, "-q", "--format", "json").stdout)
+    est = Decimal(next(f for f in doc["findings"] if f["code"] == "PRC001")["details"]["estimated_missing_cost"])
+    assert est > 0
+    row = next(x for x in run(logs, "-q").stdout.splitlines() if x.strip().startswith("PRC001  "))
+    assert row.rstrip().endswith(f"est. {usd(est)}")

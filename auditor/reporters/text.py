@@ -26,6 +26,14 @@ def _table(rows: list[list[str]], align: str) -> list[str]:
     return out
 
 
+def _at_risk(f: dict) -> str:
+    """A finding's $ at risk; for records that carry no cost (missing-cost), the estimate at the prices in effect."""
+    est = (f.get("details") or {}).get("estimated_missing_cost")
+    if est is not None and Decimal(str(f["cost"])) == 0:
+        return f"est. {usd(est)}" if Decimal(str(est)) > 0 else "no estimate"
+    return usd(f["cost"])
+
+
 def render(result: AuditResult) -> str:
     d = result.to_dict()
     s = d["summary"]
@@ -60,7 +68,7 @@ def render(result: AuditResult) -> str:
     if d["findings"]:
         lines += ["", "Findings" + (f" (compared with the baseline {base['path']})" if base else "")]
         rows = [["code", "rule", "severity", "records", "$ at risk"] + (["baseline"] if base else [])]
-        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", usd(f["cost"])]
+        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", _at_risk(f)]
                  + ([_BASELINE_MARK.get(status.get(f["code"], "new"), "new")] if base else []) for f in d["findings"]]
         lines += _table(rows, "<<<>><")
         fixed = [r for r in (base or {}).get("rules", []) if r["status"] == "fixed"]
