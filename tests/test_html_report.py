@@ -520,6 +520,8 @@ def test_key_hygiene_is_summarised_sorted_by_money_with_the_tail_collapsed(tmp_p
     rest = sorted(keys, key=lambda k: -Decimal(k["cost"]))[MAX_KEY_ROWS:]
     assert f"{len(rest)} more keys: " in sec and usd(sum(Decimal(k["cost"]) for k in rest)) in sec
     assert usd(sum(Decimal(k["cost"]) for k in keys)) in sec
+    distinct = len({k["key"] for k in keys})
+    assert f"<strong>{distinct}</strong> production keys (in {len(keys)} team × key pairs)" in sec
 
 
 def test_money_follows_one_rule_and_missing_cost_shows_the_estimate(tmp_path):

@@ -316,6 +316,18 @@ def _rule_docs() -> dict[str, dict[str, str]]:
 MAX_KEY_ROWS = 10
 
 
+def _paragraphs(doc: str) -> list[str]:
+    """A rule's docstring as paragraphs: its source line breaks are not the reader's (they left ragged lines)."""
+    out = []
+    for par in re.split(r"\n\s*\n", doc.strip()):
+        lines = [x.strip() for x in par.splitlines() if x.strip()]
+        if lines and all(re.match(r"([-*]|\d+\.)\s", x) for x in lines[1:]) and len(lines) > 1:
+            out.append("\n".join(lines))  # a list: keep one item a line
+        elif lines:
+            out.append(" ".join(lines))
+    return out
+
+
 def _fix_money(fx: dict[str, Any]) -> float:
     """The money a fix recovers: the spend it makes attributable (ownership fixes), else the spend at risk it
     corrects (pricing, duplicates, keys): the larger of the two when a fix does both."""
@@ -334,7 +346,8 @@ def context(result: AuditResult) -> dict[str, Any]:
     docs = _masked(_rule_docs())
     findings = []
     for f in d["findings"]:
-        findings.append({**f, "doc": docs.get(f["code"], {}).get("doc", ""),
+        doc = docs.get(f["code"], {}).get("doc", "")
+        findings.append({**f, "doc": doc, "doc_paragraphs": _paragraphs(doc),
                          "blocks": docs.get(f["code"], {}).get("blocks", False),
                          "details_view": table_of(f["details"]) if f.get("details") else None})
     by_name = {f["name"]: f for f in findings}
@@ -356,8 +369,9 @@ def context(result: AuditResult) -> dict[str, Any]:
         "unnamed_keys": unnamed_keys[:MAX_KEY_ROWS],
         "unnamed_rest": _rest(unnamed_keys[MAX_KEY_ROWS:]),
         "unnamed_total": sum((_dec(k["cost"]) for k in unnamed_keys), Decimal(0)),
-        "unnamed_count": len(unnamed_keys),
-        "unnamed_shared": sum(1 for k in unnamed_keys if not k.get("owner")),
+        "unnamed_count": len({k["key"] for k in unnamed_keys}),  # distinct keys (a shared key is a row per team)
+        "unnamed_rows": len(unnamed_keys),
+        "unnamed_shared": len({k["key"] for k in unnamed_keys if not k.get("owner")}),
         "team_chart": team_chart(d),
         "daily_chart": daily_chart(d["sections"].get("daily", [])),
         "daily": d["sections"].get("daily", []),
