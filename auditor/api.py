@@ -5,6 +5,8 @@ Stages, in one direction: loaders -> record table -> rules -> findings -> scorin
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -19,9 +21,16 @@ from auditor.rules import check_config, run_rules, select_rules
 from auditor.scoring import attribute, score
 
 
+STDIN = "-"
+
+
 def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None = None,
                  progress: Callable[[int], None] | None = None) -> Loaded:
-    loaded = load([str(p) for p in paths], fmt=fmt, schema=policy.schema, progress=progress)
+    paths = [str(p) for p in paths]
+    if STDIN in paths:
+        loaded = _load_with_stdin(paths, policy, fmt, progress)
+    else:
+        loaded = load(paths, fmt=fmt, schema=policy.schema, progress=progress)
     rejects = pa.table({
         "source_file": pa.array([r.source_file for r in loaded.rejects], pa.string()),
         "line": pa.array([r.line for r in loaded.rejects], pa.int64()),
@@ -33,7 +42,105 @@ def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None
     return loaded
 
 
-def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None, *, fmt: str | None = None,
+def _load_with_stdin(paths: list[str], policy: Policy, fmt: str | None, progress) -> Loaded:
+    """``-`` reads standard input: spooled to a temporary file (detection and the careful route need to read
+    it twice), loaded, then named ``-`` in the inputs, the rejects and the records' source_file."""
+    import dataclasses
+    import shutil
+    import sys
+    import tempfile
+
+    from auditor.contract.sql import lit
+
+    with tempfile.TemporaryDirectory(prefix="audit-logs-stdin-") as tmp:
+        spool = str(Path(tmp) / "stdin")
+        with open(spool, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        loaded = load([spool if p == STDIN else p for p in dict.fromkeys(paths)], fmt=fmt, schema=policy.schema,
+                      progress=progress)
+    for i in loaded.inputs:
+        if i.path == spool:
+            i.path = STDIN
+    loaded.rejects = [dataclasses.replace(r, source_file=STDIN) if r.source_file == spool else r for r in loaded.rejects]
+    loaded.con.execute(f"UPDATE records SET source_file = {lit(STDIN)} WHERE source_file = {lit(spool)}")
+    return loaded
+
+
+# What a format calls an LLM call, for the message when none was found.
+_LLM_RECORD = {
+    "otlp": "no span with gen_ai.* or OpenInference LLM attributes",
+    "langfuse": "no GENERATION or EMBEDDING observation",
+}
+
+
+def no_llm_message(loaded: Loaded) -> str:
+    """What was read, file by file, when none of it is an LLM request: the user sees why nothing was judged."""
+    first_reject: dict[str, str] = {}
+    for r in loaded.rejects:
+        first_reject.setdefault(r.source_file, f"line {r.line}: {r.reason}")
+    parts = []
+    for i in loaded.inputs[:5]:
+        bits = []
+        if i.context_spans:
+            kinds = "trace context spans" if i.format != "langfuse" else "non-LLM observations"
+            bits.append(f"{i.context_spans:,} {kinds}, none an LLM call ({_LLM_RECORD.get(i.format, 'no record with a model and tokens')})")
+        if i.rejected:
+            bits.append(f"{i.rejected:,} rejected (first: {first_reject.get(i.path, 'see the rejects')})")
+        parts.append(f"{i.path} [{i.format}]: " + ("; ".join(bits) or "empty"))
+    if len(loaded.inputs) > 5:
+        parts.append(f"and {len(loaded.inputs) - 5} more files")
+    return (f"nothing to audit: {loaded.read:,} record{'' if loaded.read == 1 else 's'} read, none is an LLM request "
+            f"(accepted {loaded.records + loaded.context_spans:,}, rejected {loaded.rejected:,}). " + "; ".join(parts))
+
+
+def _check_forced_format(loaded: Loaded, fmt: str) -> None:
+    """A format forced with --input-format that finds neither a model nor a cost in any record of a file is the wrong format for it: say so, and what detection makes of the file, instead of auditing
+    rows of nulls."""
+    from auditor.loaders.detect import detect
+
+    for i in loaded.inputs:
+        if not i.records or i.path == STDIN:
+            continue
+        found = loaded.con.execute(
+            "SELECT count(*) FROM records WHERE source_file = ? AND record_kind = 'llm'"
+            " AND (model IS NOT NULL OR cost IS NOT NULL)", [i.path]).fetchone()[0]
+        if found == 0:
+            det = detect(Path(i.path))
+            guess = (f"detection reads it as {det.source} ({det.reason})" if det.source != "none"
+                     else f"detection does not recognise it either: {det.reason}")
+            raise InputError(f"{i.path}: --input-format {fmt} finds none of its fields in this {i.container} file "
+                             f"({i.records:,} records, none with a model or a cost): it is not {fmt}; {guess}")
+
+
+def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str]:
+    """``audit("file.jsonl")`` means one path, not its characters."""
+    if isinstance(paths, (str, os.PathLike)):
+        return [os.fspath(paths)]
+    return [os.fspath(p) for p in paths]
+
+
+def skipped_files(paths: Iterable[str]) -> list[dict[str, str]]:
+    """Files a directory walk passed over, with why (the loaders never read them); reported, not silent."""
+    from auditor.loaders.sources import _SKIP_SUFFIXES, _is_hidden
+
+    out = []
+    for raw in paths:
+        for d in ([Path(m) for m in glob.glob(raw, recursive=True)] if glob.has_magic(raw) else [Path(raw)]):
+            if not d.is_dir():
+                continue
+            for sub in sorted(d.rglob("*"), key=lambda p: p.as_posix()):
+                if not sub.is_file():
+                    continue
+                rel = sub.relative_to(d)
+                if _is_hidden(rel):
+                    out.append({"path": str(sub), "reason": "hidden file (name or folder starts with a dot)"})
+                elif sub.suffix.lower() in _SKIP_SUFFIXES:
+                    out.append({"path": str(sub), "reason": f"{sub.suffix.lower()} files are documentation, code or "
+                                "configuration, not gateway logs (name the file itself to read it)"})
+    return out
+
+
+def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path | None = None, *, fmt: str | None = None,
           select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
           gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
           update_baseline: bool = False, invoices: Iterable[str | Path] | None = None,
@@ -44,22 +151,39 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     ``auditor.rules.SelectionError`` for input that cannot be used at all. With ``invoices`` (provider bills,
     docs/reconciliation.md) the ledger is reconciled against them (``auditor.reconcile.InvoiceError``).
     """
+    paths = _as_list(paths)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     check_config(policy)
     rules = select_rules(select if select is not None else policy.rules.get("select"),
                          [*(policy.rules.get("ignore") or []), *(ignore or [])])
+    if not rules:
+        from auditor.rules import SelectionError
+
+        raise SelectionError("the rule selection leaves no rule to run (every --select / [rules] select rule is also "
+                             "ignored): an audit with no rule would pass anything")
     loaded = load_records(paths, policy, fmt=fmt, progress=progress)
     if loaded.read == 0:
         # Nothing to judge is not a pass: an empty export must not turn a CI gate green.
         raise InputError("no records in " + ", ".join(i.path for i in loaded.inputs) + ": every input file is empty")
-    findings = run_rules(loaded.con, policy, rules)
+    if loaded.records == 0:
+        # Context spans only, or every record rejected: 0 of $0 is not 100% attributable, and not a pass.
+        raise InputError(no_llm_message(loaded))
+    if fmt is not None:
+        _check_forced_format(loaded, fmt)
+    from auditor.progress import phase
+
+    phase(progress, "checking rules", len(rules))
+    findings = run_rules(loaded.con, policy, rules,
+                         on_rule=(lambda r: progress.step(f"{r.code} {r.name}")) if hasattr(progress, "step") else None)
+    phase(progress, "scoring teams")
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
     attribution = attribute(loaded.con, findings, policy)
     reconciliation = None
     if invoices:
         from auditor.reconcile import reconcile
 
+        phase(progress, "reconciling with the invoice")
         reconciliation = reconcile(loaded.con, [str(p) for p in invoices],
                                    threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
     settings = gate_settings(policy.gate, gate)
@@ -67,7 +191,8 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,
                            variance_pct=reconciliation["summary"]["variance_pct"] if reconciliation else None,
-                           settings=settings, baseline=comparison)
+                           settings=settings, baseline=comparison, total_cost=attribution.total_cost,
+                           records=attribution.records)
     result = AuditResult(
         policy=policy,
         inputs=loaded.inputs,
@@ -79,6 +204,7 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
         reconciliation=reconciliation,
         con=loaded.con,
         rules=[r.code for r in rules],
+        skipped=skipped_files(paths),
     )
     # Scores, tiers, verdict and report aggregates; keep this last (it reads result.reconciliation).
     if scoring:  # check-schema skips it
@@ -90,7 +216,7 @@ def audit(paths: Iterable[str | Path], policy: Policy | str | Path | None = None
 CONTRACT_RULES = ("CON", "OWN001", "INT002")
 
 
-def check_schema(paths: Iterable[str | Path], policy: Policy | str | Path | None = None, *, fmt: str | None = None,
+def check_schema(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path | None = None, *, fmt: str | None = None,
                  gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
                  update_baseline: bool = False) -> AuditResult:
     """The fast pre-merge check: only the contract rules (CON*, OWN001, INT002) over ``paths``, with

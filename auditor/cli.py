@@ -17,15 +17,40 @@ from auditor import __version__
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
+# Every output format of `audit` (tests/test_first_use.py holds it equal to auditor.reporters.formats()).
+FORMATS_HELP = "text, json, html, or a CI format: sarif, junit, github, markdown"
+
+
 class _DefaultGroup(click.Group):
     """``audit-logs PATH...`` runs the audit; ``audit-logs rules`` etc. run a subcommand."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args:
+            click.echo(ctx.get_help())
+            click.echo("\nNo PATH given: `audit` is the default command, so `audit-logs PATH...` audits PATH "
+                       "(e.g. `audit-logs sample_logs/`); `audit-logs audit --help` lists its options.", err=True)
+            ctx.exit(EXIT_ERROR)
+        first = args[0]
+        if first not in self.commands and first not in ("--help", "-h", "--version"):
+            near = self._near_command(first)
+            if near:
+                raise click.UsageError(f"no such command {first!r} and no such file: did you mean `audit-logs {near}`?", ctx)
             args = ["audit", *args]
-        elif not args:
-            args = ["audit", "--help"]
         return super().parse_args(ctx, args)
+
+    def _near_command(self, word: str) -> str | None:
+        """The subcommand ``word`` is a typo of, unless ``word`` names an existing path (or a glob, or stdin)."""
+        if word == "-" or word.startswith("-") or os.path.exists(word) or any(c in word for c in "*?[/\\."):
+            return None
+        import difflib
+
+        names = [n for n in self.commands if n != "audit"]
+        folded = {n.replace("-", "").replace("_", ""): n for n in names}
+        key = word.lower().replace("-", "").replace("_", "")
+        if key in folded:
+            return folded[key]
+        hit = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.7)
+        return folded[hit[0]] if hit else None
 
 
 def _fail(message: str) -> None:
@@ -61,6 +86,29 @@ def _no_traceback():
         _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
 
 
+def _check_outputs(outputs: dict[str, str | None], export: str | None = None) -> None:
+    """Every output is checked before the audit runs: a typo in a path or a format fails in a moment,
+    not after minutes of work. ``outputs``: option name -> path (None or '-' for none/standard output)."""
+    if export:
+        from auditor.reporters.export import FORMATS
+
+        if Path(export).suffix.lower() not in FORMATS:
+            _fail(f"--export-findings {export}: unknown format {Path(export).suffix or '(no extension)'!r}: "
+                  f"name a {', '.join(sorted(FORMATS))} file")
+        outputs = {**outputs, "--export-findings": export}
+    for option, raw in outputs.items():
+        if raw in (None, "-"):
+            continue
+        path = Path(raw)
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            _fail(f"{option} {raw}: is a directory; name a file")
+        if not parent.is_dir():
+            _fail(f"{option} {raw}: cannot write there: no such directory {parent}")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            _fail(f"{option} {raw}: cannot write there: permission denied")
+
+
 def _write(text: str, output: str | None) -> None:
     if output in (None, "-"):
         click.echo(text, nl=False)
@@ -73,6 +121,8 @@ def _write(text: str, output: str | None) -> None:
 def main():
     """Are these LLM gateway logs good enough to charge spend back to teams, and what must be fixed first?
 
+    `audit` is the default command: `audit-logs PATH...` is `audit-logs audit PATH...`.
+
     \b
     Exit codes (every command):
       0  the logs pass the gate (or --exit-zero)
@@ -80,6 +130,23 @@ def main():
          ones with --baseline), or a threshold missed
       2  usage error, bad policy or baseline file, or unusable input
     """
+
+
+class _Bounded(click.FloatRange):
+    """A finite number in a range: a threshold outside it is a usage error, not a gate that can never (or always) fail."""
+
+    def __init__(self, lo: float, hi: float | None, unit: str):
+        super().__init__(min=lo, max=hi)
+        self.unit = unit
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if rv != rv or rv in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+    def get_metavar(self, param, *args, **kwargs):  # noqa: ARG002 - click 8.2 passes ctx
+        return self.unit
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -90,7 +157,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @main.command("audit")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "-f", "out_format", default="text", show_default=True,
-              help="Output format: text, json, or a CI format: sarif, junit, github, markdown (see docs/ci.md).")
+              help=f"Output format: {FORMATS_HELP} (see docs/ci.md).")
 @click.option("-o", "--output", help="Write the report here instead of standard output.")
 @click.option("--html", "html_path", help="Also write the self-contained HTML readiness report to this file.")
 @click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
@@ -100,9 +167,9 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--select", multiple=True, help="Only these rules (codes, code prefixes or names; comma-separated or repeated).")
 @click.option("--ignore", multiple=True, help="Leave out these rules.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Fail on findings of this severity or above (default: error).")
-@click.option("--min-attributable-pct", type=float, help="Fail when attributable spend is below this percentage.")
-@click.option("--max-unattributed-cost", type=float, help="Fail when unattributed cost (USD) is above this.")
-@click.option("--max-variance-pct", type=float, help="Fail when the reconciliation variance is above this percentage.")
+@click.option("--min-attributable-pct", type=_Bounded(0, 100, "PCT"), help="Fail when attributable spend is below this percentage (0-100).")
+@click.option("--max-unattributed-cost", type=_Bounded(0, None, "USD"), help="Fail when unattributed cost (USD, >= 0) is above this.")
+@click.option("--max-variance-pct", type=_Bounded(0, None, "PCT"), help="Fail when the reconciliation variance is above this percentage (>= 0).")
 @click.option("--invoice", "invoices", multiple=True,
               help="Reconcile against this provider bill (repeatable): OpenAI costs/usage API JSON, Anthropic cost/usage "
                    "report JSON, or a FOCUS CSV/Parquet export (docs/reconciliation.md).")
@@ -119,6 +186,7 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
 
     if out_format not in formats():
         _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
+    _check_outputs({"-o/--output": output, "--html": html_path}, export_findings)
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     with _no_traceback():
@@ -128,18 +196,23 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
         try:
             result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
                            update_baseline=update_baseline, invoices=list(invoices) or None, progress=progress)
+            if progress:
+                progress.phase("writing reports")
+            text = renderer(out_format)(result)
+            html = renderer("html")(result) if html_path else None
+            if export_findings:
+                from auditor.reporters.export import export_findings as export
+
+                export(result, export_findings)
+            if progress:
+                progress.finish()
         finally:
             if progress:
                 progress.close()
         _baseline_note(result, quiet)
-        text = renderer(out_format)(result)
         _write(text, output)
-        if html_path:
-            _write(renderer("html")(result), html_path)
-        if export_findings:
-            from auditor.reporters.export import export_findings as export
-
-            export(result, export_findings)
+        if html is not None:
+            _write(html, html_path)
         if not quiet and not (out_format == "text" and output in (None, "-")):
             # The text report ends with this line; a machine format on stdout or a report in a file does not
             # say why the exit code is what it is, so standard error does (CI logs show it).
@@ -178,6 +251,7 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
     allowed = [f for f in ("text", "json", "sarif", "junit", "github", "markdown") if f == "text" or f in formats()]
     if out_format not in allowed:
         _fail(f"check-schema: unknown --format {out_format!r}: use one of {', '.join(allowed)}")
+    _check_outputs({"-o/--output": output})
     with _no_traceback():
         result = check_schema(paths, policy_path, fmt=input_format, gate={"fail_on": fail_on, "baseline": baseline_path},
                               update_baseline=update_baseline)
@@ -191,11 +265,23 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
 
 
 @main.command("rules")
-def rules_cmd():
+@click.option("--format", "-f", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one line per rule; json: code, name, category, severity, blocks_attribution, summary, "
+                   "parameters and documentation of each rule.")
+def rules_cmd(out_format):
     """List every rule: code, name, default severity, what it checks."""
     from auditor.rules import REGISTRY
 
-    for r in sorted(REGISTRY.values(), key=lambda r: r.code):
+    rules = sorted(REGISTRY.values(), key=lambda r: r.code)
+    if out_format == "json":
+        import json
+
+        doc = [{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
+                "blocks_attribution": bool(r.blocks_attribution), "summary": r.summary,
+                "parameters": {k: v for k, v in (r.params or {}).items()}, "doc": r.doc} for r in rules]
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        return
+    for r in rules:
         click.echo(f"{r.code}  {r.name:<24} {r.severity:<8} {r.summary}")
 
 

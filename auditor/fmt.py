@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+
+SIGNIFICANT = 3  # digits kept for amounts under $1
 
 
 def usd(value: Decimal | str | int | float | None) -> str:
-    """``$1,240.00``; amounts under a cent keep their significant digits (``$0.000027``)."""
+    """The one money rule of every human-facing output: cents from $1 up (``$1,240.00``), three significant
+    digits below (``$0.24``, ``$0.0264``, ``$0.0000270`` reads ``$0.000027``), and never ``$0.00`` for an
+    amount that is not zero. Exact figures are in the JSON output."""
     if value is None:
         return "n/a"
-    d = Decimal(str(value))
-    if d != 0 and abs(d) < Decimal("0.01"):
-        text = format(d.normalize(), "f")
-        return ("-$" if d < 0 else "$") + text.lstrip("-")
-    q = d.quantize(Decimal("0.01"))
-    return ("-$" if q < 0 else "$") + f"{abs(q):,.2f}"
+    try:
+        d = Decimal(str(value))
+    except ArithmeticError:
+        return "n/a"
+    if not d.is_finite():
+        return "n/a"
+    sign = "-$" if d < 0 else "$"
+    d = abs(d)
+    if d == 0:
+        return "$0.00"
+    if d >= 1:
+        return sign + f"{d.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
+    q = d.quantize(Decimal(1).scaleb(d.adjusted() - SIGNIFICANT + 1), ROUND_HALF_UP)
+    if q >= 1:  # $0.9996 rounds up to a dollar
+        return sign + "1.00"
+    text = format(q.normalize(), "f")
+    if len(text.split(".")[1]) < 2:
+        text += "0"
+    return sign + text
 
 
-def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+def pct(value: float | None, of: Decimal | str | int | float | None = 1) -> str:
+    """``12.3%``; ``n/a`` when the share is of nothing (``of`` is the denominator: zero is never 100%)."""
+    if value is None or (of is not None and Decimal(str(of)) == 0):
+        return "n/a"
+    return f"{value:.1f}%"
 
 
 def plural(count: int, noun: str) -> str:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from auditor.findings import SEVERITY_RANK, Finding
+from auditor.fmt import usd
+
 
 FAIL_ON = ("error", "warning", "info", "never")
 
@@ -34,9 +36,34 @@ def gate_settings(policy_gate: dict[str, Any], overrides: dict[str, Any] | None 
     return settings
 
 
+def _pct_text(d: Decimal) -> str:
+    return f"{d:.2f}%"
+
+
+def _limit_text(d: Decimal) -> str:
+    return f"{float(d):g}%"
+
+
+def _exact(d: Decimal, money: bool) -> str:
+    text = "0" if d == 0 else format(d.normalize(), "f")
+    return ("-$" + text[1:] if text.startswith("-") else "$" + text) if money else text + "%"
+
+
+def _apart(actual: Decimal, limit: Decimal, fmt, limit_fmt=None) -> tuple[str, str]:
+    """Both figures as ``fmt`` shows them, or exactly when rounding would make them read the same
+    (never "$1.00 is above the maximum $1.00")."""
+    a, b = fmt(actual), (limit_fmt or fmt)(limit)
+    if a == b or fmt(actual) == fmt(limit):
+        money = fmt is usd
+        return _exact(actual, money), _exact(limit, money)
+    return a, b
+
+
 def evaluate(findings: list[Finding], *, attributable_pct: float, unattributed_cost: Decimal,
-             variance_pct: float | None, settings: dict[str, Any], baseline: Any = None) -> GateResult:
-    """``baseline``: an ``auditor.baseline.Comparison``; findings it covers (known, not grown) do not fail."""
+             variance_pct: float | None, settings: dict[str, Any], baseline: Any = None,
+             total_cost: Decimal | None = None, records: int = 0) -> GateResult:
+    """``baseline``: an ``auditor.baseline.Comparison``; findings it covers (known, not grown) do not fail.
+    ``total_cost`` and ``records``: LLM requests that carry no cost at all fail the gate (nothing to charge)."""
     reasons = []
     failing: list[Finding] = []
     fail_on = settings["fail_on"]
@@ -50,14 +77,20 @@ def evaluate(findings: list[Finding], *, attributable_pct: float, unattributed_c
                             for f in failing[:5])
                 + ("…" if len(failing) > 5 else "")
             )
+    if total_cost is not None and total_cost == 0 and records:
+        # Zero is not 100%: requests that carry no cost cannot be charged back, whatever the thresholds say.
+        reasons.append(f"the {records:,} LLM request{'' if records == 1 else 's'} carry no cost ($0 in total): nothing can be charged back")
     lo = settings.get("min_attributable_pct")
     if lo is not None and attributable_pct < float(lo):
-        reasons.append(f"attributable spend {attributable_pct:.2f}% is below the minimum {float(lo):g}%")
+        a, b = _apart(Decimal(str(attributable_pct)), Decimal(str(lo)), _pct_text, _limit_text)
+        reasons.append(f"attributable spend {a} is below the minimum {b}")
     hi = settings.get("max_unattributed_cost")
     if hi is not None and unattributed_cost > Decimal(str(hi)):
-        reasons.append(f"unattributed cost ${unattributed_cost:,.2f} is above the maximum ${Decimal(str(hi)):,.2f}")
+        a, b = _apart(Decimal(unattributed_cost), Decimal(str(hi)), usd)
+        reasons.append(f"unattributed cost {a} is above the maximum {b}")
     mv = settings.get("max_variance_pct")
     if mv is not None and variance_pct is not None and abs(variance_pct) > float(mv):
-        reasons.append(f"reconciliation variance {variance_pct:.2f}% is above the maximum {float(mv):g}%")
+        a, b = _apart(Decimal(str(variance_pct)), Decimal(str(mv)), _pct_text, _limit_text)
+        reasons.append(f"reconciliation variance {a} is above the maximum {b}")
     return GateResult(not reasons, reasons, settings, [f.code for f in failing],
                       baseline.to_dict() if baseline is not None else None)

@@ -5,6 +5,7 @@ validated against ``schemas/policy.schema.json``; every key is documented in doc
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -115,22 +116,58 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         policy.schema  # noqa: B018 - validates the [fields] overrides
     except SchemaOverrideError as exc:
         raise PolicyError(f"{origin}: {exc}") from None
+    _check_patterns(policy.fields, origin)
     return policy
 
 
+def _check_patterns(fields: dict[str, Any], origin: str) -> None:
+    """Every ``[fields.<name>] pattern`` must be runnable by both regex engines, checked now rather than
+    as an internal error in the middle of the audit."""
+    from auditor.contract.regex import problem
+
+    for name, spec in fields.items():
+        if isinstance(spec, dict) and "pattern" in spec:
+            why = problem(spec["pattern"])
+            if why:
+                raise PolicyError(f"{origin}: fields.{name}.pattern {spec['pattern']!r}: {why}")
+
+
+def discover(start: Path | None = None) -> Path | None:
+    """The policy that applies to ``start`` (default: the current directory): ``audit-logs.toml``, else a
+    ``pyproject.toml`` with ``[tool.audit-logs]``, in that directory or the nearest parent that has one, as
+    ruff and sqlfluff find their configuration. The search stops at the repository root (a ``.git``)."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "audit-logs.toml").is_file():
+            return d / "audit-logs.toml"
+        py = d / "pyproject.toml"
+        if py.is_file() and _read_toml(py).get("tool", {}).get("audit-logs") is not None:
+            return py
+        if (d / ".git").exists():
+            return None
+    return None
+
+
+def _shown(path: Path) -> str:
+    """The policy's path as the reports name it: relative to the current directory when below or above it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return rel if rel.startswith(".") else os.path.join(".", rel)
+
+
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Read a policy file; with no path, ``audit-logs.toml`` or pyproject's ``[tool.audit-logs]`` in the
-    current directory when present, else the defaults."""
+    """Read a policy file; with no path, the one :func:`discover` finds (this directory or a parent), else
+    the defaults. ``Policy.source`` names the file, so every report says which policy was used."""
     if path is None:
-        for candidate in (Path("audit-logs.toml"), Path("pyproject.toml")):
-            if candidate.is_file():
-                doc = _read_toml(candidate)
-                if candidate.name == "pyproject.toml":
-                    doc = doc.get("tool", {}).get("audit-logs")
-                    if doc is None:
-                        continue
-                return from_dict(doc, str(candidate))
-        return Policy()
+        found = discover()
+        if found is None:
+            return Policy()
+        doc = _read_toml(found)
+        if found.name == "pyproject.toml":
+            doc = doc["tool"]["audit-logs"]
+        return from_dict(doc, _shown(found))
     path = Path(path)
     doc = _read_toml(path)
     if path.name == "pyproject.toml":

@@ -4,7 +4,11 @@ Shown only to a person watching: when standard error is a terminal, the ``CI`` e
 not set, and ``--quiet`` was not given. The API's ``audit(progress=...)`` takes any callable of the number
 of records just read; :class:`Progress` is that callable, and the loader also tells it the input's total
 size (``set_total``) and the bytes read so far (``add_bytes``, for files that are not compressed, and
-``file_done`` when a whole file has been read), from which the ETA follows.
+``file_done`` when a whole file has been read), from which the percentage and the ETA follow: the
+percentage is bytes read / bytes to read, never records, so it moves with the work.
+
+After the load the API names each phase (``phase``: rules, one ``step`` per rule, scoring, reports), so
+the line never sits still while work goes on, and ``finish`` draws the last line at 100%.
 """
 
 from __future__ import annotations
@@ -35,6 +39,19 @@ def _duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def _size(n: int) -> str:
+    for unit, k in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= k:
+            return f"{n / k:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+def phase(progress, name: str, total: int | None = None) -> None:
+    """Tell ``progress`` a phase begins, when it is a :class:`Progress` (a plain callable is left alone)."""
+    if hasattr(progress, "phase"):
+        progress.phase(name, total)
+
+
 class Progress:
     """One status line on ``stream``, redrawn in place at most every MIN_INTERVAL seconds."""
 
@@ -47,6 +64,11 @@ class Progress:
         self.done_bytes = 0
         self._last = float("-inf")
         self._width = 0
+        self.phase_name = "reading"
+        self.phase_total: int | None = None
+        self.phase_done = 0
+        self.phase_label = ""
+        self.finished = False
 
     # -- what the loader reports ------------------------------------------------------------------
     def __call__(self, n: int) -> None:
@@ -57,22 +79,56 @@ class Progress:
         self.total_bytes = total_bytes or None
 
     def add_bytes(self, n: int) -> None:
-        self.done_bytes += n
+        self.done_bytes += max(n, 0)
 
     def file_done(self, done_bytes: int) -> None:
         """All files so far are read: ``done_bytes`` is their total size."""
-        self.done_bytes = done_bytes
+        self.done_bytes = max(self.done_bytes, done_bytes)
         self._maybe_draw()
+
+    # -- what the API reports after the load ----------------------------------------------------------
+    def phase(self, name: str, total: int | None = None) -> None:
+        """A new phase (``checking rules``, ``scoring teams``, ``writing reports``); drawn at once."""
+        if self.total_bytes:
+            self.done_bytes = self.total_bytes  # the load is over: every byte was read
+        self.phase_name, self.phase_total, self.phase_done, self.phase_label = name, total, 0, ""
+        self.draw()
+
+    def step(self, label: str = "") -> None:
+        """One unit of the current phase starts (a rule: its name)."""
+        self.phase_done += 1
+        self.phase_label = label
+        self._maybe_draw()
+
+    def finish(self) -> None:
+        """The last line: 100%, how many records, how long; kept on screen (a newline ends it)."""
+        self.finished = True
+        self.draw()
+        try:
+            self.stream.write("\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+        self._width = 0
 
     # -- drawing ----------------------------------------------------------------------------------
     def line(self) -> str:
         elapsed = max(self.clock() - self.start, 1e-9)
+        if self.finished:
+            return f"audit-logs: done, 100%: {self.records:,} records read in {_duration(elapsed)}"
+        if self.phase_name != "reading":
+            text = f"audit-logs: {self.records:,} records read; {self.phase_name}"
+            if self.phase_total:
+                text += f" {min(self.phase_done, self.phase_total)} of {self.phase_total}"
+            if self.phase_label:
+                text += f" ({self.phase_label})"
+            return text + f", {_duration(elapsed)} so far"
         rate = self.records / elapsed
-        text = f"audit-logs: {self.records:,} records read, {rate:,.0f} records/s"
+        text = f"audit-logs: reading: {self.records:,} records read, {rate:,.0f} records/s"
         if self.total_bytes:
             frac = min(self.done_bytes / self.total_bytes, 1.0)
-            text += f", {frac:.0%}"
-            if 0 < frac < 1:
+            text += f", {frac:.0%} of {_size(self.total_bytes)}"
+            if 0.01 <= frac < 1:  # no ETA from the first percent: it would swing wildly
                 text += f", ETA {_duration(elapsed * (1 - frac) / frac)}"
         return text
 

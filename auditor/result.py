@@ -49,6 +49,7 @@ class AuditResult:
     sections: dict[str, Any] = field(default_factory=dict)  # report-only aggregates (daily spend, ...)
     rules: list[str] = field(default_factory=list)  # codes of the rules that ran (passing ones too)
     con: duckdb.DuckDBPyConnection | None = None  # the record table, for exports; not serialised
+    skipped: list[dict[str, str]] = field(default_factory=list)  # files a directory walk passed over, with why
 
     @property
     def records(self) -> int:
@@ -63,16 +64,18 @@ class AuditResult:
         return 0 if self.gate.passed else 1
 
     def summary(self) -> dict[str, Any]:
+        """Counts and money of the whole audit; money as ``Decimal``, like ``findings[].cost``
+        (``to_dict()`` writes them as exact decimal strings)."""
         a = self.attribution
         return {
             "read": self.records + self.context_spans + self.rejected,
             "records": self.records,
             "context_spans": self.context_spans,
             "rejected": self.rejected,
-            "total_cost": money(a.total_cost),
-            "attributable_cost": money(a.attributable_cost),
+            "total_cost": Decimal(a.total_cost),
+            "attributable_cost": Decimal(a.attributable_cost),
             "attributable_pct": a.attributable_pct,
-            "unattributed_cost": money(a.unattributed_cost),
+            "unattributed_cost": Decimal(a.unattributed_cost),
             **self.summary_extra,
         }
 
@@ -81,7 +84,7 @@ class AuditResult:
             "schema_version": REPORT_SCHEMA_VERSION,
             "tool": {"name": "audit-logs", "version": __version__},
             "policy": {"source": self.policy.source},
-            "summary": self.summary(),
+            "summary": _jsonable(self.summary()),
             "verdict": self.verdict,
             "gate": {"passed": self.gate.passed, "reasons": self.gate.reasons,
                      "settings": {k: v for k, v in self.gate.settings.items() if v is not None},
@@ -93,6 +96,7 @@ class AuditResult:
                  "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected}
                 for i in self.inputs
             ],
+            "skipped": self.skipped,
             "rejects": [{"source_file": r.source_file, "line": r.line, "reason": r.reason}
                         for r in self.rejects[:MAX_REJECTS_IN_REPORT]],
             "teams": [

@@ -82,9 +82,9 @@ _FIELD_NOUN = {"team_id": "a team", "service_id": "a service", "cost_center": "a
 
 
 def pct(part: Decimal, whole: Decimal) -> float:
-    """Percentage to 2 decimals; 100 when there is nothing to attribute."""
+    """Percentage to 2 decimals; 0 when there is nothing to attribute (zero is never 100%: reporters show n/a)."""
     if not whole:
-        return 100.0
+        return 0.0
     return float((Decimal(100) * part / whole).quantize(Decimal("0.01")))
 
 
@@ -227,9 +227,9 @@ def dimension_of(category: str, name: str) -> str | None:
 
 
 def share(flagged: Decimal, cost: Decimal) -> Decimal:
-    """Clean share ``1 - flagged / cost`` in [0, 1]; 1 when there is no cost."""
+    """Clean share ``1 - flagged / cost`` in [0, 1]; 0 when there is no cost (nothing to judge is never a perfect score)."""
     if cost <= 0:
-        return ONE
+        return ZERO
     return min(ONE, max(ZERO, ONE - flagged / cost))
 
 

@@ -392,6 +392,180 @@ def test_the_browser_checks_catch_a_request_and_a_console_error(tmp_path, browse
     assert any("boom" in e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE")
 
 
+# -- issue 17: a report a finance lead reads at a glance ------------------------------------------------------------
+
+def _sample_page(tmp_path: Path) -> tuple[Path, dict]:
+    result = audit([SAMPLE_LOGS / "litellm_payload.jsonl"], SAMPLE_LOGS / "policy.toml",
+                   invoices=[REPO / "sample_invoices"])
+    page = tmp_path / "sample.html"
+    page.write_text(renderer("html")(result), encoding="utf-8")
+    return page, result.to_dict()
+
+
+def _layout(driver, page: Path, width: int, media: str):
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": media})
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+    _open(driver, page)
+    driver.execute_script("document.querySelectorAll('details').forEach(function (d) { d.open = true; });")
+
+
+CLIPPED_JS = """
+return Array.from(document.querySelectorAll('main table')).filter(function (t) {
+  if (t.closest('#reconciliation')) { return false; }  // the reconciliation partial has its own owner and test
+  var box = t.parentElement; var s = getComputedStyle(box);
+  var clipped = box.scrollWidth > box.clientWidth + 1 && s.overflowX !== 'visible';
+  return clipped || t.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
+}).map(function (t) { return (t.closest('section') || {}).id + ': ' + t.rows[0].textContent.trim().slice(0, 60); });
+"""
+
+# Text nodes inside table cells that the layout split over two lines although they are one word or one figure.
+BROKEN_JS = """
+var out = [];
+document.querySelectorAll('main th, main td.num, main .money').forEach(function (el) {
+  el.textContent.trim().split(/\\s+/).forEach(function (word) {
+    if (!word) { return; }
+    var range = document.createRange(); var walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    var node; while ((node = walker.nextNode())) {
+      var i = node.textContent.indexOf(word);
+      if (i < 0) { continue; }
+      range.setStart(node, i); range.setEnd(node, i + word.length);
+      var lines = new Set(Array.from(range.getClientRects()).map(function (r) { return Math.round(r.top); }));
+      if (lines.size > 1) { out.push(word); }
+      break;
+    }
+  });
+});
+return out;
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width, media", [(1400, "screen"), (794, "print")])
+def test_no_table_clipped_and_no_word_or_figure_broken(tmp_path, browser, width, media):
+    page, _ = _sample_page(tmp_path)
+    _layout(browser, page, width, media)
+    assert browser.execute_script(CLIPPED_JS) == []
+    assert browser.execute_script(BROKEN_JS) == []
+
+
+@needs_chromium
+def test_gate_result_is_as_visible_as_the_tier(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    page, d = _sample_page(tmp_path)
+    _layout(browser, page, 1400, "screen")
+    gate = browser.find_element(By.CSS_SELECTOR, "#gate .badge")
+    tier = browser.find_element(By.CSS_SELECTOR, ".verdict .tier")
+    assert gate.text == "Audit gate: " + ("PASS" if d["gate"]["passed"] else "FAIL")
+    size = lambda el: float(el.value_of_css_property("font-size").rstrip("px"))  # noqa: E731
+    assert size(gate) >= size(tier) and gate.size["height"] >= tier.size["height"]
+    assert gate.location["y"] < browser.find_element(By.ID, "summary").location["y"]  # above the fold, before the tiles
+    assert d["gate"]["reasons"][0] in browser.find_element(By.ID, "gate").text
+
+
+def test_daily_chart_is_a_time_axis_with_gaps_and_years():
+    from auditor.reporters.html import daily_chart
+
+    days = [{"day": d, "cost": c, "attributable_cost": c, "records": 1}
+            for d, c in (("2025-06-20", "0.08"), ("2026-05-04", "0.05"), ("2026-05-05", "0.15"), ("2026-05-08", "0.11"))]
+    ch = daily_chart(days)
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", lab["text"]) for lab in ch["labels"])
+    assert {"2025-06-20", "2026-05-04"} <= {lab["text"] for lab in ch["labels"]}
+    assert ch["breaks"] == [{"x": ch["breaks"][0]["x"], "days": 317}]  # 2025-06-21 .. 2026-05-03 have no request
+    xs = [b["x"] for b in ch["bars"]]
+    assert xs == sorted(xs)
+    # inside a run, x follows the date: 05-05 -> 05-08 is three day-widths, 05-04 -> 05-05 one
+    assert abs((xs[3] - xs[2]) - 3 * (xs[2] - xs[1])) < 0.05
+    ys = [t["y"] for t in ch["ticks"]]
+    assert max(ys[i] - ys[i + 1] for i in range(len(ys) - 1)) - min(ys[i] - ys[i + 1] for i in range(len(ys) - 1)) < 0.05  # even steps
+    labels = [t["label"] for t in ch["ticks"]]
+    assert len({len(x.split(".")[-1]) for x in labels}) == 1, labels  # one precision: $0.05 / $0.10 / $0.15
+    steps = [Decimal(x.lstrip("$")) for x in labels]
+    assert len({b - a for a, b in zip(steps, steps[1:])}) == 1
+
+
+def test_tag_clusters_are_lists_and_empty_labels_are_hidden(tmp_path):
+    page, d = _sample_page(tmp_path)
+    html = page.read_text()
+    tags = html[html.index('<section id="tags">'):html.index('<section id="pricing">')]
+    cluster = next(f for f in d["findings"] if f["code"] == "TAG001")["details"]["clusters"][0]
+    assert '<ul class="cell">' in tags
+    assert tags.count("<li>value: ") >= len(cluster["values"])
+    pricing = html[html.index('<section id="pricing">'):html.index('<section id="retries">')]
+    prc3 = next(f for f in d["findings"] if f["code"] == "PRC003")["details"]
+    assert prc3["regimes"] == []  # the sample has an empty list here ...
+    assert "<dt>regimes</dt>" not in pricing  # ... and the report shows no label for it
+    assert not re.search(r"<dt>[^<]*</dt>\s*<dd>\s*(0|—)?\s*</dd>", html)
+
+
+def test_key_hygiene_is_summarised_sorted_by_money_with_the_tail_collapsed(tmp_path):
+    from auditor.reporters.html import MAX_KEY_ROWS
+
+    # 40 production keys, each shared by two teams: no key has a single named owner
+    recs = [record(request_id=f"k{i}-{t}", api_key_id=f"key-{i:03d}", cost=0.001 * (i + 1) + 0.0001 * n, team_id=t)
+            for i in range(40) for n, t in enumerate(("alpha", "beta"))]
+    result = audit([write_jsonl(tmp_path / "k.jsonl", recs)])
+    d = result.to_dict()
+    keys = [k for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]]
+    html = renderer("html")(result)
+    sec = html[html.index('<section id="keys">'):html.index('<section id="tags">')]
+    if len(keys) <= MAX_KEY_ROWS:
+        pytest.skip("this policy gave too few unnamed production keys to collapse")
+    table = sec[sec.index('id="keys-table"'):sec.index("</table>", sec.index('id="keys-table"'))]
+    shown = re.findall(r'<td class="num" data-sort="([0-9.E-]+)">\$', table)
+    spends = [Decimal(x) for x in shown]
+    assert len(spends) == MAX_KEY_ROWS and spends == sorted(spends, reverse=True)
+    assert spends[0] == max(Decimal(k["cost"]) for k in keys)
+    rest = sorted(keys, key=lambda k: -Decimal(k["cost"]))[MAX_KEY_ROWS:]
+    assert f"{len(rest)} more keys: " in sec and usd(sum(Decimal(k["cost"]) for k in rest)) in sec
+    assert usd(sum(Decimal(k["cost"]) for k in keys)) in sec
+    distinct = len({k["key"] for k in keys})
+    assert f"<strong>{distinct}</strong> production keys (in {len(keys)} team × key pairs)" in sec
+
+
+def test_money_follows_one_rule_and_missing_cost_shows_the_estimate(tmp_path):
+    # two requests with tokens and no cost on a model with a known price: the estimate is what is at risk
+    recs = [record(request_id="m1", cost=None), record(request_id="m2", cost=0), record(request_id="ok", cost=1.5)]
+    result = audit([write_jsonl(tmp_path / "m.jsonl", recs)])
+    d = result.to_dict()
+    f = next(f for f in d["findings"] if f["code"] == "PRC001")
+    est = Decimal(f["details"]["estimated_missing_cost"])
+    assert est > 0 and Decimal(f["cost"]) == 0
+    html = renderer("html")(result)
+    assert f"{usd(est)} estimated" in html
+    text = html_unescape(re.sub(r"<[^>]+>", " ", html))
+    figures = [d["summary"]["total_cost"], *(t["cost"] for t in d["teams"]), *(x["cost"] for x in d["findings"])]
+    for v in (Decimal(x) for x in figures if Decimal(x) != 0):
+        assert usd(v) in text and usd(v) != "$0.00"
+    assert "$1.50" in text  # cents from $1 up
+    assert usd(Decimal("0.00027")) == "$0.00027" and usd(Decimal("0.00027")) in text  # significant digits below
+
+
+def test_what_to_fix_first_is_ranked_by_money_recovered(tmp_path):
+    page, d = _sample_page(tmp_path)
+    html = page.read_text()
+    sec = html[html.index('<section id="fixes">'):html.index('<section id="findings">')]
+    assert "ranked by the money each fix recovers" in sec
+    fixes = {fx["text"]: max(Decimal(fx["attributable_gain"]), Decimal(fx["cost"])) for t in d["teams"] for fx in t["top_fixes"]}
+    shown = [html_unescape(m) for m in re.findall(r"</strong>: (.*?) <span class=\"code\">", sec)]
+    money = [fixes[t] for t in shown]
+    assert money == sorted(money, reverse=True) and money[0] == max(fixes.values())
+
+
+@needs_chromium
+def test_screenshot_script_regenerates_the_docs_images(tmp_path):
+    proc = subprocess.run([__import__("sys").executable, str(REPO / "scripts/screenshots.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    # nothing of the layout this file tests overflows (the reconciliation partial is checked by its own tests)
+    assert all(x.startswith("reconciliation") for v in doc["overflowing"].values() for x in v), doc
+    for name in ("report.png", "report-print.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
 def screenshot(html_path: Path, png: Path, width: int = 1280, height: int = 2200) -> None:
     """docs/report.png: ``python3 tests/test_html_report.py`` renders the demo data and takes it."""
     with tempfile.TemporaryDirectory() as profile:

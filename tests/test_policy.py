@@ -73,6 +73,8 @@ def test_known_rule_settings_by_code_or_name_are_accepted(tmp_path):
     from auditor import audit
 
     (tmp_path / "p.toml").write_text("[rules.KEY001]\nseverity = \"info\"\n[rules.free-form-tag]\nfuzzy_cutoff = 90\n")
-    (tmp_path / "a.jsonl").write_text("{}\n")
+    from helpers import record, write_jsonl
+
+    write_jsonl(tmp_path / "a.jsonl", [record()])  # one LLM record: an audit of nothing is an input error now
     result = audit([tmp_path / "a.jsonl"], tmp_path / "p.toml")
     assert "KEY001" in result.rules and "TAG001" in result.rules

@@ -72,7 +72,7 @@ def test_confidence_is_the_weighted_mean_of_the_checked_shares():
 
 
 def test_shares_and_variance():
-    assert share(Decimal(0), Decimal(0)) == 1
+    assert share(Decimal(0), Decimal(0)) == 0  # no cost: nothing to judge is never a perfect share
     assert share(Decimal(3), Decimal(4)) == Decimal("0.25")
     assert reconciliation_share(None) is None
     assert reconciliation_share(-2.5) == Decimal("0.75")
@@ -222,7 +222,7 @@ def test_ready_teams_but_untagged_spend_keeps_the_data_set_on_showback(tmp_path)
     r = run(tmp_path, recs, REGISTRY, select=["OWN", "CON"])
     assert teams_of(r)["alpha"]["tier"] == TIER_READY
     assert r.verdict["ready"] is False and r.verdict["chargeback_teams"] == ["alpha"]
-    assert r.verdict["sentence"].startswith("Partly ready: the only team, alpha ($0.001089 of $0.001389), can move")
+    assert r.verdict["sentence"].startswith("Partly ready: the only team, alpha ($0.00109 of $0.00139), can move")  # fmt.usd: 3 significant digits
     assert "attributable spend" in r.verdict["sentence"] and "missing-owner" in r.verdict["sentence"]
 
 

@@ -52,8 +52,15 @@ def discount(ps: PriceSet, pct: Decimal) -> PriceSet:
 
 
 def fmt_price(d: Decimal) -> str:
-    """``$0.15`` / ``$2`` / ``$0.075``: a per-1M price as people write it."""
-    q = d.quantize(Decimal("0.000001")).normalize()
+    """``$0.15`` / ``$2`` / ``$0.075``: a per-1M price as people write it. Any finite price formats (a price
+    snapshot of 1e16 per token is absurd, but it is a record to report, not a reason to stop the audit)."""
+    import decimal
+
+    if not d.is_finite():
+        return "n/a"
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(28, d.adjusted() + 8)  # room for the integer digits and the six decimals
+        q = d.quantize(Decimal("0.000001")).normalize()
     text = format(q, "f")
     if "." in text and len(text.split(".")[1]) == 1:
         text += "0"

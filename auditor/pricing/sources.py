@@ -284,6 +284,12 @@ _ABOVE = re.compile(r"^(input_cost_per_token|output_cost_per_token|cache_read_in
                     r"cache_creation_input_token_cost)_above_(\d+)k_tokens$")
 
 
+# No model costs $1,000 a token (the dearest list prices are under $0.001): a larger "price" is damage in the
+# log, read as no price (the record's cost is then checked against the other sources) rather than overflowing
+# the DECIMAL(38,12) cost arithmetic and stopping the audit.
+MAX_PER_TOKEN = Decimal(1000)
+
+
 def _per_1m(v: Any) -> Decimal | None:
     if v is None or isinstance(v, bool):
         return None
@@ -291,7 +297,7 @@ def _per_1m(v: Any) -> Decimal | None:
         d = Decimal(str(v))
     except InvalidOperation:
         return None
-    return d * MILLION if d.is_finite() and d >= 0 else None
+    return d * MILLION if d.is_finite() and 0 <= d <= MAX_PER_TOKEN else None
 
 
 def litellm_price_set(entry: dict[str, Any], batch: bool) -> PriceSet | None:

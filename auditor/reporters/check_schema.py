@@ -28,6 +28,7 @@ def render(result: AuditResult) -> str:
     lines.append("")
     lines.append(f"{len(files)} file(s) checked against the chargeback record contract "
                  f"({', '.join(section.get('rules', result.rules))}): {passed} passed, {failed} failed")
+    lines.append(f"policy: {result.policy.source}")
     b = result.gate.baseline
     if b:
         known = [r for r in b["rules"] if r["status"] in ("unchanged", "changed", "shrunk")]

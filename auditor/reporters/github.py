@@ -61,7 +61,7 @@ def render(result: AuditResult) -> str:
     verdict = "PASS" if result.gate.passed else "FAIL"
     lines.append(escape_data(mask_text(
         f"audit-logs {verdict}: {s['records']:,} records, {usd(s['total_cost'])} total, "
-        f"{usd(s['attributable_cost'])} attributable ({pct(s['attributable_pct'])}), "
+        f"{usd(s['attributable_cost'])} attributable ({pct(s['attributable_pct'], s['total_cost'])}), "
         f"{len(result.findings)} finding(s), {len(failing)} failing the gate"
     )))
     return "\n".join(lines) + "\n"

@@ -100,6 +100,19 @@ def _nice_ticks(top: float, n: int = 4) -> list[float]:
     return [step * i for i in range(int(math.ceil(top / step)) + 1)]
 
 
+def _tick_labels(ticks: list[float]) -> list[str]:
+    """Axis labels at one precision for the whole axis, so equal steps read as equal ($0.025, $0.050, $0.075)."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else (ticks[0] or 1.0)
+    if ticks[-1] >= 1000:
+        return [_short_usd(t) for t in ticks]
+    decimals = 0
+    while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
+    if ticks[-1] >= 1 and decimals == 1:
+        decimals = 2  # dollars and cents
+    return [f"${t:,.{decimals}f}" for t in ticks]
+
+
 def _short_usd(v: float) -> str:
     if v >= 1_000_000:
         return f"${v / 1_000_000:.1f}M"
@@ -142,34 +155,71 @@ def team_chart(d: dict[str, Any]) -> dict[str, Any]:
                      "text_x": round(label_w + wa + wu + 6, 2), "total": usd(att + un), "att": usd(att), "un": usd(un)})
     height = 8 + len(rows) * row_h + 24
     return {"bars": bars, "label_w": label_w, "bar_w": bar_w, "height": height, "width": label_w + bar_w + 90,
-            "ticks": [{"x": round(label_w + bar_w * t / scale_top, 2), "label": _short_usd(t)} for t in ticks],
+            "ticks": [{"x": round(label_w + bar_w * t / scale_top, 2), "label": lab} for t, lab in zip(ticks, _tick_labels(ticks))],
             "axis_y": height - 18}
 
 
 def daily_chart(days: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Vertical stacked bars per day: attributable and unattributed spend."""
-    days = [x for x in days if x.get("day")]
-    if not days:
+    """Stacked bars per day (attributable, unattributed) on a time axis: a day's x is its date, so a gap in the
+    logs shows as a gap, and the labels carry the year. Days far apart (more than a third of the span empty)
+    are drawn on a broken axis: each run of days gets its own segment, with a marked break between them."""
+    import datetime as dt
+
+    dated = []
+    for x in days:
+        try:
+            dated.append((dt.date.fromisoformat(str(x.get("day"))[:10]), x))
+        except (TypeError, ValueError):
+            continue
+    if not dated:
         return None
-    left, width, top_pad, plot_h = 64, 820, 10, 200
-    top = max(_num(x["cost"]) for x in days) or 1.0
+    dated.sort(key=lambda p: p[0])
+    # Runs of days separated by more than 30 empty days become segments of a broken axis.
+    segments: list[list[tuple[Any, dict[str, Any]]]] = [[dated[0]]]
+    for prev, cur in zip(dated, dated[1:]):
+        if (cur[0] - prev[0]).days > 31:
+            segments.append([])
+        segments[-1].append(cur)
+    left, width, top_pad, plot_h, gap = 70, 820, 10, 200, 26
+    slots = sum((seg[-1][0] - seg[0][0]).days + 1 for seg in segments)
+    unit = (width - gap * (len(segments) - 1)) / max(slots, 1)
+    top = max(_num(x["cost"]) for _, x in dated) or 1.0
     ticks = _nice_ticks(top)
     scale_top = ticks[-1] or 1.0
-    step = width / len(days)
-    bw = min(36.0, max(1.0, step * 0.8))
-    bars = []
-    for i, x in enumerate(days):
-        c, a = _num(x["cost"]), _num(x["attributable_cost"])
-        ha, hu = plot_h * a / scale_top, plot_h * max(0.0, c - a) / scale_top
-        base = top_pad + plot_h
-        bars.append({"x": round(left + i * step + (step - bw) / 2, 2), "w": round(bw, 2),
-                     "ya": round(base - ha, 2), "ha": round(ha, 2), "yu": round(base - ha - hu, 2), "hu": round(hu, 2),
-                     "title": f"{x['day']}: {usd(x['cost'])} ({usd(x['attributable_cost'])} attributable, {x['records']:,} requests)"})
-    every = max(1, math.ceil(len(days) / 8))
-    labels = [{"x": round(left + i * step + step / 2, 2), "text": x["day"]} for i, x in enumerate(days) if i % every == 0]
+    bw = min(36.0, max(1.0, unit * 0.8))
+    base = top_pad + plot_h
+    bars, labels, breaks = [], [], []
+    x0 = float(left)
+    for n, seg in enumerate(segments):
+        first = seg[0][0]
+        span = (seg[-1][0] - first).days + 1
+        for day, x in seg:
+            c, a = _num(x["cost"]), _num(x["attributable_cost"])
+            ha, hu = plot_h * a / scale_top, plot_h * max(0.0, c - a) / scale_top
+            cx = x0 + ((day - first).days + 0.5) * unit
+            bars.append({"x": round(cx - bw / 2, 2), "w": round(bw, 2), "ya": round(base - ha, 2), "ha": round(ha, 2),
+                         "yu": round(base - ha - hu, 2), "hu": round(hu, 2),
+                         "title": f"{day.isoformat()}: {usd(x['cost'])} ({usd(x['attributable_cost'])} attributable, "
+                                  f"{x['records']:,} requests)"})
+        # labels: the first and last day of each segment, and about one a week inside long ones
+        every = max(1, math.ceil(span / max(2, int(span * unit / 90))))
+        marks = sorted({0, span - 1, *range(0, span, every)})
+        last_x = -1e9
+        for k in marks:
+            lx = x0 + (k + 0.5) * unit
+            if lx - last_x < 80 and k != 0:
+                continue
+            labels.append({"x": round(lx, 2), "text": (first + dt.timedelta(days=k)).isoformat()})
+            last_x = lx
+        x0 += span * unit
+        if n < len(segments) - 1:
+            nxt = segments[n + 1][0][0]
+            breaks.append({"x": round(x0 + gap / 2, 2), "days": (nxt - seg[-1][0]).days - 1})
+            x0 += gap
     return {"bars": bars, "width": left + width + 10, "height": top_pad + plot_h + 30, "left": left,
-            "base": top_pad + plot_h, "right": left + width,
-            "ticks": [{"y": round(top_pad + plot_h - plot_h * t / scale_top, 2), "label": _short_usd(t)} for t in ticks],
+            "base": base, "right": left + width, "breaks": breaks,
+            "ticks": [{"y": round(top_pad + plot_h - plot_h * t / scale_top, 2), "label": lab}
+                      for t, lab in zip(ticks, _tick_labels(ticks))],
             "labels": labels, "label_y": top_pad + plot_h + 18}
 
 
@@ -191,10 +241,11 @@ def table_of(value: Any, name: str | None = None) -> dict[str, Any]:
             for k in row:
                 if k not in cols:
                     cols.append(k)
-        cols = cols[:9]
-        return {"kind": "table", "cols": cols, "rows": [[_cell(r.get(c), c) for c in cols] for r in value[:MAX_TABLE_ROWS]],
+        cols = [c for c in cols if any(not _empty(r.get(c)) for r in value[:MAX_TABLE_ROWS])][:9]
+        return {"kind": "table", "cols": cols, "rows": [[_list_cell(r.get(c), c) for c in cols] for r in value[:MAX_TABLE_ROWS]],
                 "more": max(0, len(value) - MAX_TABLE_ROWS)}
     if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if not _empty(v)}  # no label with nothing after it
         return {"kind": "dict", "entries": [(k, table_of(v, k)) for k, v in list(value.items())[:MAX_TABLE_ROWS]],
                 "more": max(0, len(value) - MAX_TABLE_ROWS)}
     if isinstance(value, list):
@@ -203,13 +254,25 @@ def table_of(value: Any, name: str | None = None) -> dict[str, Any]:
     return {"kind": "text", "text": _cell(value, name)}
 
 
+def _empty(v: Any) -> bool:
+    """Nothing to show: no value, an empty list or table, or a zero count."""
+    return v is None or v == "" or v == [] or v == {} or (isinstance(v, int) and not isinstance(v, bool) and v == 0)
+
+
+def _list_cell(v: Any, name: str | None = None) -> Any:
+    """A table cell: a list of objects (a tag cluster's spellings) stays a list, one line per item."""
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        return [_cell(x) for x in v[:20]] + ([f"… and {len(v) - 20} more"] if len(v) > 20 else [])
+    return _cell(v, name)
+
+
 def _cell(v: Any, name: str | None = None) -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, dict):
-        return "; ".join(f"{k}: {_cell(x, k)}" for k, x in list(v.items())[:12])
+        return "; ".join(f"{str(k).replace('_', ' ')}: {_cell(x, k)}" for k, x in list(v.items())[:12] if not _empty(x))
     if isinstance(v, list):
         return ", ".join(_cell(x) for x in v[:20]) + (" …" if len(v) > 20 else "")
     if _is_money(name) and isinstance(v, (int, float, str, Decimal)):
@@ -226,9 +289,9 @@ def _cell(v: Any, name: str | None = None) -> str:
 
 def _safe(fmt):
     """A money/percent filter that shows a malformed value as text instead of failing the report."""
-    def apply(v: Any) -> str:
+    def apply(v: Any, *args: Any) -> str:
         try:
-            return fmt(v)
+            return fmt(v, *args)
         except Exception:  # noqa: BLE001
             return "n/a" if v is None else str(v)
     return apply
@@ -250,22 +313,50 @@ def _rule_docs() -> dict[str, dict[str, str]]:
     return {r.code: {"doc": r.doc, "summary": r.summary, "blocks": r.blocks_attribution} for r in REGISTRY.values()}
 
 
+MAX_KEY_ROWS = 10
+
+
+def _paragraphs(doc: str) -> list[str]:
+    """A rule's docstring as paragraphs: its source line breaks are not the reader's (they left ragged lines)."""
+    out = []
+    for par in re.split(r"\n\s*\n", doc.strip()):
+        lines = [x.strip() for x in par.splitlines() if x.strip()]
+        if lines and all(re.match(r"([-*]|\d+\.)\s", x) for x in lines[1:]) and len(lines) > 1:
+            out.append("\n".join(lines))  # a list: keep one item a line
+        elif lines:
+            out.append(" ".join(lines))
+    return out
+
+
+def _fix_money(fx: dict[str, Any]) -> float:
+    """The money a fix recovers: the spend it makes attributable (ownership fixes), else the spend at risk it
+    corrects (pricing, duplicates, keys): the larger of the two when a fix does both."""
+    return max(_num(fx.get("attributable_gain")), _num(fx.get("cost")))
+
+
+def _rest(keys: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not keys:
+        return None
+    return {"rows": keys, "count": len(keys), "cost": sum((_dec(k["cost"]) for k in keys), Decimal(0)),
+            "records": sum(int(k.get("records") or 0) for k in keys)}
+
+
 def context(result: AuditResult) -> dict[str, Any]:
     d = _masked(result.to_dict())
     docs = _masked(_rule_docs())
     findings = []
     for f in d["findings"]:
-        findings.append({**f, "doc": docs.get(f["code"], {}).get("doc", ""),
+        doc = docs.get(f["code"], {}).get("doc", "")
+        findings.append({**f, "doc": doc, "doc_paragraphs": _paragraphs(doc),
                          "blocks": docs.get(f["code"], {}).get("blocks", False),
                          "details_view": table_of(f["details"]) if f.get("details") else None})
     by_name = {f["name"]: f for f in findings}
     sections = {k: [by_name[n] for n in names if n in by_name] for k, names in SECTION_RULES.items()}
     checked = {dim["key"]: dim["checked"] for dim in d["sections"].get("scoring", {}).get("dimensions", [])}
-    all_fixes = sorted(
-        ({**fx, "team_id": t["team_id"]} for t in d["teams"] for fx in t.get("top_fixes", [])),
-        key=lambda x: (x["kind"] != "attribution", -_num(x["attributable_gain"] if x["kind"] == "attribution" else x["cost"])),
-    )[:10]
-    unnamed_keys = [{**k, "team_id": t["team_id"]} for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]]
+    all_fixes = sorted(({**fx, "team_id": t["team_id"], "money": _fix_money(fx)} for t in d["teams"] for fx in t.get("top_fixes", [])),
+                       key=lambda x: (-x["money"], x["team_id"], x.get("code", "")))[:10]
+    unnamed_keys = sorted(({**k, "team_id": t["team_id"]} for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]),
+                          key=lambda k: (-_num(k["cost"]), k["team_id"], str(k["key"])))
     rec = d.get("reconciliation")
     return {
         "d": d,
@@ -275,7 +366,12 @@ def context(result: AuditResult) -> dict[str, Any]:
         "sections": sections,
         "checked": checked,
         "all_fixes": all_fixes,
-        "unnamed_keys": unnamed_keys,
+        "unnamed_keys": unnamed_keys[:MAX_KEY_ROWS],
+        "unnamed_rest": _rest(unnamed_keys[MAX_KEY_ROWS:]),
+        "unnamed_total": sum((_dec(k["cost"]) for k in unnamed_keys), Decimal(0)),
+        "unnamed_count": len({k["key"] for k in unnamed_keys}),  # distinct keys (a shared key is a row per team)
+        "unnamed_rows": len(unnamed_keys),
+        "unnamed_shared": len({k["key"] for k in unnamed_keys if not k.get("owner")}),
         "team_chart": team_chart(d),
         "daily_chart": daily_chart(d["sections"].get("daily", [])),
         "daily": d["sections"].get("daily", []),

@@ -54,7 +54,7 @@ def render(result: AuditResult) -> str:
         ["LLM requests", f"{s['records']:,}"],
         ["rejected (unreadable)", f"{s['rejected']:,}"],
         ["total cost", usd(s["total_cost"])],
-        ["attributable cost", f"{usd(s['attributable_cost'])} ({pct(s['attributable_pct'])})"],
+        ["attributable cost", f"{usd(s['attributable_cost'])} ({pct(s['attributable_pct'], s['total_cost'])})"],
         ["unattributed cost", usd(s["unattributed_cost"])],
     ], "<>")
     lines.append("")
@@ -92,7 +92,7 @@ def render(result: AuditResult) -> str:
         header = ["team", "records", "cost", "attributable"] + (["score", "tier"] if has_tier else [])
         rows = []
         for t in d["teams"][:MAX_ROWS]:
-            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"])]
+            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
             if has_tier:
                 row += [t.get("score", ""), t.get("tier", "")]
             rows.append(row)

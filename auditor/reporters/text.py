@@ -10,6 +10,10 @@ from auditor.result import AuditResult
 
 FORMAT = "text"
 
+# How a finding stands against --baseline: new and grown ones fail the gate, baselined ones do not.
+_BASELINE_MARK = {"new": "new", "grown": "grown", "unchanged": "baselined", "changed": "baselined (moved)",
+                  "shrunk": "baselined (shrunk)"}
+
 
 def _table(rows: list[list[str]], align: str) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -22,16 +26,28 @@ def _table(rows: list[list[str]], align: str) -> list[str]:
     return out
 
 
+def _at_risk(f: dict) -> str:
+    """A finding's $ at risk; for records that carry no cost (missing-cost), the estimate at the prices in effect."""
+    est = (f.get("details") or {}).get("estimated_missing_cost")
+    if est is not None and Decimal(str(f["cost"])) == 0:
+        return f"est. {usd(est)}" if Decimal(str(est)) > 0 else "no estimate"
+    return usd(f["cost"])
+
+
 def render(result: AuditResult) -> str:
     d = result.to_dict()
     s = d["summary"]
     lines = []
     if d["verdict"].get("sentence"):
         lines += [d["verdict"]["sentence"], ""]
+    lines.append(f"Policy  {d['policy']['source']}")
+    lines.append("")
     lines.append("Inputs")
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
+    for sk in d.get("skipped") or []:
+        lines.append(f"  {sk['path']}  skipped: {sk['reason']}")
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
@@ -42,16 +58,23 @@ def render(result: AuditResult) -> str:
     if copies:  # the headline counts every copy as logged; say how much of it is the same request again
         lines.append(f"  of which copies    {usd(copies['cost'])}  ({copies['code']} duplicate-request; "
                      f"{usd(Decimal(s['total_cost']) - Decimal(copies['cost']))} with each request counted once)")
-    lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'])})  complete, valid owner")
+    lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'], s['total_cost'])})  complete, valid owner")
     lines.append(f"Unattributed cost    {usd(s['unattributed_cost'])}")
     if d["rejects"]:
         lines += ["", "Rejected records (first 10)"]
         lines += [f"  {r['source_file']}:{r['line']}: {r['reason']}" for r in d["rejects"][:10]]
+    base = d["gate"].get("baseline")
+    status = {r["code"]: r["status"] for r in (base or {}).get("rules", [])}
     if d["findings"]:
-        lines += ["", "Findings"]
-        rows = [["code", "rule", "severity", "records", "$ at risk"]]
-        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", usd(f["cost"])] for f in d["findings"]]
-        lines += _table(rows, "<<<>>")
+        lines += ["", "Findings" + (f" (compared with the baseline {base['path']})" if base else "")]
+        rows = [["code", "rule", "severity", "records", "$ at risk"] + (["baseline"] if base else [])]
+        rows += [[f["code"], f["name"], f["severity"], f"{f['count']:,}", _at_risk(f)]
+                 + ([_BASELINE_MARK.get(status.get(f["code"], "new"), "new")] if base else []) for f in d["findings"]]
+        lines += _table(rows, "<<<>><")
+        fixed = [r for r in (base or {}).get("rules", []) if r["status"] == "fixed"]
+        if fixed:
+            lines.append("  fixed since the baseline: " + ", ".join(f"{r['code']} {r['name']}" for r in fixed)
+                         + " (run --update-baseline to lock that in)")
         lines.append("")
         for f in d["findings"]:
             lines.append(f"  {f['code']} {f['name']}: {f['message']}")
@@ -65,7 +88,7 @@ def render(result: AuditResult) -> str:
             header += ["score", "tier"]
         rows = [header]
         for t in d["teams"]:
-            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"])]
+            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
             if has_tier:
                 row += [str(t.get("score", "")), str(t.get("tier", ""))]
             rows.append(row)

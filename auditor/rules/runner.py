@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from decimal import Decimal
-from typing import Iterable
+from typing import Callable, Iterable
 
 import duckdb
 
@@ -91,10 +91,14 @@ def _publish(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW finding_rows AS " + (" UNION ALL ".join(f"SELECT * FROM {t}" for t in tables) or empty))
 
 
-def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule]) -> list[Finding]:
+def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule],
+              on_rule: Callable[[Rule], None] | None = None) -> list[Finding]:
+    """``on_rule``: called as each rule starts (the progress display)."""
     prepare(con)
     findings, tables = [], []
     for rule in rules:
+        if on_rule is not None:
+            on_rule(rule)
         cfg = policy.rule_config(rule.code, rule.name)
         severity = cfg.get("severity", rule.severity)
         if severity not in SEVERITIES:
