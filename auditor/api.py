@@ -21,7 +21,8 @@ from auditor.scoring import attribute, score
 
 def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None = None,
                  progress: Callable[[int], None] | None = None) -> Loaded:
-    loaded = load([str(p) for p in paths], fmt=fmt, schema=policy.schema, progress=progress)
+    loaded = load([str(p) for p in paths], fmt=fmt, schema=policy.schema, progress=progress,
+                  timezone=policy.timezone)
     rejects = pa.table({
         "source_file": pa.array([r.source_file for r in loaded.rejects], pa.string()),
         "line": pa.array([r.line for r in loaded.rejects], pa.int64()),

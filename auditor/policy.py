@@ -45,6 +45,8 @@ class Policy:
     gate: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
+    # The zone a timestamp without an offset is read in (LiteLLM writes the proxy's local time in some fields).
+    timezone: str = "UTC"
     source: str = "(default policy)"
 
     @property
@@ -109,6 +111,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         gate=doc.get("gate", {}),
         rules=_rules_table(doc.get("rules", {})),
         pricing=doc.get("pricing", {}),
+        timezone=_timezone(doc.get("timezone", "UTC"), origin),
         source=origin,
     )
     try:
@@ -116,6 +119,16 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
     except SchemaOverrideError as exc:
         raise PolicyError(f"{origin}: {exc}") from None
     return policy
+
+
+def _timezone(name: str, origin: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PolicyError(f"{origin}: timezone: unknown time zone {name!r} (use an IANA name such as UTC or Europe/Berlin)") from None
+    return name
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
