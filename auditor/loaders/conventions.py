@@ -239,3 +239,42 @@ class OwnerStats:
         if self.naive_timestamps:
             out["naive_timestamps"] = self.naive_timestamps
         return out
+
+
+def _pct(n: int, total: int) -> str:
+    if n == total:
+        return "100%"
+    return f"{100 * n / total:.1f}%"
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str) -> list[str]:
+    """Sentences for the report: where each owner field came from, what to map when none was found, and how many
+    timestamps had no zone."""
+    out: list[str] = []
+    if ownership and ownership.get("llm_records"):
+        total = ownership["llm_records"]
+        preset = f"auditor/loaders/presets/{source.replace('-', '_')}.toml"
+        for field, entry in ownership["fields"].items():
+            sources = entry.get("sources") or []
+            if sources:
+                parts = [f"{s['attribute']} on {_pct(s['records'], total)}" for s in sources[:3]]
+                covered = sum(s["records"] for s in sources)
+                tail = "" if covered == total else f"; none on {_pct(total - covered, total)}"
+                out.append(f"{field} from {', '.join(parts)} of {_n(total, 'LLM record')}{tail}")
+                continue
+            cands = entry.get("candidates") or []
+            if cands:
+                best = cands[0]
+                key = best["path"].rsplit("/", 1)[-1]
+                out.append(f"{field}: no known attribute on any LLM record; '{key}' looks like one (on {best['records']:,} of "
+                           f"{total:,}): to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
+            else:
+                known = ", ".join(OWNER_KEYS[field][:5])
+                out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...)")
+    if naive:
+        out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
+    return out

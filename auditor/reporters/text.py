@@ -32,6 +32,7 @@ def render(result: AuditResult) -> str:
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
+        lines.extend(f"    {n}" for n in i.get("notes", ()))
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
