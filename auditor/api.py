@@ -30,7 +30,7 @@ def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None
     if STDIN in paths:
         loaded = _load_with_stdin(paths, policy, fmt, progress)
     else:
-        loaded = load(paths, fmt=fmt, schema=policy.schema, progress=progress)
+        loaded = load(paths, fmt=fmt, schema=policy.schema, progress=progress, timezone=policy.timezone)
     rejects = pa.table({
         "source_file": pa.array([r.source_file for r in loaded.rejects], pa.string()),
         "line": pa.array([r.line for r in loaded.rejects], pa.int64()),
@@ -57,7 +57,7 @@ def _load_with_stdin(paths: list[str], policy: Policy, fmt: str | None, progress
         with open(spool, "wb") as out:
             shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
         loaded = load([spool if p == STDIN else p for p in dict.fromkeys(paths)], fmt=fmt, schema=policy.schema,
-                      progress=progress)
+                      progress=progress, timezone=policy.timezone)
     for i in loaded.inputs:
         if i.path == spool:
             i.path = STDIN

@@ -46,6 +46,8 @@ class Policy:
     gate: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
+    # The zone a timestamp without an offset is read in (LiteLLM writes the proxy's local time in some fields).
+    timezone: str = "UTC"
     source: str = "(default policy)"
 
     @property
@@ -110,6 +112,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         gate=doc.get("gate", {}),
         rules=_rules_table(doc.get("rules", {})),
         pricing=doc.get("pricing", {}),
+        timezone=_timezone(doc.get("timezone", "UTC"), origin),
         source=origin,
     )
     try:
@@ -155,6 +158,16 @@ def _shown(path: Path) -> str:
     except ValueError:  # another drive (Windows)
         return str(path)
     return rel if rel.startswith(".") else os.path.join(".", rel)
+
+
+def _timezone(name: str, origin: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PolicyError(f"{origin}: timezone: unknown time zone {name!r} (use an IANA name such as UTC or Europe/Berlin)") from None
+    return name
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

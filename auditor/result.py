@@ -93,7 +93,8 @@ class AuditResult:
             "rules": self.rules,
             "inputs": [
                 {"path": i.path, "format": i.format, "container": i.container, "detected_by": i.detected,
-                 "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected}
+                 "records": i.records, "context_spans": i.context_spans, "rejected": i.rejected,
+                 **_input_notes(i, self.policy.timezone)}
                 for i in self.inputs
             ],
             "skipped": self.skipped,
@@ -130,3 +131,18 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
     return v
+
+
+def _input_notes(i: InputFile, timezone: str) -> dict[str, Any]:
+    """Where the owner fields came from and how many timestamps had no zone, for the inputs that say."""
+    from auditor.loaders.conventions import notes
+
+    out: dict[str, Any] = {}
+    if i.ownership:
+        out["ownership"] = i.ownership
+    if i.naive_timestamps:
+        out["naive_timestamps"] = i.naive_timestamps
+    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format)
+    if lines:
+        out["notes"] = lines
+    return out

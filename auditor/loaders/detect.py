@@ -83,7 +83,8 @@ def _sample_keys(head: bytes) -> tuple[str, set[str]]:
             obj, _ = dec.raw_decode(text, i)
         except json.JSONDecodeError:
             # The head may cut a big document: find the keys at least at the top level.
-            return "json", {k for k in ("resourceSpans", "data") if f'"{k}"' in text[:4096]}
+            return "json", {k for k in ("resourceSpans", "data", "observations", "batch", "trace", "standard_logging_object")
+                            if f'"{k}"' in text[:4096]}
         if isinstance(obj, dict) and isinstance(obj.get("data"), list) and obj["data"] and isinstance(obj["data"][0], dict):
             return "json", set(obj["data"][0])
         return "json", set(obj) if isinstance(obj, dict) else set()
@@ -98,6 +99,19 @@ def _sample_keys(head: bytes) -> tuple[str, set[str]]:
     if len(header) >= 2:  # comma-separated, but the first row has empty or very long cells: data, not names
         return "headless", set()
     return "unknown", set()
+
+
+def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
+    """(source, reason) for the exports recognised by their envelope rather than by their records' fields."""
+    if "resourceSpans" in keys:
+        return "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)"
+    if "batch" in keys and not keys - {"batch", "metadata"}:
+        return "langfuse-api", "Langfuse ingestion batch (batch of trace/observation events)"
+    if "observations" in keys and ({"trace"} <= keys or {"id", "timestamp"} <= keys or "userId" in keys):
+        return "langfuse-api", "Langfuse trace with its observations"
+    if "standard_logging_object" in keys:
+        return "litellm-kwargs", "LiteLLM callback kwargs (standard_logging_object)"
+    return None
 
 
 def best_preset(keys: set[str]) -> tuple[str, str] | None:
@@ -139,8 +153,9 @@ def detect(path: Path, forced: str | None = None) -> Detected:
         return Detected("text" if container == "unknown" else container, "none", "not JSON, JSON Lines, CSV or Parquet")
     if forced:
         return Detected(container if container not in ("binary", "unknown", "headless") else "jsonl", forced, "--format")
-    if "resourceSpans" in keys:
-        return Detected(container, "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)")
+    shape = source_by_shape(keys)
+    if shape is not None:
+        return Detected(container, *shape)
     found = best_preset(keys)
     if found is None:
         return Detected(container, "none", "no known log format matches its fields: " + ", ".join(sorted(keys)[:8]))

@@ -10,11 +10,12 @@ A mapping is a TOML table ``[fields]`` of ``canonical_field = SPEC`` where SPEC 
 * a table ``{path = ..., transform = ..., ...}`` or ``{value = ...}`` for a constant.
 
 Transforms (``transform = "name"``): ``timestamp`` (``unit = "s"|"ms"|"us"|"ns"`` for numbers; strings
-are read as ISO 8601, no offset meaning UTC), ``cents`` (divide by 100, exactly), ``number``, ``integer``,
+are read as ISO 8601; one without an offset is local time in the policy's ``timezone``, UTC by default), ``cents`` (divide by 100, exactly), ``number``, ``integer``,
 ``boolean`` (also "True"/"false"/"1"/"0"; "None"/"null" text is null, as Python-written exports have it), ``string``, ``lower``, ``split`` (comma-separated text to a
 list), ``map`` (``map = {from = "to"}``, ``default = ...``), ``prefix`` (``prefix = "litellm/"``) and
 ``provider_prefix`` (the provider of a LiteLLM-style model name, ``anthropic/claude-sonnet-4-6`` ->
-``anthropic``; null when the name has no ``/``).
+``anthropic``; null when the name has no ``/``) and ``tag`` (``tag = ["env", "environment"]``: from a list of tags, the
+value of the first ``env:prod`` / ``env=prod`` item, ``prod``; null when none).
 A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
 
 ``json_fields = ["metadata"]`` names top-level fields that hold JSON as text (CSV cells, SpendLogs).
@@ -23,6 +24,7 @@ Mappings compile to one DuckDB SELECT over a batch of JSON documents: each docum
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ from auditor.contract.schema import FIELDS
 from auditor.contract.sql import ident, json_literal, lit
 
 TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix",
-              "provider_prefix")
+              "provider_prefix", "tag")
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 FIELD_NAMES = {f.name for f in FIELDS}
 EXTRA_FIELDS = ("record_kind",)  # not in the contract: "llm", or "agent"/"tool"/"other" for trace context spans
@@ -116,7 +118,10 @@ def _spec(name: str, raw: Any, where: str) -> FieldSpec:
             raise MappingError(f"{where}: field {name!r}: transform 'map' needs a map = {{from = \"to\"}} table")
         if transform == "timestamp" and raw.get("unit", "s") not in _UNITS:
             raise MappingError(f"{where}: field {name!r}: unit must be one of {', '.join(_UNITS)}")
-        allowed = {"map", "default", "prefix", "unit"}
+        if transform == "tag" and not (isinstance(raw.get("tag"), list) and raw["tag"]
+                                       and all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", t) for t in raw["tag"])):
+            raise MappingError(f"{where}: field {name!r}: transform 'tag' needs tag = [\"env\", ...] (names of letters, digits, _ . -)")
+        allowed = {"map", "default", "prefix", "unit", "tag"}
         unknown = set(raw) - allowed
         if unknown:
             raise MappingError(f"{where}: field {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -181,13 +186,15 @@ def _transform(spec: FieldSpec, v: str) -> str:
     jt = f"json_type({v})"
     s = f"({v}->>'$')"
     if t == "timestamp":
+        # A string without an offset is read in the session's TimeZone (the policy's ``timezone``, UTC by default;
+        # pipeline.load sets it), then written in UTC.
         per = _UNITS[o.get("unit", "s")]
         micros = f"CAST(round(TRY_CAST({s} AS DOUBLE) * {per!r}) AS BIGINT)"
         iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
         return (
             f"CASE WHEN {jt} IN ('BIGINT', 'UBIGINT', 'DOUBLE') OR ({jt} = 'VARCHAR' AND TRY_CAST({s} AS DOUBLE) IS NOT NULL)"
             f" THEN COALESCE(to_json(strftime(TRY(make_timestamp({micros})), {iso})), {v})"
-            f" WHEN {jt} = 'VARCHAR' THEN COALESCE(to_json(strftime(TRY_CAST({s} AS TIMESTAMPTZ), {iso})), {v})"
+            f" WHEN {jt} = 'VARCHAR' THEN COALESCE(to_json(strftime(TRY_CAST({s} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', {iso})), {v})"
             f" ELSE {v} END"
         )
     if t == "cents":
@@ -223,6 +230,14 @@ def _transform(spec: FieldSpec, v: str) -> str:
         return f"CASE WHEN {v} IS NULL THEN {json_literal(o['default']) if 'default' in o else 'NULL'} ELSE CASE {s} {cases} ELSE {default} END END"
     if t == "prefix":
         return f"CASE WHEN {jt} = 'VARCHAR' THEN to_json({lit(o['prefix'])} || {s}) ELSE {v} END"
+    if t == "tag":
+        # The value of the first ``name:value`` (or ``name=value``) item of a list of tags: env:prod -> prod.
+        names = "|".join(re.escape(n) for n in o["tag"])
+        pat = lit(f"^({names})\\s*[:=]\\s*(.+)$")
+        items = f"CAST(json_extract_string({v}, '$[*]') AS VARCHAR[])"
+        hit = f"list_filter({items}, lambda x: regexp_matches(lower(x), {pat.lower()}))"
+        return (f"CASE WHEN {jt} = 'ARRAY' AND len({hit}) > 0"
+                f" THEN to_json(trim(regexp_extract({hit}[1], {pat}, 2, 'i'))) END")
     if t == "provider_prefix":
         return f"CASE WHEN {jt} = 'VARCHAR' AND strpos({s}, '/') > 1 THEN to_json(split_part({s}, '/', 1)) END"
     raise MappingError(f"unknown transform {t}")

@@ -6,29 +6,62 @@ Each span becomes a flat document that the ``otlp`` mapping preset reads::
 
     {"resource": {...}, "attributes": {...}, "merged": {resource attributes, overridden by span attributes},
      "traceId", "spanId", "parentSpanId", "name", "kind", "start": ISO-8601 or the raw value,
-     "status": "success" | "failure", "record_kind": "llm" | "agent" | "tool" | "other"}
+     "status": "success" | "failure", "record_kind": "llm" | "agent" | "tool" | "other",
+     "gen": {provider, model, input_tokens, output_tokens, ..., cost, pricing_source}   (conventions.py),
+     "owner": {team_id, service_id, cost_center, environment}, "owner_src": {field: "span attribute team.name"}}
 
-Proto3 JSON allows 64-bit integers as decimal strings or numbers and enums as integers or names; both are accepted.
+The instrumentations name the same facts differently (OpenTelemetry GenAI semconv old and new, OpenLIT,
+OpenLLMetry/Traceloop, OpenInference, Strands, Spring AI): ``conventions`` reads each of them into ``gen``.
+Proto3 JSON allows 64-bit integers as decimal strings or numbers and enums as integers or names; both are
+accepted. protobufjs' JSON (``toJSON`` without options) writes ids as base64 and 64-bit integers as
+``{low, high}`` objects: both are decoded (ids to lowercase hex, as the Collector writes them).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
 
+from auditor.loaders import conventions
 from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
-
-LLM_OPERATIONS = {"chat", "text_completion", "completion", "generate_content", "embeddings", "embedding", "responses", "create_response"}
-AGENT_OPERATIONS = {"invoke_agent", "create_agent", "workflow", "agent"}
-TOOL_OPERATIONS = {"execute_tool", "tool", "retrieval"}
 
 
 class OtlpShapeError(ValueError):
     pass
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def long_value(v: Any) -> Any:
+    """A protobufjs Long ``{low, high, unsigned?}`` as an int; anything else unchanged."""
+    if isinstance(v, dict) and isinstance(v.get("low"), int) and isinstance(v.get("high"), int):
+        low, high = v["low"] & 0xFFFFFFFF, v["high"]
+        if v.get("unsigned"):
+            high &= 0xFFFFFFFF
+        return (high << 32) | low
+    return v
+
+
+def span_id(v: Any, nbytes: int) -> str | None:
+    """A trace (16 bytes) or span (8 bytes) id as lowercase hex: as the Collector writes it, or base64 as
+    protobufjs writes it."""
+    if not isinstance(v, str) or not v:
+        return None
+    if len(v) == 2 * nbytes and _HEX.match(v):
+        return v.lower()
+    try:
+        raw = base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        return v
+    return raw.hex() if len(raw) == nbytes else v
 
 
 def any_value(v: Any) -> Any:
@@ -37,7 +70,7 @@ def any_value(v: Any) -> Any:
     if "stringValue" in v:
         return v["stringValue"]
     if "intValue" in v:
-        iv = v["intValue"]
+        iv = long_value(v["intValue"])
         try:
             return int(iv)
         except (TypeError, ValueError):
@@ -70,6 +103,7 @@ def attributes(items: Any) -> dict[str, Any]:
 
 
 def _iso(nanos: Any) -> Any:
+    nanos = long_value(nanos)
     try:
         ns = int(nanos)
     except (TypeError, ValueError):
@@ -92,18 +126,7 @@ def _status(status: Any) -> str:
     return "failure" if code in (2, "2", "STATUS_CODE_ERROR") else "success"
 
 
-def _kind(attrs: dict[str, Any]) -> str:
-    op = str(attrs.get("gen_ai.operation.name") or "").lower()
-    if op in AGENT_OPERATIONS:
-        return "agent"
-    if op in TOOL_OPERATIONS:
-        return "tool"
-    if op in LLM_OPERATIONS or any(k.startswith("gen_ai.usage.") for k in attrs) or "gen_ai.request.model" in attrs:
-        return "llm"
-    return "other"
-
-
-def flatten(request: Any) -> Iterator[dict[str, Any]]:
+def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterator[dict[str, Any]]:
     if not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
         raise OtlpShapeError("not an OTLP ExportTraceServiceRequest (no resourceSpans list)")
     for rs in request["resourceSpans"]:
@@ -114,29 +137,38 @@ def flatten(request: Any) -> Iterator[dict[str, Any]]:
             if not isinstance(ss, dict):
                 continue
             scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
+            scope_name = scope.get("name") if isinstance(scope, dict) else None
             for span in ss.get("spans") or []:
                 if not isinstance(span, dict):
                     continue
                 attrs = attributes(span.get("attributes"))
+                kind = conventions.span_kind(attrs)
+                owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
+                if stats is not None:
+                    stats.add(kind, owner, src, attrs, resource)
                 yield {
                     "resource": resource,
-                    "scope": {"name": scope.get("name"), "version": scope.get("version")} if isinstance(scope, dict) else {},
+                    "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
                     "attributes": attrs,
                     "merged": {**resource, **attrs},
-                    "traceId": span.get("traceId") or None,
-                    "spanId": span.get("spanId") or None,
-                    "parentSpanId": span.get("parentSpanId") or None,
+                    "gen": conventions.gen_fields(attrs, resource, scope_name),
+                    "owner": owner,
+                    "owner_src": src,
+                    "traceId": span_id(span.get("traceId"), 16),
+                    "spanId": span_id(span.get("spanId"), 8),
+                    "parentSpanId": span_id(span.get("parentSpanId"), 8),
                     "name": span.get("name"),
                     "kind": span.get("kind"),
                     "start": _iso(span.get("startTimeUnixNano")),
                     "status": _status(span.get("status")),
-                    "record_kind": _kind(attrs),
+                    "record_kind": kind,
                 }
 
 
-def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
+          stats: conventions.OwnerStats | None) -> Iterator[pa.RecordBatch]:
     try:
-        for index, doc in enumerate(flatten(request)):
+        for index, doc in enumerate(flatten(request, stats)):
             b.add(json.dumps(doc), line, index)
             if b.full():
                 yield b.flush()
@@ -144,7 +176,7 @@ def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects) -> Iterator[pa
         rejects.add(line, str(exc))
 
 
-def read_otlp_jsonl(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+def read_otlp_jsonl(path: Path, rejects: Rejects, stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
     b = _Batcher()
     for line, raw in _raw_lines(path, rejects):
         text = _decode(raw, line, rejects)
@@ -155,12 +187,12 @@ def read_otlp_jsonl(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
         except json.JSONDecodeError as exc:
             rejects.add(line, f"malformed JSON: {exc.msg} (column {exc.colno})")
             continue
-        yield from _emit(b, request, line, rejects)
+        yield from _emit(b, request, line, rejects, stats)
     if b.docs:
         yield b.flush()
 
 
-def read_otlp_document(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
     """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them."""
     text = _read_text(path, rejects)
     if text is None:
@@ -172,6 +204,6 @@ def read_otlp_document(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]
         return
     b = _Batcher()
     for req in doc if isinstance(doc, list) else [doc]:
-        yield from _emit(b, req, 1, rejects)
+        yield from _emit(b, req, 1, rejects, stats)
     if b.docs:
         yield b.flush()

@@ -28,7 +28,7 @@ import pyarrow.compute  # noqa: F401 (pa.compute)
 
 from auditor.contract.schema import Field, base_schema, fields_of
 from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql, lit, sql_type, typed_expr
-from auditor.loaders import otlp, readers
+from auditor.loaders import conventions, langfuse, otlp, readers, timezones
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import InputError, compression_of, discover
@@ -47,6 +47,9 @@ class InputFile:
     records: int = 0
     context_spans: int = 0
     rejected: int = 0
+    # Where the owner fields came from (conventions.OwnerStats.to_dict), for the readers that find them by convention.
+    ownership: dict | None = None
+    naive_timestamps: int = 0  # records whose timestamp string had no time zone (read in the policy's timezone)
 
 
 @dataclass(frozen=True)
@@ -307,9 +310,13 @@ class _QueryProgress:
         return False
 
 
-def _batches(det: Detected, path: Path, rejects: readers.Rejects) -> Iterator[pa.RecordBatch]:
+def _batches(det: Detected, path: Path, rejects: readers.Rejects,
+             stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
     if det.source == "otlp":
-        return otlp.read_otlp_jsonl(path, rejects) if det.container == "jsonl" else otlp.read_otlp_document(path, rejects)
+        return (otlp.read_otlp_jsonl(path, rejects, stats) if det.container == "jsonl"
+                else otlp.read_otlp_document(path, rejects, stats))
+    if det.source == "langfuse-api" and det.container in ("jsonl", "json"):
+        return langfuse.read_langfuse(path, det.container, rejects, stats)
     if det.container == "jsonl":
         return readers.read_jsonl(path, rejects)
     if det.container == "json":
@@ -521,6 +528,7 @@ class Loader:
         mapping = get_mapping(det.source)
         start = self.rows
         rejects = readers.Rejects()
+        stats = conventions.OwnerStats()
         coerce = det.container in ("csv",)
         if det.container == "parquet":
             self.con.execute("SET preserve_insertion_order = false")  # as below: _row is explicit
@@ -530,11 +538,11 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
             if self.progress:
                 self.progress(self.rows - start)
-        elif not (det.container == "jsonl" and det.source != "otlp" and compression_of(path) is None
+        elif not (det.container == "jsonl" and det.source not in ("otlp", "langfuse-api") and compression_of(path) is None
                   and self._load_jsonl_fast(path, mapping, name)):
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
-            stream = self._stream(_batches(det, path, rejects), rejects)
+            stream = self._stream(_batches(det, path, rejects, stats), rejects)
             self.con.register("_stream", stream)
             # Every record carries its _row, so the insert need not keep arrival order; keeping it makes DuckDB
             # buffer the batches in memory (out of memory at 1M records under the memory limit).
@@ -548,13 +556,19 @@ class Loader:
                 self.con.unregister("_stream")
         info.records, info.context_spans = self._count(start)
         info.rejected = len(rejects.items)
+        if stats.llm:
+            info.ownership = stats.to_dict()
+        info.naive_timestamps = stats.naive_timestamps or (
+            0 if det.source in ("otlp", "langfuse-api") else timezones.count_naive(self.con, path, det.container, mapping))
         return info, [Reject(name, line, reason) for line, reason in sorted(rejects.items)]
 
 
 def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, Any] | None = None,
-         con: duckdb.DuckDBPyConnection | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
+         con: duckdb.DuckDBPyConnection | None = None, progress: Callable[[int], None] | None = None,
+         timezone: str = "UTC") -> Loaded:
     """Read every file under ``paths`` into a fresh ``records`` table. Raises InputError / MappingError
-    for input that cannot be used at all (no such path, a bad mapping file)."""
+    for input that cannot be used at all (no such path, a bad mapping file). ``timezone``: the zone a timestamp
+    string without an offset is read in."""
     files = discover(paths)
     if not files:
         raise InputError("no input files found in " + ", ".join(map(str, paths)))
@@ -562,6 +576,7 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         get_mapping(fmt)  # fail fast on an unknown --format
     own = con is None
     con = con or connect()
+    con.execute(f"SET TimeZone = {lit(timezone)}")
     loader = Loader(con, schema, progress)
     out = Loaded(con, loader.fields)
     sizes = [p.stat().st_size for p in files]

@@ -46,6 +46,7 @@ def render(result: AuditResult) -> str:
     for i in d["inputs"]:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
+        lines.extend(f"    {n}" for n in i.get("notes", ()))
     for sk in d.get("skipped") or []:
         lines.append(f"  {sk['path']}  skipped: {sk['reason']}")
     lines.append("")

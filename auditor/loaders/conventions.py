@@ -1,0 +1,280 @@
+"""How the instrumentations name the facts a chargeback record needs, and where deployments put ownership.
+
+Spans of the same LLM call look different per instrumentation:
+
+* OpenTelemetry GenAI semconv: ``gen_ai.provider.name`` (v1.37+; ``gen_ai.system`` before), ``gen_ai.request.model``,
+  ``gen_ai.usage.input_tokens`` / ``output_tokens`` (``prompt_tokens`` / ``completion_tokens`` before), ``gen_ai.operation.name``;
+* OpenLIT: the semconv names plus ``gen_ai.usage.cost`` priced from its own table (``telemetry.sdk.name = openlit``);
+* OpenLLMetry / Traceloop: ``llm.request.type``, ``traceloop.span.kind``, ``llm.usage.*`` in older versions;
+* OpenInference (Arize): ``openinference.span.kind`` (LLM, EMBEDDING, CHAIN, AGENT, TOOL, RETRIEVER, ...), ``llm.model_name``,
+  ``llm.provider`` / ``llm.system``, ``llm.token_count.prompt|completion|total``, ``llm.cost.*``;
+* Strands and other agent frameworks put their own name in ``gen_ai.system`` (``strands-agents``): not who bills the call.
+
+Ownership has no OpenTelemetry convention: deployments write ``team.name``, ``team``, ``owner``, ``cost_center``, ... on the
+resource, on the span, or as baggage copied onto each span. ``find_owner`` reads the common ones and says which
+attribute carried each field; ``OwnerStats`` sums that per file for the report, with the attributes that look like an
+owner when no known one is there.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+LLM_OPERATIONS = {"chat", "text_completion", "completion", "generate_content", "embeddings", "embedding", "responses",
+                  "create_response"}
+AGENT_OPERATIONS = {"invoke_agent", "create_agent", "workflow", "agent", "task"}
+TOOL_OPERATIONS = {"execute_tool", "tool", "retrieval"}
+OPENINFERENCE_KINDS = {"LLM": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool"}  # CHAIN, RETRIEVER, ...: other
+
+# Values of gen_ai.system that name a framework or SDK, not the provider that bills the call.
+FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "llama_index", "llamaindex", "haystack",
+              "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
+              "spring_ai", "pydantic_ai", "pydantic-ai", "dspy", "agno", "smolagents", "mastra", "vercel-ai", "ai-sdk",
+              "google_adk", "google-adk", "beeai", "letta", "traceloop", "openlit", "langfuse"}
+
+OWNER_KEYS: dict[str, tuple[str, ...]] = {
+    "team_id": ("team.id", "team_id", "team.name", "team_name", "team", "app.team", "owner.team", "owner",
+                "business_unit", "business.unit"),
+    "service_id": ("service.name", "gen_ai.application_name", "service_id", "service.id", "app.name", "application.name"),
+    "cost_center": ("cost_center", "cost.center", "costcenter", "cost_centre", "finance.cost_center", "cost.center.id"),
+    "environment": ("deployment.environment.name", "deployment.environment", "gen_ai.environment", "environment", "env"),
+}
+# The SDK's default service.name when the application set none: no owner.
+_NO_OWNER = re.compile(r"^(unknown_service(:.*)?|default|none|null|unknown)?$", re.I)
+_CANDIDATE = {
+    "team_id": re.compile(r"(^|[._])(team|squad|tribe|group|department|dept|division|org|organization|owner|unit)([._]|$)", re.I),
+    "service_id": re.compile(r"(^|[._])(service|app|application|component|product)([._]|$)", re.I),
+    "cost_center": re.compile(r"(cost|budget|billing|chargeback|gl)[._]?(center|centre|code|account|id)?", re.I),
+    "environment": re.compile(r"(^|[._])(env|environment|stage|tier)([._]|$)", re.I),
+}
+_NOT_CANDIDATE = re.compile(r"^(telemetry|gen_ai|llm|http|url|net|server|process|host|os|rpc|db|code|thread|exception|"
+                            r"openinference|traceloop|input|output|session|user|enduser|k8s|container|cloud|service\.version|"
+                            r"service\.instance|service\.namespace)([._]|$)", re.I)
+
+
+def _first(attrs: dict[str, Any], keys: Iterable[str]) -> Any:
+    for k in keys:
+        v = attrs.get(k)
+        if v not in (None, "", []):
+            return v
+    return None
+
+
+def _int(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _decimal(v: Any) -> Decimal | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        return Decimal(str(v))
+    except InvalidOperation:
+        return None
+
+
+def span_kind(attrs: dict[str, Any]) -> str:
+    oi = attrs.get("openinference.span.kind")
+    if isinstance(oi, str) and oi:
+        return OPENINFERENCE_KINDS.get(oi.upper(), "other")
+    op = str(attrs.get("gen_ai.operation.name") or "").lower()
+    if op in AGENT_OPERATIONS:
+        return "agent"
+    if op in TOOL_OPERATIONS:
+        return "tool"
+    if op in LLM_OPERATIONS:
+        return "llm"
+    tl = str(attrs.get("traceloop.span.kind") or "").lower()
+    if tl in ("workflow", "task", "agent"):
+        return "agent"
+    if tl == "tool":
+        return "tool"
+    if attrs.get("llm.request.type") or "gen_ai.request.model" in attrs or any(
+            k.startswith(("gen_ai.usage.", "llm.usage.", "llm.token_count.")) for k in attrs):
+        return "llm"
+    return "other"
+
+
+def model_prefix(model: Any) -> str | None:
+    """``openai/gpt-4.1-nano`` -> ``openai`` (LiteLLM-style names); None without a ``/``."""
+    if isinstance(model, str) and "/" in model:
+        head = model.split("/", 1)[0].strip().lower()
+        return head or None
+    return None
+
+
+def provider(attrs: dict[str, Any], resource: dict[str, Any], model: Any) -> Any:
+    """``gen_ai.provider.name``, else ``gen_ai.system`` unless it names a framework, else OpenInference's
+    ``llm.provider`` / ``llm.system``, else the model's ``provider/`` prefix."""
+    for layer in (attrs, resource):
+        v = layer.get("gen_ai.provider.name")
+        if v not in (None, ""):
+            return v
+    for layer in (attrs, resource):
+        v = layer.get("gen_ai.system")
+        if isinstance(v, str) and v and v.lower() not in FRAMEWORKS:
+            return v
+    v = _first(attrs, ("llm.provider", "llm.system"))
+    if isinstance(v, str) and v.lower() not in FRAMEWORKS:
+        return v
+    return model_prefix(model)
+
+
+def gen_fields(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any = None) -> dict[str, Any]:
+    """The chargeback facts of one span, whichever convention its instrumentation follows."""
+    model = _first(attrs, ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.model",
+                           "llm.response.model"))
+    cost, source = _first(attrs, ("gen_ai.usage.cost.amount", "gen_ai.usage.cost")), None
+    if cost is None:
+        total = attrs.get("llm.cost.total")
+        parts = [_decimal(attrs.get(k)) for k in ("llm.cost.prompt", "llm.cost.completion") if k in attrs]
+        if total is not None:
+            cost, source = total, "openinference/llm.cost.total"
+        elif parts and all(p is not None for p in parts):
+            cost, source = str(sum(parts, Decimal(0))), "openinference/llm.cost"
+    sdk = str(attrs.get("telemetry.sdk.name") or resource.get("telemetry.sdk.name") or "").lower()
+    # "opentelemetry" is only the SDK's name: it prices nothing. OpenLIT prices from its own pricing.json.
+    explicit = _first(attrs, ("gen_ai.usage.cost.source",)) or resource.get("gen_ai.usage.cost.source")
+    if explicit:
+        source = explicit
+    elif source is None and cost is not None and (sdk == "openlit" or str(scope_name or "").startswith("openlit")):
+        source = "openlit/pricing.json"
+    return {
+        "provider": provider(attrs, resource, model),
+        "model": model,
+        "model_version": _first(attrs, ("gen_ai.response.model", "llm.response.model")),
+        "input_tokens": _int(_first(attrs, ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
+                                            "llm.usage.prompt_tokens"))),
+        "output_tokens": _int(_first(attrs, ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+                                             "llm.token_count.completion", "llm.usage.completion_tokens"))),
+        "cached_input_tokens": _int(_first(attrs, ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+                                                   "llm.token_count.prompt_details.cache_read"))),
+        "cache_write_tokens": _int(_first(attrs, ("gen_ai.usage.cache_creation.input_tokens",
+                                                  "gen_ai.usage.cache_creation_input_tokens",
+                                                  "llm.token_count.prompt_details.cache_write"))),
+        "cost": cost,
+        "pricing_source": source,
+        "operation": _first(attrs, ("gen_ai.operation.name", "llm.request.type")) or (
+            str(attrs["openinference.span.kind"]).lower() if attrs.get("openinference.span.kind") else None),
+        "principal": _first(attrs, ("enduser.id", "user.id", "gen_ai.request.user")),
+        "workflow_id": _first(attrs, ("workflow.id", "workflow_id", "traceloop.workflow.name", "gen_ai.agent.name")),
+    }
+
+
+def _owner_value(field: str, v: Any) -> Any:
+    if isinstance(v, (list, dict)) or v is None:
+        return None
+    if isinstance(v, str) and (not v.strip() or (field == "service_id" and _NO_OWNER.match(v.strip()))):
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+def find_owner(*layers: tuple[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(owner fields, where each came from) from ``layers`` of (label, attributes): for each field the first of its
+    keys that any layer holds, the first layer first for the same key (span attributes before resource attributes). A key ``baggage.<k>`` counts as ``<k>`` (some processors copy baggage
+    onto spans under that prefix)."""
+    owner: dict[str, Any] = {}
+    src: dict[str, str] = {}
+    for field, keys in OWNER_KEYS.items():
+        for k in keys:  # the key's rank first (service.name before gen_ai.application_name), then the layer
+            for label, attrs in layers:
+                for key, where in ((k, label), ("baggage." + k, "baggage entry")):
+                    v = _owner_value(field, attrs.get(key))
+                    if v is not None:
+                        owner[field], src[field] = v, f"{where} {key}"
+                        break
+                if field in owner:
+                    break
+            if field in owner:
+                break
+    return owner, src
+
+
+class OwnerStats:
+    """Per input file: on how many LLM records each owner field came from which attribute, and, for a field no
+    known attribute carried, the attributes that look like it (name and a short text value)."""
+
+    def __init__(self) -> None:
+        self.llm = 0
+        self.found: dict[str, dict[str, int]] = {}
+        self.candidates: dict[str, dict[str, int]] = {}
+        self.naive_timestamps = 0
+
+    def add(self, kind: str, owner: dict[str, Any], src: dict[str, str], *layers: dict[str, Any],
+            labels: tuple[str, ...] = ("span attribute", "resource attribute"), path_prefix: str = "/merged/") -> None:
+        if kind != "llm":
+            return
+        self.llm += 1
+        for field, where in src.items():
+            self.found.setdefault(field, {})
+            self.found[field][where] = self.found[field].get(where, 0) + 1
+        known = {k for keys in OWNER_KEYS.values() for k in keys}
+        for field in OWNER_KEYS:
+            if field in owner:
+                continue
+            for attrs in layers:
+                for key, v in attrs.items():
+                    if key in known or not isinstance(v, str) or not v or len(v) > 80 or _NOT_CANDIDATE.match(key):
+                        continue
+                    if _CANDIDATE[field].search(key):
+                        path = path_prefix + key
+                        self.candidates.setdefault(field, {})
+                        self.candidates[field][path] = self.candidates[field].get(path, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"llm_records": self.llm, "fields": {}}
+        for field in OWNER_KEYS:
+            entry: dict[str, Any] = {"sources": [{"attribute": a, "records": n}
+                                                 for a, n in sorted(self.found.get(field, {}).items(), key=lambda x: (-x[1], x[0]))]}
+            cands = self.candidates.get(field, {})
+            if not entry["sources"] and cands:
+                entry["candidates"] = [{"path": p, "records": n} for p, n in sorted(cands.items(), key=lambda x: (-x[1], x[0]))[:5]]
+            out["fields"][field] = entry
+        if self.naive_timestamps:
+            out["naive_timestamps"] = self.naive_timestamps
+        return out
+
+
+def _pct(n: int, total: int) -> str:
+    if n == total:
+        return "100%"
+    return f"{100 * n / total:.1f}%"
+
+
+def _n(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str) -> list[str]:
+    """Sentences for the report: where each owner field came from, what to map when none was found, and how many
+    timestamps had no zone."""
+    out: list[str] = []
+    if ownership and ownership.get("llm_records"):
+        total = ownership["llm_records"]
+        preset = f"auditor/loaders/presets/{source.replace('-', '_')}.toml"
+        for field, entry in ownership["fields"].items():
+            sources = entry.get("sources") or []
+            if sources:
+                parts = [f"{s['attribute']} on {_pct(s['records'], total)}" for s in sources[:3]]
+                covered = sum(s["records"] for s in sources)
+                tail = "" if covered == total else f"; none on {_pct(total - covered, total)}"
+                out.append(f"{field} from {', '.join(parts)} of {_n(total, 'LLM record')}{tail}")
+                continue
+            cands = entry.get("candidates") or []
+            if cands:
+                best = cands[0]
+                key = best["path"].rsplit("/", 1)[-1]
+                out.append(f"{field}: no known attribute on any LLM record; '{key}' looks like one (on {best['records']:,} of "
+                           f"{total:,}): to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
+            else:
+                known = ", ".join(OWNER_KEYS[field][:5])
+                out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...)")
+    if naive:
+        out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
+    return out

@@ -1,0 +1,86 @@
+"""Langfuse's API export shapes (observation pages, a trace with its observations) and the timestamps without a
+zone, end to end. Field names follow Langfuse's public API (fern/apis/server/definition/observations.yml)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import auditor
+from auditor.api import load_records
+from auditor.policy import Policy, from_dict
+
+
+def obs(i: int, type_: str, **extra) -> dict:
+    return {"id": f"obs-{i}", "traceId": "tr-1", "projectId": "p1", "type": type_, "environment": "production",
+            "parentObservationId": None if i == 0 else "obs-0", "startTime": f"2025-03-01T10:00:0{i}.000Z",
+            "level": "DEFAULT", "usageDetails": {}, "costDetails": {}, **extra}
+
+
+GEN = dict(providedModelName="gpt-4o", model="gpt-4o", internalModelId="m-1",
+           usageDetails={"input": 70, "input_cached_tokens": 30, "output": 20, "output_reasoning": 5, "total": 125},
+           costDetails={"input": 0.0002, "output": 0.0003, "total": 0.0005}, totalCost=0.0005)
+
+
+def rows(path: Path, policy: Policy | None = None) -> tuple[list[dict], object]:
+    loaded = load_records([path], policy or Policy())
+    cur = loaded.con.execute("SELECT * FROM records ORDER BY _row")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()], loaded
+
+
+def test_observations_page_reads_costs_tokens_and_kinds(tmp_path):
+    page = {"data": [obs(0, "AGENT"), obs(1, "GENERATION", **GEN), obs(2, "TOOL"), obs(3, "RETRIEVER"),
+                     obs(4, "EMBEDDING", model="text-embedding-3-small", usageDetails={"input": 8, "total": 8},
+                         calculatedTotalCost=0.00000016),
+                     obs(5, "EVALUATOR"), obs(6, "GUARDRAIL"), obs(7, "SPAN"), obs(8, "EVENT"), obs(9, "CHAIN")],
+            "meta": {"page": 1, "limit": 50, "totalItems": 10, "totalPages": 1}}
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps(page, indent=2))
+    recs, loaded = rows(p)
+    assert loaded.inputs[0].format == "langfuse-api"
+    assert [r["record_kind"] for r in recs] == ["agent", "llm", "tool", "other", "llm", "other", "other", "other", "other", "other"]
+    gen, emb = recs[1], recs[4]
+    # input_tokens counts the cached part (the contract's meaning); output the reasoning part
+    assert (gen["input_tokens"], gen["output_tokens"], gen["cached_input_tokens"]) == (100, 25, 30)
+    assert gen["cost"] == Decimal("0.0005") and gen["pricing_source"] == "langfuse/model-definition:m-1"
+    assert emb["cost"] == Decimal("0.00000016") and emb["input_tokens"] == 8
+    assert gen["environment"] == "production" and gen["parent_span_id"] == "obs-0"
+    result = auditor.audit([p])
+    assert Decimal(result.summary()["total_cost"]) == Decimal("0.00050016")
+
+
+def test_trace_detail_inherits_trace_fields(tmp_path):
+    trace = {"id": "tr-1", "timestamp": "2025-03-01T10:00:00.000Z", "name": "support", "userId": "u-7",
+             "sessionId": "s-1", "tags": ["billing"], "metadata": {"team": "support-automation", "cost_center": "cc-0042"},
+             "observations": [obs(0, "SPAN"), obs(1, "GENERATION", **GEN, metadata={"service": "helpdesk"})]}
+    p = tmp_path / "trace.json"
+    p.write_text(json.dumps(trace))
+    recs, loaded = rows(p)
+    assert len(recs) == 2  # one record per observation, not one per trace
+    g = recs[1]
+    assert (g["team_id"], g["cost_center"], g["principal"], g["workflow_id"], g["tags"]) == (
+        "support-automation", "cc-0042", "u-7", "s-1", ["billing"])
+    notes = auditor.audit([p]).to_dict()["inputs"][0]["notes"]
+    assert "team_id from trace metadata team on 100% of 1 LLM record" in notes
+
+
+def test_naive_timestamps_are_read_in_the_policy_timezone_and_counted(tmp_path):
+    payload = {"id": "chatcmpl-1", "call_type": "acompletion", "custom_llm_provider": "openai", "model": "gpt-4o",
+               "response_cost": 0.001, "prompt_tokens": 5, "completion_tokens": 6, "status": "success",
+               "startTime": "2025-01-24 23:30:00.000000", "metadata": {}, "hidden_params": {},
+               "model_map_information": {"model_map_key": "gpt-4o"}, "cache_hit": None, "request_tags": ["env:prod"]}
+    exact = {**payload, "id": "chatcmpl-2", "startTime": 1737761400.0}
+    p = tmp_path / "litellm.jsonl"
+    p.write_text(json.dumps(payload) + "\n" + json.dumps(exact) + "\n")
+    berlin = from_dict({"timezone": "Europe/Berlin"}, "test")
+    recs, loaded = rows(p, berlin)
+    assert recs[0]["timestamp"].isoformat() == "2025-01-24T22:30:00"  # 23:30 in Berlin (UTC+1) is 22:30 UTC
+    assert recs[1]["timestamp"].isoformat() == "2025-01-24T23:30:00"  # epoch seconds are exact
+    assert recs[0]["environment"] == "prod"  # the env:prod request tag
+    assert loaded.inputs[0].naive_timestamps == 1
+    d = auditor.audit([p], berlin).to_dict()
+    assert "1 record had a timestamp without a time zone: read as Europe/Berlin (the policy's timezone)" in d["inputs"][0]["notes"]
+    recs_utc, _ = rows(p)
+    assert recs_utc[0]["timestamp"].isoformat() == "2025-01-24T23:30:00"

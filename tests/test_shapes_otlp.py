@@ -1,0 +1,134 @@
+"""OTLP spans of the instrumentations other than OpenLIT, protobufjs' JSON, the provider rules and ownership found by
+convention, end to end through the audit (records, JSON report, text report)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import auditor
+from auditor.api import load_records
+from auditor.policy import Policy
+from auditor.reporters import renderer
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+SPAN = "eee19b7ec3c1b174"
+
+
+def kv(key: str, value) -> dict:
+    if isinstance(value, bool):
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    if isinstance(value, float):
+        return {"key": key, "value": {"doubleValue": value}}
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def request(spans: list[dict], resource: dict | None = None) -> dict:
+    return {"resourceSpans": [{"resource": {"attributes": [kv(k, v) for k, v in (resource or {}).items()]},
+                               "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}]}]}
+
+
+def span(i: int, attrs: dict, **extra) -> dict:
+    return {"traceId": TRACE, "spanId": f"{i:016x}", "name": f"s{i}", "kind": 3,
+            "startTimeUnixNano": str(1_750_000_000_000_000_000 + i), "attributes": [kv(k, v) for k, v in attrs.items()],
+            **extra}
+
+
+def records(tmp_path: Path, req: dict, name: str = "t.jsonl") -> list[dict]:
+    p = tmp_path / name
+    p.write_text(json.dumps(req) + "\n")
+    loaded = load_records([p], Policy())
+    cur = loaded.con.execute("SELECT * FROM records ORDER BY _row")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def test_openinference_llm_span_is_an_llm_call_with_its_tokens_and_cost(tmp_path):
+    attrs = {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", "llm.provider": "openai",
+             "llm.token_count.prompt": 120, "llm.token_count.completion": 30, "llm.token_count.total": 150,
+             "llm.cost.prompt": 0.000018, "llm.cost.completion": 0.000018}
+    chain = {"openinference.span.kind": "CHAIN", "llm.token_count.prompt": 120}
+    recs = records(tmp_path, request([span(1, attrs), span(2, chain)]))
+    llm = [r for r in recs if r["record_kind"] == "llm"]
+    assert len(llm) == 1 and recs[1]["record_kind"] == "other"
+    r = llm[0]
+    assert (r["provider"], r["model"], r["input_tokens"], r["output_tokens"]) == ("openai", "gpt-4o-mini", 120, 30)
+    assert r["cost"] == Decimal("0.000036")
+    assert r["pricing_source"] == "openinference/llm.cost"
+
+
+@pytest.mark.parametrize("attrs, provider", [
+    ({"gen_ai.provider.name": "anthropic", "gen_ai.system": "strands-agents"}, "anthropic"),
+    ({"gen_ai.system": "strands-agents", "gen_ai.request.model": "openai/gpt-4.1-nano"}, "openai"),
+    ({"gen_ai.system": "openai"}, "openai"),
+    ({"gen_ai.system": "langchain", "gen_ai.request.model": "gpt-4o"}, None),
+])
+def test_provider_rules(tmp_path, attrs, provider):
+    base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 3,
+            "gen_ai.usage.output_tokens": 4}
+    [r] = records(tmp_path, request([span(1, {**base, **attrs})]))
+    assert r["provider"] == provider
+    assert r["model"] == attrs.get("gen_ai.request.model", "gpt-4o")
+
+
+def test_sdk_name_opentelemetry_is_no_pricing_source(tmp_path):
+    a = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.cost": 0.01}
+    [r] = records(tmp_path, request([span(1, a)], {"telemetry.sdk.name": "opentelemetry"}))
+    assert r["pricing_source"] is None
+    [r] = records(tmp_path, request([span(1, a)], {"telemetry.sdk.name": "openlit"}), "b.jsonl")
+    assert r["pricing_source"] == "openlit/pricing.json"
+
+
+def test_protobufjs_json_is_decoded(tmp_path):
+    """protobufjs writes ids as base64 and 64-bit integers as {low, high}: the same span as the Collector's JSON."""
+    attrs = [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+             {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+             {"key": "gen_ai.usage.input_tokens", "value": {"intValue": {"low": 5_000_000_000 & 0xFFFFFFFF, "high": 1}}},
+             {"key": "gen_ai.usage.output_tokens", "value": {"intValue": {"low": 7, "high": 0}}}]
+    nanos = 1_750_000_000_123_456_789
+    sp = {"traceId": base64.b64encode(bytes.fromhex(TRACE)).decode(), "spanId": base64.b64encode(bytes.fromhex(SPAN)).decode(),
+          "name": "chat", "startTimeUnixNano": {"low": nanos & 0xFFFFFFFF, "high": nanos >> 32, "unsigned": True},
+          "attributes": attrs}
+    [r] = records(tmp_path, request([sp]))
+    assert (r["trace_id"], r["span_id"]) == (TRACE, SPAN)
+    assert r["input_tokens"] == 5_000_000_000 and r["output_tokens"] == 7
+    assert r["timestamp"].year == 2025
+
+
+def _owned(tmp_path: Path, spans: list[dict], resource: dict) -> dict:
+    p = tmp_path / "owned.jsonl"
+    p.write_text(json.dumps(request(spans, resource)) + "\n")
+    return auditor.audit([p]).to_dict()
+
+
+def test_ownership_by_convention_says_where_it_came_from(tmp_path):
+    llm = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai",
+           "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2, "gen_ai.usage.cost": 0.001}
+    spans = [span(i, {**llm, "team.name": "search"} if i < 29 else llm) for i in range(30)]
+    d = _owned(tmp_path, spans, {"service.name": "ranker", "deployment.environment.name": "production",
+                                 "cost.center": "cc-1234"})
+    notes = d["inputs"][0]["notes"]
+    assert "team_id from span attribute team.name on 96.7% of 30 LLM records; none on 3.3%" in notes
+    assert "service_id from resource attribute service.name on 100% of 30 LLM records" in notes
+    assert "cost_center from resource attribute cost.center on 100% of 30 LLM records" in notes
+    teams = {t["team_id"]: t["records"] for t in d["teams"]}
+    assert teams.get("search") == 29
+
+
+def test_unknown_owner_attribute_is_named_with_the_mapping_line(tmp_path):
+    llm = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "squad": "payments"}
+    d = _owned(tmp_path, [span(1, llm)], {"service.name": "unknown_service:python"})
+    notes = d["inputs"][0]["notes"]
+    team = next(n for n in notes if n.startswith("team_id"))
+    assert "'squad' looks like one" in team and 'team_id = "/merged/squad"' in team
+    assert any(n.startswith("service_id: not found") for n in notes)  # the SDK's default name is no owner
+    text = renderer("text")(auditor.audit([tmp_path / "owned.jsonl"]))
+    assert "'squad' looks like one" in text
+    html = renderer("html")(auditor.audit([tmp_path / "owned.jsonl"]))
+    assert "Where ownership came from" in html and "/merged/squad" in html
