@@ -45,6 +45,7 @@ class Policy:
     gate: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
+    key_scope: str = "team"  # [keys] scope: the unit a gateway key belongs to (copied-key)
     source: str = "(default policy)"
 
     @property
@@ -109,6 +110,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         gate=doc.get("gate", {}),
         rules=_rules_table(doc.get("rules", {})),
         pricing=doc.get("pricing", {}),
+        key_scope=doc.get("keys", {}).get("scope", "team"),
         source=origin,
     )
     try:
