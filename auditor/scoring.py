@@ -406,7 +406,7 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
     prod_keys = _rows_by_team(con.execute(
         "SELECT team, key_id, key_alias, count(*), sum(cost) FROM attribution"
         f" WHERE team IS NOT NULL AND list_contains({env_list}, env) AND coalesce(key_id, key_alias) IS NOT NULL"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 5 DESC, 2"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 5 DESC, 2, 3"  # a total order: one key id may come with several aliases
     ).fetchall())
 
     def key_owner(key_id: str | None, alias: str | None) -> str | None:

@@ -32,7 +32,8 @@ from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import InputError, compression_of, discover
-from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
+from auditor import redact
+from auditor.redact import core_sql, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
 
@@ -119,29 +120,45 @@ def _create_table(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> 
     cols = ", ".join(f'"{f.name}" {sql_type(f)}' for f in fields)
     con.execute(
         f"CREATE TABLE records (_row BIGINT, record_kind VARCHAR, {cols}, _violations VARCHAR[],"
-        " secret_field VARCHAR, secret_masked VARCHAR)"
+        " secret_field VARCHAR, secret_masked VARCHAR, _secret_core VARCHAR)"
     )
 
 
-# Literal pieces, one of which every branch of SECRET_PATTERN contains (tests/test_scale.py checks it): a
-# cheap substring test that spares the full regex (the costliest expression of the load) on most documents.
-# A substring search costs about one step per occurrence of the hint's first character, so the hints start
-# with characters rare in JSON logs: "k-" and "k_" cover sk-, sk_, gsk_ and pk-lf-. Measured on 100k LiteLLM
-# records, one thread: the whole credential expression 0.52 s instead of 0.70 s with the former hints, although
-# "k-" sends more documents (8%) to the regex.
-SECRET_HINTS = ("k-", "k_", "AKIA", "AIza", "gh", "github_pat_", "xox", "hf_", "Bearer", "bearer")
+# Literal pieces, one of which is in every match of every rule of SECRET_PATTERN (redact.RULES; tests/test_scale.py
+# checks it): a cheap substring test that spares the full regex (the costliest expression of the load) on most
+# documents. A substring search costs about one step per occurrence of the hint's first character, so hints start
+# with characters rare in JSON logs where they can: "k-" and "k_" cover sk-, sk_, gsk_ and sk-lf-.
+SECRET_HINTS = redact.SECRET_HINTS
+
+# The innermost JSON key whose string value (or one of whose array items: tags) runs, unclosed, to the end of the
+# text before a secret: the field the secret is in. Anchored at the end and made of JSON string syntax only
+# (escaped quotes included), so it cannot start inside a value, and a secret at any offset of a value is placed.
+_KEY_OF = (r'"([^"\\]{1,100})"\s*:\s*(?:\[(?:\s*"(?:[^"\\]|\\.)*"\s*,)*\s*)?"(?:[^"\\]|\\.)*$')
+UNNAMED = "(a value without a field name)"
+
+
+def _hint_sql(hinted: str, hint: str) -> str:
+    if hint in redact.HINT_REGEX:
+        return f"regexp_matches({hinted}, {lit(redact.HINT_REGEX[hint])})"
+    return f"contains({hinted}, {lit(hint)})"
 
 
 def _secret_sql(doc: str = "doc", hinted: str | None = None) -> str:
     """The first credential in the JSON text ``doc``, and the key it is the value of: {'key', 'secret'}, both ''
     for none. ``hinted``: text that holds one of the hints wherever ``doc`` holds a credential (by default
-    ``doc`` itself); the regex runs only on the documents where it does."""
+    ``doc`` itself); the regex runs only on the documents where it does. The whole text is scanned: a key
+    at any offset of a long value is found."""
     hinted = hinted or doc
+    # Placed by the credential itself (core_sql), not by the start of the match, which may be the header or key
+    # name before it (Authorization: Basic …, "aws_secret_access_key": …).
+    at = f"(CASE WHEN strpos({doc}, c) > 0 THEN strpos({doc}, c) ELSE strpos({doc}, s) END)"
+    key = (f"list_transform([{core_sql('s')}], lambda c: coalesce(nullif(regexp_extract(left({doc}, {at} - 1),"
+           f" {lit(_KEY_OF)}, 1), ''), {lit(UNNAMED)}))[1]")
+    found = (f"list_transform([regexp_extract({doc}, {lit(redact.SECRET_PATTERN)})], lambda s: {{'key': CASE WHEN s = ''"
+             f" THEN '' ELSE {key} END, 'secret': s}})[1]")
     return (
-        "CASE WHEN " + " OR ".join(f"contains({hinted}, {lit(h)})" for h in SECRET_HINTS) + " THEN "
-        # The key whose string value, or one of whose array items (tags), holds the secret.
-        f"regexp_extract({doc}, " + lit(r'\\?"([^"\\]{0,100})\\?"\s*:\s*(?:\[[^\[\]{}]{0,1000}?)?\\?"[^"]{0,1000}?(' + SECRET_PATTERN + ")")
-        + ", ['key', 'secret']) ELSE {'key': '', 'secret': ''} END"
+        "CASE WHEN " + " OR ".join(_hint_sql(hinted, h) for h in SECRET_HINTS) + f" THEN {found}"
+        " ELSE {'key': '', 'secret': ''} END"
     )
 
 
@@ -199,29 +216,39 @@ def _insert_sql(mapping: Mapping_, fields: tuple[Field, ...], schema: Mapping[st
     return (
         f"INSERT INTO records SELECT m._row_, "
         f"{kind}, {', '.join(typed)}, {violations}, NULLIF(m._sec.key, ''), "
-        f"CASE WHEN m._sec.secret <> '' THEN {mask_sql_value('m._sec.secret')} END"
+        f"CASE WHEN m._sec.secret <> '' THEN {mask_sql_value('m._sec.secret')} END, "
+        # The raw credential without its context, for mask_secrets only (which drops the column).
+        f"CASE WHEN m._sec.secret <> '' THEN {core_sql('m._sec.secret')} END"
         f" FROM (SELECT m.*{''.join(', ' + p for p in post)} FROM (SELECT m.*{''.join(', ' + p for p in pre)} FROM ({mapped}) m) m) m"
     )
+
+
+def _masked(expr: str) -> str:
+    """``expr`` with every credential masked, and with the record's own credential (``_secret_core``, found in its
+    context: a key id, an api-key or Authorization header) masked wherever it stands alone, e.g. in a tag."""
+    alone = f"CASE WHEN length(_secret_core) >= 8 THEN replace({expr}, _secret_core, {lit(redact.MARKER)}) ELSE {expr} END"
+    return mask_sql(alone)
 
 
 def mask_secrets(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> None:
     """Mask every credential in the text values of the records in which the load saw one (``secret_masked``
     set); the contract checks have already read the values as they were. One statement, for the few such
-    records, instead of a masking branch on every text value of every record."""
-    if not con.execute("SELECT count(*) FROM records WHERE secret_masked IS NOT NULL").fetchall()[0][0]:
-        return
-    sets = []
-    for f in fields:
-        c = ident(f.name)
-        if f.name in PROVENANCE or f.name == "timestamp":
-            continue
-        if f.main_type == "string":
-            sets.append(f"{c} = {mask_sql(c)}")
-        elif f.main_type == "array":  # tags: mask each item
-            sets.append(f"{c} = list_transform({c}, lambda x: {mask_sql('x')})")
-        elif f.main_type == "object":  # price_snapshot: the marker keeps the JSON valid
-            sets.append(f"{c} = ({mask_sql(c + '::VARCHAR')})::JSON")
-    con.execute(f"UPDATE records SET {', '.join(sets)} WHERE secret_masked IS NOT NULL")
+    records, instead of a masking branch on every text value of every record. Then the raw credentials the
+    load kept for this (``_secret_core``) are dropped."""
+    if con.execute("SELECT count(*) FROM records WHERE secret_masked IS NOT NULL").fetchall()[0][0]:
+        sets = []
+        for f in fields:
+            c = ident(f.name)
+            if f.name in PROVENANCE or f.name == "timestamp":
+                continue
+            if f.main_type == "string":
+                sets.append(f"{c} = {_masked(c)}")
+            elif f.main_type == "array":  # tags: mask each item
+                sets.append(f"{c} = list_transform({c}, lambda x: {_masked('x')})")
+            elif f.main_type == "object":  # price_snapshot: the marker keeps the JSON valid
+                sets.append(f"{c} = ({_masked(c + '::VARCHAR')})::JSON")
+        con.execute(f"UPDATE records SET {', '.join(sets)} WHERE secret_masked IS NOT NULL")
+    con.execute("ALTER TABLE records DROP COLUMN _secret_core")
 
 
 def _count_lines(path: Path) -> int:

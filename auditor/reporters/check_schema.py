@@ -3,7 +3,7 @@ file:line of the first offenders. Not an ``--format`` of the audit (it defines n
 
 from __future__ import annotations
 
-from auditor.redact import mask_text
+from auditor.redact import safe_text
 from auditor.result import AuditResult
 
 
@@ -34,4 +34,4 @@ def render(result: AuditResult) -> str:
         if known:
             lines.append(f"baseline {b['path']}: {len(known)} known finding(s) do not fail the check")
     lines.append(result.gate.line)
-    return mask_text("\n".join(lines)) + "\n"
+    return safe_text("\n".join(lines)) + "\n"

@@ -14,11 +14,28 @@ class ExportError(ValueError):
     pass
 
 
-def export_sql(result: AuditResult) -> str:
+# Text columns of the export: log data, or built from it.
+TEXT_COLUMNS = ("rule_code", "rule", "severity", "request_id", "team_id", "service_id", "detail", "fix", "source_file",
+                "trace_id", "span_id")
+_COLUMNS = {"rule_code": "f.code", "rule": "n.name", "severity": "n.severity", "detail": "f.detail", "fix": "f.fix"}
+_ORDER = ("rule_code", "rule", "severity", "request_id", "team_id", "service_id", "cost", "detail", "fix", "source_file",
+          "source_line", "source_index", "trace_id", "span_id")
+
+
+def csv_cell(expr: str) -> str:
+    """A text cell a spreadsheet will not run: one starting with =, +, -, @, TAB or CR gets a leading quote (OWASP's
+    CSV injection guidance). Only the CSV export; Parquet and JSON Lines keep the value as it is."""
+    return f"CASE WHEN regexp_matches({expr}, '^[=+@\\t\\r-]') THEN chr(39) || {expr} ELSE {expr} END"
+
+
+def export_sql(result: AuditResult, csv: bool = False) -> str:
     names = ", ".join(f"({lit(f.code)}, {lit(f.name)}, {lit(f.severity)})" for f in result.findings) or "(NULL, NULL, NULL)"
+    cols = []
+    for c in _ORDER:
+        expr = _COLUMNS.get(c, f"r.{c}")
+        cols.append(f"{csv_cell(expr) if csv and c in TEXT_COLUMNS else expr} AS {c}")
     return (
-        "SELECT f.code AS rule_code, n.name AS rule, n.severity, r.request_id, r.team_id, r.service_id,"
-        " r.cost, f.detail, f.fix, r.source_file, r.source_line, r.source_index, r.trace_id, r.span_id"
+        f"SELECT {', '.join(cols)}"
         f" FROM finding_rows f JOIN records r USING (_row) JOIN (VALUES {names}) n(code, name, severity) ON n.code = f.code"
         " ORDER BY f.code, r.source_file, r.source_line, r.source_index, r._row"
     )
@@ -31,7 +48,7 @@ def export_findings(result: AuditResult, path: str | Path) -> int:
     if fmt is None:
         raise ExportError(f"{path}: --export-findings writes .csv, .parquet or .jsonl")
     assert result.con is not None
-    sql = export_sql(result)
+    sql = export_sql(result, csv=path.suffix.lower() == ".csv")
     # Masking: log values were masked when loaded (see loaders.pipeline); details are built from them.
     result.con.execute(f"COPY ({sql}) TO {lit(str(path))} {fmt}")
     return int(result.con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from auditor.fmt import pct, usd
 from auditor.locations import first_per_file
-from auditor.redact import mask_text
+from auditor.redact import escape_controls, mask_text
 from auditor.result import AuditResult
 
 FORMAT = "github"
@@ -24,7 +24,8 @@ LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Other control characters (ESC, BEL, C1) are made visible: the runner's log is shown in a terminal emulator.
+    return escape_controls(s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"), keep="")
 
 
 def escape_property(s: str) -> str:
@@ -58,9 +59,9 @@ def render(result: AuditResult) -> str:
         lines.append(command("error", mask_text(reason), title="audit-logs gate"))
     s = result.summary()
     verdict = "PASS" if result.gate.passed else "FAIL"
-    lines.append(mask_text(
+    lines.append(escape_data(mask_text(
         f"audit-logs {verdict}: {s['records']:,} records, {usd(s['total_cost'])} total, "
         f"{usd(s['attributable_cost'])} attributable ({pct(s['attributable_pct'])}), "
         f"{len(result.findings)} finding(s), {len(failing)} failing the gate"
-    ))
+    )))
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from auditor.redact import mask_text
+from auditor.redact import json_safe
 from auditor.result import AuditResult
 
 FORMAT = "json"
@@ -12,4 +12,4 @@ FORMAT = "json"
 
 def render(result: AuditResult) -> str:
     # Log values reach the report through messages and ids; mask anything secret-looking once more.
-    return mask_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)) + "\n"
+    return json_safe(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)) + "\n"

@@ -22,17 +22,19 @@ import xml.etree.ElementTree as ET
 
 from auditor.fmt import usd
 from auditor.locations import flagged
-from auditor.redact import mask_text
+from auditor.redact import escape_controls, mask_text
 from auditor.result import AuditResult
 
 FORMAT = "junit"
 SAMPLE = 10
-# Characters XML 1.0 cannot carry at all (log text is untrusted).
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all, and surrogates (log text is untrusted).
+_BAD_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
 def _clean(text: str) -> str:
-    return _BAD_XML.sub("\ufffd", mask_text(str(text)))
+    """Masked, every control character but newline and tab written visibly (``\\x1b``; XML 1.0 cannot hold most
+    of them at all, and a CI log viewer would act on the rest)."""
+    return _BAD_XML.sub("\ufffd", escape_controls(mask_text(str(text)), keep="\n\t"))
 
 
 def _suite(parent: ET.Element, name: str, cases: list[ET.Element], timestamp: str) -> ET.Element:
@@ -144,6 +146,9 @@ def render(result: AuditResult) -> str:
     root.set("failures", str(sum(int(s.get("failures")) for s in suites)))
     root.set("errors", "0")
     root.set("time", "0")
+    for el in root.iter():  # every attribute too: file paths and names in classname and suite names are log data
+        for k, v in el.attrib.items():
+            el.set(k, _clean(v))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

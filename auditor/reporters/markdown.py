@@ -12,7 +12,7 @@ import re
 
 from auditor.fmt import pct, usd
 from auditor.locations import flagged
-from auditor.redact import mask_text
+from auditor.redact import mask_text, safe_text
 from auditor.result import AuditResult
 
 FORMAT = "markdown"
@@ -114,4 +114,4 @@ def render(result: AuditResult) -> str:
         lines.append("")
     lines.append(f"<sub>audit-logs {d['tool']['version']} · report schema {d['schema_version']} · "
                  f"rules run: {cell(', '.join(d.get('rules') or [])) or 'n/a'}</sub>")
-    return "\n".join(lines) + "\n"
+    return safe_text("\n".join(lines)) + "\n"

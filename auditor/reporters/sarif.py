@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from auditor import __version__
 from auditor.locations import Location, flagged
-from auditor.redact import mask_text
+from auditor.redact import json_safe, mask_text
 from auditor.result import AuditResult
 
 FORMAT = "sarif"
@@ -146,7 +146,7 @@ def render(result: AuditResult) -> str:
         "properties": {"summary": d["summary"], "rules_run": result.rules},
     }
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return mask_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _loc_text(loc: Location) -> str:

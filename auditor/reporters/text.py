@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from auditor.fmt import pct, plural, usd
-from auditor.redact import mask_text
+from auditor.redact import safe_text
 from auditor.result import AuditResult
 
 FORMAT = "text"
@@ -83,4 +83,4 @@ def render(result: AuditResult) -> str:
             ev = (c.get("evidence") or [""])[0]
             lines.append(f"  {c['title']} ({usd(c['amount'])}): {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else ""))
     lines += ["", result.gate.line]
-    return mask_text("\n".join(lines)) + "\n"
+    return safe_text("\n".join(lines)) + "\n"

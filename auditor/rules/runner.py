@@ -6,6 +6,8 @@ are aggregated (count, $ at risk, per team, sample ids) and ``--export-findings`
 
 from __future__ import annotations
 
+import re
+
 from decimal import Decimal
 from typing import Iterable
 
@@ -24,6 +26,12 @@ SAMPLE_IDS = 10
 class SelectionError(ValueError):
     pass
 
+
+
+def _fill(template: str, **values: str) -> str:
+    """``template`` with its {count} and {cost} filled and {{ }} unescaped; any other brace stays as it is (a
+    rule's message may quote log values, and ``str.format`` would fail on a team named ``{"a": 1}``)."""
+    return re.sub(r"\{\{|\}\}|\{(count|cost)\}", lambda m: values[m.group(1)] if m.group(1) else m.group(0)[0], template)
 
 def _matches(rule: Rule, token: str) -> bool:
     t = token.strip()
@@ -143,7 +151,7 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rule: Rule, severity: str, hits, 
         severity=severity,
         count=count,
         cost=cost,
-        message=hits.message.format(count=f"{count:,}", cost=usd(cost)),
+        message=_fill(hits.message, count=f"{count:,}", cost=usd(cost)),
         sample_request_ids=samples,
         teams={t: {"count": int(n), "cost": Decimal(c)} for t, n, c in per_team},
         extra=hits.extra,

@@ -11,12 +11,17 @@ def secret_in_log(ctx: RuleContext) -> Hits | None:
     """A log record holds something that looks like a raw provider key or bearer token.
 
     What it checks: every field of the source record, nested ones included (metadata, headers copied into
-    metadata, aliases, tags, and prompt or response text), against the patterns of live credentials: OpenAI
-    (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-api03-), Stripe-style sk_live_, AWS (AKIA...), Google
-    (AIza...), GitHub, Slack, Hugging Face, Groq and Langfuse keys, and "Bearer <token>". The loader finds
-    them while reading (see auditor/redact.py) and masks them in every value the audit keeps; the finding
-    names the field and shows the secret masked (first four and last four characters). Trace context spans
-    (agent, tool) are checked too, not only LLM requests.
+    metadata, aliases, tags, and prompt or response text, however long: the whole value is scanned, JSON-escaped
+    text included), against the patterns of live credentials (auditor/redact.py; most ported from gitleaks'
+    rules): OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-api03-), Langfuse secret keys (sk-lf-),
+    Stripe-style sk_live_, AWS access key ids (AKIA..., ASIA...) and AWS secret access keys next to their key
+    id, Azure OpenAI keys (32 hex digits in an api-key header), Google (AIza...), GitHub (ghp_, gho_,
+    github_pat_), Slack (xox...), Hugging Face and Groq keys, JSON Web Tokens, "Bearer <token>" (any of
+    Bearer, BEARER, bearer; after a space or a tab), HTTP Basic authorization values, PEM private key blocks
+    and passwords in URLs (the user:password@ part after https://). A Langfuse public key (pk-lf-...) is public by design
+    and is not flagged. The loader finds them while reading and masks them in every value the audit keeps; the
+    finding names the field and shows the secret masked (first four and last four characters; a password or a
+    private key not even that). Trace context spans (agent, tool) are checked too, not only LLM requests.
 
     Why it matters: a key in a log is a leaked key: anybody who can read the logs (or a chargeback export
     made from them) can spend on it. It must be revoked and the logger fixed. A raw key used as an
