@@ -48,6 +48,7 @@ class Policy:
     pricing: dict[str, Any] = field(default_factory=dict)
     # The zone a timestamp without an offset is read in (LiteLLM writes the proxy's local time in some fields).
     timezone: str = "UTC"
+    key_scope: str = "team"  # [keys] scope: the unit a gateway key belongs to (copied-key)
     source: str = "(default policy)"
 
     @property
@@ -113,6 +114,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         rules=_rules_table(doc.get("rules", {})),
         pricing=doc.get("pricing", {}),
         timezone=_timezone(doc.get("timezone", "UTC"), origin),
+        key_scope=doc.get("keys", {}).get("scope", "team"),
         source=origin,
     )
     try:

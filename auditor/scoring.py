@@ -414,7 +414,7 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
             return reg_owners.get(key_id or "") or reg_owners.get(alias or "")
         return data_owners.get(key_id or "")
 
-    from auditor.rules.keys import mask_key as _mask_key  # key ids are shown masked in every output
+    from auditor.rules.keyids import mask_key as _mask_key  # key ids are shown masked in every output
 
     # Records whose logged cost the contract rejects: what the team would be charged is not known.
     bad_costs = dict(con.execute(

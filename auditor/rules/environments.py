@@ -26,6 +26,7 @@ import pyarrow as pa
 from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
+from auditor.rules.keyids import key_label_table
 from auditor.rules.tags import Value, canonical_table, resolve
 
 VALID_KEY = "api_key_id IS NOT NULL AND api_key_id <> '' AND api_key_id NOT LIKE '%[masked secret]%'"
@@ -134,6 +135,24 @@ def key_class_table(con, policy: Policy, params: dict[str, Any], envcls: str, na
     return name
 
 
+def key_home_env_table(con, envcls: str, keycls: str, name: str, table: str = LLM) -> str:
+    """Temp table ``name(k, home)``: the environment class a key belongs to: none for a production key (rule 1
+    judges it), else the class with the most spend on it (then most records, then name), a non-production
+    class first for a key named as non-production."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT k, home FROM (
+            SELECT l.api_key_id AS k, CASE WHEN any_value(kc.cls) = 'production' THEN NULL ELSE ec.cls END AS home,
+                   row_number() OVER (PARTITION BY l.api_key_id
+                                      ORDER BY coalesce(bool_or(kc.cls = 'nonproduction' AND ec.is_prod), false),
+                                               sum(coalesce(l.cost, 0)) DESC, count(*) DESC, ec.cls) AS rn
+            FROM {table} l JOIN {envcls} ec ON ec.v = l.environment LEFT JOIN {keycls} kc ON kc.k = l.api_key_id
+            WHERE {VALID_KEY} GROUP BY l.api_key_id, ec.cls
+        ) WHERE rn = 1 AND home IS NOT NULL
+    """)
+    return name
+
+
 @rule("ENV001", "environment-bleed", "warning", params=ENV_PARAMS)
 def environment_bleed(ctx: RuleContext) -> Hits | None:
     """Non-production traffic on production-only keys, teams or cost centers, or staging traffic in production totals.
@@ -152,7 +171,9 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
     production_only = true, or environments all production), or posted to a cost center whose every
     registry team is production-only;
     (3) a production record on a key that is non-production by name: staging/dev traffic mixed into
-    production totals. The $ at risk is the cost of the flagged records.
+    production totals; (4) on any other key, a record whose environment class is not
+    the one with the most spend on the key (then most records, then name): by default a key belongs
+    to one team and one environment, so one key serving staging and dev is flagged on the smaller side. The $ at risk is the cost of the flagged records.
 
     Why it matters: non-production spend is budgeted apart. Staging load tests on a production key
     inflate the production bill a team is charged for, and a production-only team's key used from a
@@ -166,9 +187,8 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
     canon = canonical_table(ctx.con, resolved, "_env001_canon")
     envcls = env_class_table(ctx.con, ctx.policy, resolved, "_env001_envcls")
     keycls = key_class_table(ctx.con, ctx.policy, ctx.params, envcls, "_env001_keycls", ctx.table)
-    from auditor.rules.keys import key_label_table  # keys imports this module
-
-    labels = key_label_table(ctx.con, f"SELECT DISTINCT k FROM {keycls}", "_env001_labels")
+    labels = key_label_table(ctx.con, f"SELECT DISTINCT api_key_id AS k FROM {ctx.table} WHERE {VALID_KEY}", "_env001_labels")
+    home = key_home_env_table(ctx.con, envcls, keycls, "_env001_keyhome", ctx.table)
     teams_po = production_only_teams(ctx.policy)
     cc_po = production_only_cost_centers(ctx.policy)
     share_pct = "round(100.0 * kc.np / kc.n)::INTEGER"
@@ -185,11 +205,14 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
         f"CASE WHEN {nonprod} AND kc.cls = 'production' THEN ec.cls || ' request on production key ' || kl.label || ' (' || {why} || ')' END, "
         f"CASE WHEN {nonprod} AND {team_po} THEN ec.cls || ' request from team ' || ct.canon || ', which the registry marks production-only' END, "
         f"CASE WHEN {nonprod} AND NOT ({team_po}) AND {cc_po_sql} THEN ec.cls || ' request posted to production-only cost center ' || coalesce(cc.canon, l.cost_center) END, "
-        f"CASE WHEN ec.is_prod AND kc.cls = 'nonproduction' THEN 'request labelled ' || ec.cls || ' on key ' || kl.label || ', whose name says non-production: counted in production totals' END"
+        f"CASE WHEN ec.is_prod AND kc.cls = 'nonproduction' THEN 'request labelled ' || ec.cls || ' on key ' || kl.label || ', whose name says non-production: counted in production totals' END, "
+        f"CASE WHEN ec.cls <> kh.home AND NOT (ec.is_prod AND kc.cls IS NOT DISTINCT FROM 'nonproduction') THEN ec.cls || ' request on key ' || kl.label || ', which mostly carries ' || kh.home || ': one key, two environments' END"
         f"], lambda x: x IS NOT NULL)"
     )
     fix = (
-        "CASE WHEN ec.is_prod THEN 'send production traffic with a production key, or label it with the key''s environment'"
+        "CASE WHEN kh.home IS NOT NULL AND ec.cls <> kh.home AND kc.cls IS DISTINCT FROM 'nonproduction'"
+        " THEN 'give ' || ec.cls || ' its own key'"
+        " WHEN ec.is_prod THEN 'send production traffic with a production key, or label it with the key''s environment'"
         " WHEN kc.cls = 'production' THEN 'give ' || ec.cls || ' its own non-production key'"
         " ELSE 'send ' || ec.cls || ' traffic from a non-production team or cost center' END"
     )
@@ -200,6 +223,7 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
             JOIN {envcls} ec ON ec.v = l.environment
             LEFT JOIN {keycls} kc ON kc.k = l.api_key_id
             LEFT JOIN {labels} kl ON kl.k = l.api_key_id
+            LEFT JOIN {home} kh ON kh.k = l.api_key_id
             LEFT JOIN {canon} ct ON ct.f = 'team_id' AND ct.v = l.team_id
             LEFT JOIN {canon} cc ON cc.f = 'cost_center' AND cc.v = l.cost_center
         ) WHERE len(reasons) > 0
@@ -209,10 +233,12 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
     if not n:
         return None
     by_kind = ctx.rows(f"""
-        SELECT CASE WHEN ec.is_prod THEN 'production records on non-production keys'
+        SELECT CASE WHEN ec.is_prod AND kc.cls = 'nonproduction' THEN 'production records on non-production keys'
+                    WHEN kh.home IS NOT NULL AND ec.cls <> kh.home THEN ec.cls || ' records on keys of another environment'
                     ELSE ec.cls || ' records on production keys, teams or cost centers' END AS kind,
                count(*), coalesce(sum(l.cost), 0)::DECIMAL(38,12)
         FROM _env001_rows r JOIN {ctx.table} l USING (_row) JOIN {envcls} ec ON ec.v = l.environment
+        LEFT JOIN {keycls} kc ON kc.k = l.api_key_id LEFT JOIN {home} kh ON kh.k = l.api_key_id
         GROUP BY 1 ORDER BY 3 DESC, 1
     """)
     keys = ctx.rows(f"""

@@ -1,67 +1,40 @@
-"""Key hygiene: one gateway key shared by several teams, services or environments.
-
-Key ids never appear in full in any output: :func:`mask_key` keeps human aliases
-("key-support-prod") readable and shortens anything that looks like a secret or a hash to a prefix
-and suffix (``88dc…6b4b``), with :func:`auditor.redact.mask`.
-"""
+"""Key hygiene: one gateway key carrying the traffic of several teams (or, with ``[keys] scope =
+"service"``, of several services)."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-
 from auditor.contract.sql import lit
 from auditor.fmt import plural
-from auditor.redact import has_secret, mask
 from auditor.rules.base import Hits, RuleContext, rule
 from auditor.rules.environments import ENV_PARAMS, VALID_KEY, env_class_table, key_class_table, production_label
+from auditor.rules.keyids import key_label_table, mask_key, registry_key_owners
 from auditor.rules.tags import canonical_table, resolve
 
-KEY_PARAMS: dict[str, Any] = {"dimensions": ["team_id", "service_id", "environment"], "max_keys_in_report": 100}
+__all__ = ["copied_key", "key_label_table", "mask_key", "registry_key_owners"]
 
-_OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=]{12,}")
-
-
-def mask_key(key: str) -> str:
-    """A key id as every output shows it: an alias stays readable; a secret, hash or opaque token
-    (a run of 12+ letters/digits holding a digit, or 16+ hex digits) becomes ``abcd…wxyz``."""
-    k = key.strip()
-    if "[masked secret]" in k:
-        return "[masked secret]"
-    if has_secret(k):
-        return mask(k)
-    if any(re.search(r"[0-9]", run) for run in _OPAQUE_RUN.findall(k)) or re.search(r"[0-9a-fA-F]{16,}", k):
-        return mask(k)
-    return k
+# The default unit of key ownership is the team (a LiteLLM team key shared by the team's services is
+# normal); ``[keys] scope = "service"`` makes it the service. The environment side is environment-bleed's.
+KEY_PARAMS: dict[str, Any] = {"dimensions": None, "max_keys_in_report": 100}
+SCOPE_DIMENSIONS = {"team": ["team_id"], "service": ["team_id", "service_id"]}
 
 
-def key_label_table(con, keys_sql: str, name: str) -> str:
-    """Temp table ``name(k, label)`` with the masked label of each distinct key ``keys_sql`` yields."""
-    keys = [r[0] for r in con.execute(f"SELECT DISTINCT k FROM ({keys_sql}) WHERE k IS NOT NULL ORDER BY 1").fetchall()]
-    arrow = pa.table({"k": pa.array(keys, pa.string()), "label": pa.array([mask_key(k) for k in keys], pa.string())})
-    con.register(f"{name}_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
-    return name
-
-
-def registry_key_owners(policy) -> dict[str, str]:
-    """Key -> the one registry team that lists it in ``keys`` (a key listed by two teams has no owner)."""
-    owners: dict[str, set[str]] = {}
-    for t in policy.teams.values():
-        for k in t.keys:
-            owners.setdefault(k, set()).add(t.team_id)
-    return {k: next(iter(ts)) for k, ts in owners.items() if len(ts) == 1}
+def key_dimensions(ctx: RuleContext) -> set[str]:
+    """The fields whose disagreement on one key is a copied key: the ``dimensions`` parameter when set,
+    else those of the policy's ``[keys] scope``."""
+    dims = ctx.params.get("dimensions")
+    return set(dims) if dims else set(SCOPE_DIMENSIONS[ctx.policy.key_scope])
 
 
 @rule("KEY001", "copied-key", "warning", params=KEY_PARAMS)
 def copied_key(ctx: RuleContext) -> Hits | None:
-    """One gateway key is used by several teams, several services, or several environments.
+    """One gateway key carries the traffic of several teams (or, with [keys] scope = "service", several services).
 
-    What it checks: per api_key_id, the teams, services and environments of its records. Values are
+    What it checks: per api_key_id, the teams of its records, and their services when the policy's
+    [keys] scope is "service" (default "team": a team key shared by the team's services is how LiteLLM
+    team keys work, and is not flagged; a key carrying several environments is environment-bleed). Values are
     compared as the owners they mean (case, separators, registry aliases and the spelling clusters of
     free-form-tag resolved first, so a misspelt team is a free-form-tag, not a second team), and
     environments by class (production, prod and Production are one). Each key has a home:
@@ -74,7 +47,7 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     whose environment is not the home environment. The home side itself is not flagged; records with
     no team, service or environment are not compared on that field. Keys that look like secrets (masked
     by the loader) are left to secret-in-log. Parameter ``dimensions`` chooses which of team_id,
-    service_id and environment count. The report lists each shared key (masked) with the teams,
+    service_id and environment count (default: team_id, plus service_id with scope "service"). The report lists each shared key (masked) with the teams,
     services and environments on it and the cost on each side.
 
     Why it matters: gateways report spend per key. A key copied into another team's service or a
@@ -82,10 +55,11 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     can dispute the bill. A production key in staging is also environment-bleed.
 
     Bad: {"api_key_id": "key-support-prod", "team_id": "research", "service_id": "paper-summaries"}
+    (beside the records of team support-automation on that key)
 
     Good: {"api_key_id": "key-research-prod", "team_id": "research", "service_id": "paper-summaries"}
     """
-    dims = set(ctx.params.get("dimensions", KEY_PARAMS["dimensions"]))
+    dims = key_dimensions(ctx)
     con, t = ctx.con, ctx.table
     resolved = resolve(con, ctx.policy, t, ("team_id", "service_id", "environment"))
     canon = canonical_table(con, resolved, "_key001_canon")
@@ -201,9 +175,9 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     return Hits(
         sql=sql,
         message="{count} requests ({cost}) used " + plural(n_keys, "API key")
-        + " that belong to another team, service or environment"
+        + (" that belong to another team or service" if "service_id" in dims else " that belong to another team")
         + (f" ({n_teams:,} shared across teams)" if n_teams else "")
         + ": per-key spend reports charge them to the key's owner while their tags name someone else. "
-        "Give each team, service and environment its own key.",
+        + ("Give each team and service its own key." if "service_id" in dims else "Give each team its own key."),
         extra={"keys": keys, "keys_total": n_keys},
     )
