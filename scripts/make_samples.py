@@ -220,13 +220,14 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     # invalid-value (with a policy pattern ^cc-[0-9]{4}$): cost center "CC 4210"
     for _ in range(2):
         add("invalid-value", base(cost_center="CC 4210"))
-    # copied-key: the sales production key used by research; the support production key used in staging
+    # copied-key: the sales production key used by research (another team). The support production key used in
+    # staging is environment-bleed only: a key is a team's and an environment's (issue 15), not a service's
     sales_key = _virtual_key("lead-scorer", "production")
     for _ in range(3):
         add("copied-key", base(team="research", svc="lead-scorer", key=sales_key))
     support_key = _virtual_key("ticket-triage", "production")
     for _ in range(2):
-        add("copied-key", base(env="staging", key=support_key))
+        add("environment-bleed", base(env="staging", key=support_key))
     # free-form-tag: a personal key with no team; the team typed by hand in spend_logs_metadata
     for spelling in ["Support Automation", "Support Automation", "support_automation", "support_automation", "supp-automation"]:
         add("free-form-tag", base(team=None, key=("jdoe-personal", key_hash("sk-litellm-jdoe-personal")),
@@ -353,8 +354,6 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
                 spend["request_id"] = slo["id"]
         rid = slo["id"]
         implied = {"missing-cost": ["unpriced-model"], "invalid-value": ["free-form-tag"]}
-        if "copied-key" in call.get("rules", []) and call["env"] == "staging":
-            implied = {**implied, "copied-key": ["environment-bleed"]}
         for rule in [*call.get("rules", []), *(x for r in call.get("rules", []) for x in implied.get(r, []))]:
             if rule == "unlinked-retry" and call["attempt"] == 0:
                 continue  # the retry (attempt 1) is the unlinked one
