@@ -31,7 +31,7 @@ from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql
 from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
-from auditor.loaders.sources import InputError, compression_of, discover
+from auditor.loaders.sources import InputError, compression_of, discover, text_kind
 from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
@@ -224,6 +224,17 @@ def mask_secrets(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> N
     con.execute(f"UPDATE records SET {', '.join(sets)} WHERE secret_masked IS NOT NULL")
 
 
+def _engine_path(path: Path) -> str:
+    """The path to hand to DuckDB's readers, which expand glob characters (``a[b].jsonl`` would read
+    ``ab.jsonl``): a path holding one is read through a link of a plain name in a temporary directory."""
+    name = path.as_posix()
+    if not any(c in name for c in "*?[{"):
+        return name
+    link = os.path.join(_temp_dir(), "input" + "".join(path.suffixes[-2:]).replace("[", "").replace("*", ""))
+    os.symlink(path.resolve(), link)
+    return link
+
+
 def _count_lines(path: Path) -> int:
     """Lines of a plain file (a last line without a newline counts)."""
     n, last = 0, b""
@@ -409,7 +420,7 @@ class Loader:
                # read_json_objects has already parsed it: only "is it an object" and the line limit remain.
                f" (SELECT json, coalesce({_STARTS_OBJECT.format(doc='json')}"
                f" AND strlen(json) <= {readers.MAX_LINE_BYTES}, false) AS _ok"
-               f" FROM read_json_objects({lit(name)}, format = 'newline_delimited', ignore_errors = true)))")
+               f" FROM read_json_objects({lit(_engine_path(path))}, format = 'newline_delimited', ignore_errors = true)))")
         sql = _insert_sql(mapping, self.fields, self.schema, _documents_select(mapping, src, False, marked=True),
                           mapping.name, name, marked=True)
         size = path.stat().st_size
@@ -467,7 +478,7 @@ class Loader:
 
         schema = pq.read_schema(path)
         # file_row_number gives each row its number without a window (which would hold the whole file).
-        table = f"read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false)"
+        table = f"read_parquet({lit(_engine_path(path))}, file_row_number = true, hive_partitioning = false)"
         doc = "to_json({" + ", ".join(f"{lit(c)}: {ident(c)}" for c in schema.names) + "})::VARCHAR"
         row = f"{self.rows} + file_row_number + 1"
         try:
@@ -504,7 +515,7 @@ class Loader:
             if self.progress:
                 self.progress(self.rows - start)
         elif not (det.container == "jsonl" and det.source != "otlp" and compression_of(path) is None
-                  and self._load_jsonl_fast(path, mapping, name)):
+                  and text_kind(path) is None and self._load_jsonl_fast(path, mapping, name)):
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
             stream = self._stream(_batches(det, path, rejects), rejects)

@@ -32,7 +32,9 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
     found: set[Path] = set()
     for raw in paths:
         raw = os.fspath(raw)
-        matches = [Path(m) for m in glob.glob(raw, recursive=True)] if glob.has_magic(raw) else [Path(raw)]
+        # A path that exists is itself, even when its name holds glob characters (a[b].jsonl is not ab.jsonl).
+        literal = os.path.lexists(raw) or not glob.has_magic(raw)
+        matches = [Path(raw)] if literal else [Path(m) for m in glob.glob(raw, recursive=True)]
         if not matches:
             raise InputError(f"{raw}: no file matches this pattern")
         for p in matches:
@@ -60,8 +62,71 @@ def compression_of(path: Path) -> str | None:
     return None
 
 
+# Byte-order marks of the encodings read besides UTF-8 (UTF-32 first: its little-endian mark starts like UTF-16's).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def text_kind(path: Path) -> str | None:
+    """How the decompressed bytes must be transformed before they are UTF-8 lines: an encoding named by a
+    byte-order mark, "cr" for a file whose lines end in a bare CR (old Mac), or None (plain UTF-8 lines)."""
+    with _open_raw(path) as fh:
+        try:
+            head = fh.read(65536)
+        except Exception:  # noqa: BLE001 - a damaged stream: the readers report it
+            return None
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
+    if b"\r" in head and b"\n" not in head:
+        return "cr"
+    return None
+
+
+class _Transcoded(io.RawIOBase):
+    """UTF-8 bytes with LF line ends from a stream in another encoding or with CR line ends."""
+
+    def __init__(self, raw: IO[bytes], kind: str):
+        self.raw, self.kind, self.buf = raw, kind, b""
+        if kind != "cr":
+            # A decoding error becomes U+FFFD in the one line that holds it; the rest of the file reads.
+            self.text = io.TextIOWrapper(raw, encoding=kind,
+                                         errors="replace", newline=None)
+            self.text.read(0)
+            self._skip_bom = True
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self, n: int) -> bytes:
+        if self.kind == "cr":
+            return self.raw.read(n).replace(b"\r", b"\n")
+        chunk = self.text.read(max(n // 2, 1))
+        if getattr(self, "_skip_bom", False):
+            chunk, self._skip_bom = chunk.lstrip("\ufeff"), False
+        return chunk.encode("utf-8", errors="replace")
+
+    def readinto(self, b) -> int:
+        if not self.buf:
+            self.buf = self._more(len(b))
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+    def close(self) -> None:
+        (self.raw if self.kind == "cr" else self.text).close()
+        super().close()
+
+
 def open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes, decompressed when it is gzip or zstd (whatever its name says)."""
+    """The file's bytes as UTF-8 lines: decompressed when it is gzip or zstd (whatever its name says), decoded
+    when a byte-order mark names UTF-16/32, bare-CR line ends made LF."""
+    kind = text_kind(path)
+    fh = _open_raw(path)
+    return io.BufferedReader(_Transcoded(fh, kind), 1 << 20) if kind else fh
+
+
+def _open_raw(path: Path) -> IO[bytes]:
     kind = compression_of(path)
     if kind == "gzip":
         return gzip.open(path, "rb")
