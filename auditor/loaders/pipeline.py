@@ -560,6 +560,9 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         done += size
         if hasattr(progress, "file_done"):
             progress.file_done(done)
+    # A time past year 9999 (epoch milliseconds read as seconds) has already failed the contract's pattern; as a
+    # typed value Python cannot hold it (DuckDB hands it over as text), so it is NULL like any unusable timestamp.
+    con.execute("UPDATE records SET timestamp = NULL WHERE timestamp >= TIMESTAMP '9999-12-31 23:59:59'")
     mask_secrets(con, loader.fields)
     if own and not os.environ.get("AUDIT_LOGS_MEMORY_LIMIT"):
         after = LARGE_AUDIT_MEMORY_LIMIT if out.read > LARGE_INPUT_RECORDS else AUDIT_MEMORY_LIMIT

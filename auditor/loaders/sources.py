@@ -134,7 +134,7 @@ def _open_raw(path: Path) -> IO[bytes]:
         import zstandard
 
         fh = open(path, "rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True, read_across_frames=True))
     return open(path, "rb")
 
 
