@@ -447,6 +447,16 @@ class Loader:
             self.progress(max(n - shown.records, 0))
         return True
 
+    def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
+        """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
+        it: one reject with its line, not an all-missing record that would count against every team."""
+        cols = [ident(f.name) for f in self.fields if f.name not in PROVENANCE]
+        gone = self.con.execute(
+            f"DELETE FROM records WHERE _row > ? AND record_kind = 'llm' AND coalesce({', '.join(c + '::VARCHAR' for c in cols)})"
+            " IS NULL RETURNING source_line", [start]).fetchall()
+        for (line,) in gone:
+            rejects.add(int(line or 1), f"holds none of the fields of format {mapping.name}: not a record (a header?)")
+
     @staticmethod
     def _documents(det: Detected, path: Path, why: str) -> list[tuple[int, str]]:
         """(line, reason) for each record of a file whose format we do not know: ``why`` for each document of a
@@ -530,6 +540,7 @@ class Loader:
             finally:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
+        self._reject_empty(start, mapping, rejects)
         info.records, info.context_spans = self._count(start)
         info.rejected = len(rejects.items)
         return info, [Reject(name, line, reason) for line, reason in sorted(rejects.items)]

@@ -133,9 +133,53 @@ def _open_raw(path: Path) -> IO[bytes]:
     if kind == "zstd":
         import zstandard
 
-        fh = open(path, "rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True, read_across_frames=True))
+        return io.BufferedReader(_Zstd(open(path, "rb")))
     return open(path, "rb")
+
+
+class _Zstd(io.RawIOBase):
+    """A zstd stream of one or more frames, fed to the decoder in small steps: when a frame is damaged, the
+    output of everything before the damage has been handed out before the error is raised (a stream reader
+    that decodes 128 KiB of input at a time would lose it)."""
+
+    STEP = 4096
+
+    def __init__(self, fh):
+        import zstandard
+
+        self.fh, self.zstd, self.buf, self.exc = fh, zstandard, b"", None
+        self.d = zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            if self.exc is not None:
+                exc, self.exc = self.exc, None
+                raise exc
+            chunk = self.fh.read(self.STEP)
+            if not chunk:
+                return 0
+            out = b""
+            try:
+                out += self.d.decompress(chunk)
+                while self.d.eof and self.d.unused_data:  # the next frame starts in this chunk
+                    rest = self.d.unused_data
+                    self.d = self.zstd.ZstdDecompressor().decompressobj()
+                    out += self.d.decompress(rest)
+                if self.d.eof:
+                    self.d = self.zstd.ZstdDecompressor().decompressobj()
+            except self.zstd.ZstdError as exc:
+                self.exc = OSError(f"zstd: {exc}")  # raised once the frames decoded before it are read
+            self.buf = out
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
 
 
 def head_bytes(path: Path, n: int = 65536) -> bytes:
