@@ -31,7 +31,7 @@ from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql
 from auditor.loaders import otlp, readers
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
-from auditor.loaders.sources import InputError, compression_of, discover, text_kind
+from auditor.loaders.sources import InputError, compression_of, discover_all, text_kind
 from auditor.redact import SECRET_PATTERN, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
@@ -550,8 +550,11 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
          con: duckdb.DuckDBPyConnection | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
     """Read every file under ``paths`` into a fresh ``records`` table. Raises InputError / MappingError
     for input that cannot be used at all (no such path, a bad mapping file)."""
-    files = discover(paths)
+    files, passed = discover_all(paths)
+    unreadable = [(p, why) for p, why, bad in passed if bad]
     if not files:
+        if unreadable:
+            raise InputError("no readable input file: " + "; ".join(f"{p.as_posix()}: {why}" for p, why in unreadable))
         raise InputError("no input files found in " + ", ".join(map(str, paths)))
     if fmt is not None:
         get_mapping(fmt)  # fail fast on an unknown --format
@@ -574,6 +577,10 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
     # A time past year 9999 (epoch milliseconds read as seconds) has already failed the contract's pattern; as a
     # typed value Python cannot hold it (DuckDB hands it over as text), so it is NULL like any unusable timestamp.
     con.execute("UPDATE records SET timestamp = NULL WHERE timestamp >= TIMESTAMP '9999-12-31 23:59:59'")
+    for p, why, bad in passed:  # named in the report with why; one that could not be opened is a reject
+        out.inputs.append(InputFile(p.as_posix(), "none", "unreadable" if bad else "skipped", why, rejected=int(bad)))
+        if bad:
+            out.rejects.append(Reject(p.as_posix(), 1, why))
     mask_secrets(con, loader.fields)
     if own and not os.environ.get("AUDIT_LOGS_MEMORY_LIMIT"):
         after = LARGE_AUDIT_MEMORY_LIMIT if out.read > LARGE_INPUT_RECORDS else AUDIT_MEMORY_LIMIT

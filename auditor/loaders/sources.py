@@ -29,7 +29,15 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
     Sorting makes the audit independent of the order the user named the inputs in.
     """
+    return discover_all(paths)[0]
+
+
+def discover_all(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[Path, str, bool]]]:
+    """(files to read, passed over) for ``paths``: each passed-over entry of a directory is (path, why,
+    unreadable): a file skipped for its extension (not unreadable), or one that cannot be opened (a
+    directory or file without read permission, a broken link: unreadable, counted against the gate)."""
     found: set[Path] = set()
+    passed: dict[Path, tuple[str, bool]] = {}
     for raw in paths:
         raw = os.fspath(raw)
         # A path that exists is itself, even when its name holds glob characters (a[b].jsonl is not ab.jsonl).
@@ -39,17 +47,42 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
             raise InputError(f"{raw}: no file matches this pattern")
         for p in matches:
             if p.is_dir():
-                for sub in p.rglob("*"):
-                    rel = sub.relative_to(p)
-                    if sub.is_file() and not _is_hidden(rel) and sub.suffix.lower() not in _SKIP_SUFFIXES:
-                        found.add(sub)
+                _walk(p, found, passed)
             elif p.is_file():
                 found.add(p)
             elif not p.exists():
                 raise InputError(f"{raw}: no such file or directory")
             else:
                 raise InputError(f"{raw}: not a regular file")
-    return sorted(found, key=lambda p: p.as_posix())
+    for p in list(found):
+        if not os.access(p, os.R_OK):
+            found.discard(p)
+            passed[p] = ("cannot open: permission denied", True)
+    skipped = [(p, why, bad) for p, (why, bad) in sorted(passed.items(), key=lambda kv: kv[0].as_posix())]
+    return sorted(found, key=lambda p: p.as_posix()), skipped
+
+
+def _walk(top: Path, found: set[Path], passed: dict[Path, tuple[str, bool]]) -> None:
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else top
+        if not _is_hidden(where.relative_to(top) if where.is_relative_to(top) else where):
+            passed[where] = (f"cannot open: {exc.strerror or exc}", True)
+
+    for root, dirs, files in os.walk(top, onerror=failed):
+        rel_root = Path(root).relative_to(top)
+        dirs[:] = [d for d in dirs if not _is_hidden(rel_root / d)]
+        for name in files:
+            sub = Path(root) / name
+            if _is_hidden(rel_root / name):
+                continue
+            if sub.suffix.lower() in _SKIP_SUFFIXES:
+                passed[sub] = (f"skipped: {sub.suffix.lower()} files are not read as logs", False)
+            elif sub.is_file():
+                found.add(sub)
+            elif os.path.islink(sub) and not sub.exists():
+                passed[sub] = ("cannot open: a broken symbolic link", True)
+            else:
+                passed[sub] = ("skipped: not a regular file", False)
 
 
 def compression_of(path: Path) -> str | None:

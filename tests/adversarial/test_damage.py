@@ -254,3 +254,41 @@ def test_epoch_milliseconds_start_time_is_one_invalid_record(tmp_path):
     assert doc["summary"]["records_read"] == n if "records_read" in doc.get("summary", {}) else True
     codes = {f["code"] for f in doc["findings"]}
     assert "CON002" in codes
+
+
+def test_files_passed_over_are_named_with_why(tmp_path):
+    from auditor.api import audit
+
+    records = recs(10)
+    (tmp_path / "good.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (tmp_path / "notes.md").write_text("# not a log\n")
+    (tmp_path / "gone.jsonl").symlink_to(tmp_path / "missing-target.jsonl")
+    loaded = load([tmp_path])
+    by_name = {Path(i.path).name: i for i in loaded.inputs}
+    assert by_name["notes.md"].container == "skipped" and ".md" in by_name["notes.md"].detected
+    assert by_name["gone.jsonl"].container == "unreadable" and "cannot open" in by_name["gone.jsonl"].detected
+    accounted(loaded, len(records), 1)
+    assert [Path(r.source_file).name for r in loaded.rejects] == ["gone.jsonl"]
+    result = audit([tmp_path], None)
+    assert result.exit_code != 0  # a file that could not be opened counts against the gate
+    assert "INT002" in {f.code for f in result.findings}
+
+
+def test_nothing_readable_is_an_input_error(tmp_path):
+    from auditor.loaders.sources import InputError
+
+    (tmp_path / "gone.jsonl").symlink_to(tmp_path / "missing-target.jsonl")
+    with pytest.raises(InputError, match="gone.jsonl: cannot open"):
+        load([tmp_path])
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads files without read permission")
+def test_permission_denied_file(tmp_path):
+    records = recs(5)
+    (tmp_path / "good.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    bad = tmp_path / "secret.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in records))
+    bad.chmod(0)
+    loaded = load([tmp_path])
+    accounted(loaded, len(records), 1)
+    assert "permission denied" in loaded.rejects[0].reason
