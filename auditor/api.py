@@ -120,23 +120,19 @@ def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str]:
 
 
 def skipped_files(paths: Iterable[str]) -> list[dict[str, str]]:
-    """Files a directory walk passed over, with why (the loaders never read them); reported, not silent."""
-    from auditor.loaders.sources import _SKIP_SUFFIXES, _is_hidden
+    """Hidden files a directory walk passed over (the loaders never read them); reported, not silent. Files
+    skipped for their extension and unreadable ones are inputs of their own (status skipped / unreadable)."""
+    from auditor.loaders.sources import _is_hidden
 
     out = []
     for raw in paths:
-        for d in ([Path(m) for m in glob.glob(raw, recursive=True)] if glob.has_magic(raw) else [Path(raw)]):
+        for d in ([Path(m) for m in glob.glob(raw, recursive=True)] if glob.has_magic(raw) and not os.path.lexists(raw)
+                  else [Path(raw)]):
             if not d.is_dir():
                 continue
             for sub in sorted(d.rglob("*"), key=lambda p: p.as_posix()):
-                if not sub.is_file():
-                    continue
-                rel = sub.relative_to(d)
-                if _is_hidden(rel):
+                if sub.is_file() and _is_hidden(sub.relative_to(d)):
                     out.append({"path": str(sub), "reason": "hidden file (name or folder starts with a dot)"})
-                elif sub.suffix.lower() in _SKIP_SUFFIXES:
-                    out.append({"path": str(sub), "reason": f"{sub.suffix.lower()} files are documentation, code or "
-                                "configuration, not gateway logs (name the file itself to read it)"})
     return out
 
 
@@ -204,7 +200,8 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
         reconciliation=reconciliation,
         con=loaded.con,
         rules=[r.code for r in rules],
-        skipped=skipped_files(paths),
+        skipped=sorted(skipped_files(paths) + [{"path": i.path, "reason": i.detected} for i in loaded.inputs
+                                               if i.container in ("skipped", "unreadable")], key=lambda x: x["path"]),
     )
     # Scores, tiers, verdict and report aggregates; keep this last (it reads result.reconciliation).
     if scoring:  # check-schema skips it

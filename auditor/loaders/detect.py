@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 from auditor.loaders.mapping import Mapping_, MappingError, load_mapping, parse_mapping
-from auditor.loaders.sources import PARQUET_MAGIC, InputError, head_bytes
+from auditor.loaders.sources import PARQUET_MAGIC, InputError, head_bytes, open_binary
 
 import tomllib
 
@@ -53,52 +55,113 @@ def _first_line(head: bytes) -> bytes:
     return b""
 
 
-def _sample_keys(head: bytes) -> tuple[str, set[str]]:
-    """(container, keys of the first record) from a file's first bytes."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    stripped = text.lstrip()
-    if not stripped:
-        return "empty", set()
-    line = _first_line(head).decode("utf-8", errors="replace").lstrip("\ufeff")
-    if stripped[0] in "[{":
-        try:
-            first = json.loads(line)
-        except json.JSONDecodeError:
-            first = None
-        if isinstance(first, dict) and not (len(text.strip().splitlines()) == 1 and isinstance(first.get("data"), list)):
-            return "jsonl", set(first)
-        # One JSON document (pretty-printed object, or an array): look at its first record.
-        dec = json.JSONDecoder()
-        i = len(text) - len(stripped)
-        if stripped[0] == "[":
-            j = i + 1
-            while j < len(text) and text[j] in " \t\r\n":
-                j += 1
+SAMPLE_LINES = 5  # lines looked at when the first one is damaged or a header
+FIRST_RECORD_MAX = 256 << 20  # as readers.MAX_LINE_BYTES: a longer first record is not read for detection
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """The file's non-blank lines, each read whole however long (up to FIRST_RECORD_MAX), lazily."""
+    with open_binary(path) as fh:
+        pending = b""
+        while True:
             try:
-                elem, _ = dec.raw_decode(text, j)
-            except json.JSONDecodeError:
-                return "json", set()
-            return "json", set(elem) if isinstance(elem, dict) else set()
-        try:
-            obj, _ = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            # The head may cut a big document: find the keys at least at the top level.
-            return "json", {k for k in ("resourceSpans", "data", "observations", "batch", "trace", "standard_logging_object")
-                            if f'"{k}"' in text[:4096]}
-        if isinstance(obj, dict) and isinstance(obj.get("data"), list) and obj["data"] and isinstance(obj["data"][0], dict):
-            return "json", set(obj["data"][0])
-        return "json", set(obj) if isinstance(obj, dict) else set()
+                block = fh.read1(1 << 20) if hasattr(fh, "read1") else fh.read(1 << 20)
+            except Exception:  # noqa: BLE001 - a damaged stream: what was read decides, the reader reports the rest
+                block = b""
+            if not block:
+                break
+            pending += block
+            while (nl := pending.find(b"\n")) >= 0:
+                line, pending = pending[:nl], pending[nl + 1:]
+                if line.strip():
+                    yield line
+            if len(pending) > FIRST_RECORD_MAX:
+                return
+        if pending.strip():
+            yield pending
+
+
+def _json_line(line: bytes) -> object:
+    try:
+        return json.loads(line.decode("utf-8").lstrip("\ufeff").strip())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+
+
+def _first_array_element(path: Path) -> object:
+    """The first element of a file that holds one JSON array, parsed from a growing prefix (never the whole file
+    when it is big)."""
+    dec = json.JSONDecoder()
+    with open_binary(path) as fh:
+        data = b""
+        while True:
+            try:
+                block = fh.read(max(len(data), 1 << 16))
+            except Exception:  # noqa: BLE001 - damaged stream
+                block = b""
+            data += block
+            text = data.decode("utf-8", errors="ignore").lstrip("\ufeff").lstrip()
+            if text.startswith("["):
+                j = len(text) - len(text[1:].lstrip())
+                try:
+                    return dec.raw_decode(text, j)[0]
+                except (json.JSONDecodeError, RecursionError):
+                    pass
+            if not block or len(data) > FIRST_RECORD_MAX:
+                return None
+
+
+def _sample_keys(path: Path, head: bytes) -> tuple[str, list[set[str]]]:
+    """(container, keys of the first records) of a file: its first record read whole, however long it is; when
+    the first line is damaged or an object that is not a record (a header), the next few lines are looked at too."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip().lstrip("\x00")
+    if not stripped:
+        return "empty", []
+    if stripped[0] in "[{":
+        lines = list(itertools.islice(_lines(path), SAMPLE_LINES))
+        parsed = [_json_line(line) for line in lines]
+        objects = [set(v) for v in parsed if isinstance(v, dict)]
+        whole = len(lines) == 1 and isinstance(parsed[0], dict)
+        if whole and isinstance(parsed[0].get("data"), list):
+            pass  # one object wrapping a list of records, on one line: a JSON document
+        elif whole or len(lines) > 1 and sum(v is not None for v in parsed) >= max(1, len(lines) // 2):
+            # JSON Lines (some lines may be damaged, or each an array of records: the reader rejects those)
+            for v in parsed:
+                if isinstance(v, list):
+                    objects += [set(e) for e in v[:1] if isinstance(e, dict)]
+            return "jsonl", objects
+        if stripped[0] == "[":
+            elem = _first_array_element(path)
+            return "json", [set(elem)] if isinstance(elem, dict) else []
+        return "json", _document_keys(text)
     if b"\x00" in head[:4096]:
-        return "binary", set()
+        return "binary", []
+    line = _first_line(head).decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
         header = next(csv.reader(io.StringIO(line)))
     except (csv.Error, StopIteration):
-        return "unknown", set()
+        return "unknown", []
     if len(header) >= 2 and all(h.strip() and len(h) < 200 for h in header):
-        return "csv", {h.strip().lstrip("\ufeff") for h in header}
+        return "csv", [{h.strip().lstrip("\ufeff") for h in header}]
     if len(header) >= 2:  # comma-separated, but the first row has empty or very long cells: data, not names
-        return "headless", set()
-    return "unknown", set()
+        return "headless", []
+    return "unknown", []
+
+
+def _document_keys(text: str) -> list[set[str]]:
+    """Keys of a pretty-printed JSON object document (whole in ``text``, else its top-level hints)."""
+    dec = json.JSONDecoder()
+    i = len(text) - len(text.lstrip())
+    try:
+        obj, _ = dec.raw_decode(text, i)
+    except (json.JSONDecodeError, RecursionError):
+        # The head may cut a big document: find the keys at least at the top level.
+        return [{k for k in ("resourceSpans", "data", "observations", "batch", "trace", "standard_logging_object")
+                 if f'"{k}"' in text[:4096]}]
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and obj["data"] and isinstance(obj["data"][0], dict):
+        return [set(obj["data"][0])]
+    return [set(obj)] if isinstance(obj, dict) else []
 
 
 def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
@@ -139,11 +202,13 @@ def detect(path: Path, forced: str | None = None) -> Detected:
 
         try:
             keys = set(pq.read_schema(path).names)
+            samples = [keys]
         except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for damaged files: one rejected file
             return Detected("binary", "none", f"unreadable Parquet file: {exc}")
         container = "parquet"
     else:
-        container, keys = _sample_keys(head)
+        container, samples = _sample_keys(path, head)
+        keys = samples[0] if samples else set()
     if container == "empty":
         return Detected("empty", forced or "none", "the file is empty")
     if container == "headless" and not forced:
@@ -157,6 +222,12 @@ def detect(path: Path, forced: str | None = None) -> Detected:
     if shape is not None:
         return Detected(container, *shape)
     found = best_preset(keys)
+    for later in samples[1:]:
+        if found is not None:
+            break
+        if "resourceSpans" in later:
+            return Detected(container, "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)")
+        found = best_preset(later)  # the first record was a header or damaged: the next one decides
     if found is None:
         return Detected(container, "none", "no known log format matches its fields: " + ", ".join(sorted(keys)[:8]))
     return Detected(container, found[0], found[1])

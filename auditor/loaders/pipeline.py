@@ -31,7 +31,7 @@ from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql
 from auditor.loaders import conventions, langfuse, otlp, readers, timezones
 from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
-from auditor.loaders.sources import InputError, compression_of, discover
+from auditor.loaders.sources import InputError, compression_of, discover_all, text_kind
 from auditor import redact
 from auditor.redact import core_sql, mask_sql, mask_sql_value
 
@@ -254,6 +254,17 @@ def mask_secrets(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...]) -> N
     con.execute("ALTER TABLE records DROP COLUMN _secret_core")
 
 
+def _engine_path(path: Path) -> str:
+    """The path to hand to DuckDB's readers, which expand glob characters (``a[b].jsonl`` would read
+    ``ab.jsonl``): a path holding one is read through a link of a plain name in a temporary directory."""
+    name = path.as_posix()
+    if not any(c in name for c in "*?[{"):
+        return name
+    link = os.path.join(_temp_dir(), "input" + "".join(path.suffixes[-2:]).replace("[", "").replace("*", ""))
+    os.symlink(path.resolve(), link)
+    return link
+
+
 def _count_lines(path: Path) -> int:
     """Lines of a plain file (a last line without a newline counts)."""
     n, last = 0, b""
@@ -443,7 +454,7 @@ class Loader:
                # read_json_objects has already parsed it: only "is it an object" and the line limit remain.
                f" (SELECT json, coalesce({_STARTS_OBJECT.format(doc='json')}"
                f" AND strlen(json) <= {readers.MAX_LINE_BYTES}, false) AS _ok"
-               f" FROM read_json_objects({lit(name)}, format = 'newline_delimited', ignore_errors = true)))")
+               f" FROM read_json_objects({lit(_engine_path(path))}, format = 'newline_delimited', ignore_errors = true)))")
         sql = _insert_sql(mapping, self.fields, self.schema, _documents_select(mapping, src, False, marked=True),
                           mapping.name, name, marked=True)
         size = path.stat().st_size
@@ -469,6 +480,16 @@ class Loader:
         if self.progress:
             self.progress(max(n - shown.records, 0))
         return True
+
+    def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
+        """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
+        it: one reject with its line, not an all-missing record that would count against every team."""
+        cols = [ident(f.name) for f in self.fields if f.name not in PROVENANCE]
+        gone = self.con.execute(
+            f"DELETE FROM records WHERE _row > ? AND record_kind = 'llm' AND coalesce({', '.join(c + '::VARCHAR' for c in cols)})"
+            " IS NULL RETURNING source_line", [start]).fetchall()
+        for (line,) in gone:
+            rejects.add(int(line or 1), f"holds none of the fields of format {mapping.name}: not a record (a header?)")
 
     @staticmethod
     def _documents(det: Detected, path: Path, why: str) -> list[tuple[int, str]]:
@@ -501,7 +522,7 @@ class Loader:
 
         schema = pq.read_schema(path)
         # file_row_number gives each row its number without a window (which would hold the whole file).
-        table = f"read_parquet({lit(name)}, file_row_number = true, hive_partitioning = false)"
+        table = f"read_parquet({lit(_engine_path(path))}, file_row_number = true, hive_partitioning = false)"
         doc = "to_json({" + ", ".join(f"{lit(c)}: {ident(c)}" for c in schema.names) + "})::VARCHAR"
         row = f"{self.rows} + file_row_number + 1"
         try:
@@ -539,7 +560,7 @@ class Loader:
             if self.progress:
                 self.progress(self.rows - start)
         elif not (det.container == "jsonl" and det.source not in ("otlp", "langfuse-api") and compression_of(path) is None
-                  and self._load_jsonl_fast(path, mapping, name)):
+                  and text_kind(path) is None and self._load_jsonl_fast(path, mapping, name)):
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
             stream = self._stream(_batches(det, path, rejects, stats), rejects)
@@ -554,6 +575,7 @@ class Loader:
             finally:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
+        self._reject_empty(start, mapping, rejects)
         info.records, info.context_spans = self._count(start)
         info.rejected = len(rejects.items)
         if stats.llm:
@@ -569,8 +591,11 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
     """Read every file under ``paths`` into a fresh ``records`` table. Raises InputError / MappingError
     for input that cannot be used at all (no such path, a bad mapping file). ``timezone``: the zone a timestamp
     string without an offset is read in."""
-    files = discover(paths)
+    files, passed = discover_all(paths)
+    unreadable = [(p, why) for p, why, bad in passed if bad]
     if not files:
+        if unreadable:
+            raise InputError("no readable input file: " + "; ".join(f"{p.as_posix()}: {why}" for p, why in unreadable))
         raise InputError("no input files found in " + ", ".join(map(str, paths)))
     if fmt is not None:
         get_mapping(fmt)  # fail fast on an unknown --format
@@ -591,6 +616,13 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         done += size
         if hasattr(progress, "file_done"):
             progress.file_done(done)
+    # A time past year 9999 (epoch milliseconds read as seconds) has already failed the contract's pattern; as a
+    # typed value Python cannot hold it (DuckDB hands it over as text), so it is NULL like any unusable timestamp.
+    con.execute("UPDATE records SET timestamp = NULL WHERE timestamp >= TIMESTAMP '9999-12-31 23:59:59'")
+    for p, why, bad in passed:  # named in the report with why; one that could not be opened is a reject
+        out.inputs.append(InputFile(p.as_posix(), "none", "unreadable" if bad else "skipped", why, rejected=int(bad)))
+        if bad:
+            out.rejects.append(Reject(p.as_posix(), 1, why))
     mask_secrets(con, loader.fields)
     if own and not os.environ.get("AUDIT_LOGS_MEMORY_LIMIT"):
         after = LARGE_AUDIT_MEMORY_LIMIT if out.read > LARGE_INPUT_RECORDS else AUDIT_MEMORY_LIMIT

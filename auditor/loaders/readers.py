@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -249,56 +250,219 @@ def _read_text(path: Path, rejects: Rejects) -> str | None:
         return None
 
 
-def read_json_document(path: Path, rejects: Rejects, unwrap: Callable[[object], list | None] | None = None) -> Iterator[pa.RecordBatch]:
-    """A file holding one JSON document: an array of records (each element one record, with its own
-    line number), an object wrapping a list (``{"data": [...]}``), or a single record object."""
-    text = _read_text(path, rejects)
-    if text is None:
-        return
-    dec = json.JSONDecoder()
-    line_of = _line_counter(text)
-    n = len(text)
-    i = len(text) - len(text.lstrip())
-    b = _Batcher()
-    if i < n and text[i] == "[":
-        i += 1
-        index = 0
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_STRING_END = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
+ARRAY_CHUNK_CHARS = 8 << 20
+
+
+class _Text:
+    """A growing window of a file's text, decoded incrementally (bytes that are not UTF-8 kept as lone
+    surrogates, so the element that holds them can be rejected), with the line number of any offset."""
+
+    def __init__(self, fh):
+        import codecs
+
+        self.fh, self.dec = fh, codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.text, self.base, self.line, self.line_pos, self.eof = "", 0, 1, 0, False
+        self.error: str | None = None
+
+    def more(self, n: int = ARRAY_CHUNK_CHARS) -> bool:
+        if self.eof:
+            return False
+        try:
+            block = self.fh.read(n)
+        except Exception as exc:  # noqa: BLE001 - a cut compressed stream: what was read stays, the cut is reported
+            self.error, block = f"the file ends early or is corrupt ({type(exc).__name__}: {exc})", b""
+        self.text += self.dec.decode(block, final=not block)
+        self.eof = not block
+        return True
+
+    def line_of(self, i: int) -> int:
+        if i < self.line_pos:
+            return self.line - self.text.count("\n", i, self.line_pos)
+        self.line += self.text.count("\n", self.line_pos, i)
+        self.line_pos = i
+        return self.line
+
+    def drop(self, i: int) -> int:
+        """Forget the text before ``i`` (returns the new index of ``i``)."""
+        self.line_of(i)
+        self.text, self.line_pos = self.text[i:], 0
+        return 0
+
+    def skip_ws(self, i: int, chars: str = " \t\r\n") -> int:
         while True:
-            while i < n and text[i] in " \t\r\n,":
+            n = len(self.text)
+            while i < n and self.text[i] in chars:
                 i += 1
-            if i >= n:
-                rejects.add(line_of(n), "the JSON array is not closed (file truncated?)")
-                break
-            if text[i] == "]":
-                break
-            try:
-                _, end = dec.raw_decode(text, i)
-            except json.JSONDecodeError as exc:
-                rejects.add(line_of(exc.pos), f"malformed JSON in array element {index}: {exc.msg}; the rest of the file could not be read")
-                break
-            b.add(text[i:end], line_of(i), index)
-            index += 1
+            if i < n or not self.more():
+                return i
+
+
+_DELIM = re.compile(r'[,\]"\[{}]')
+
+
+def _element_end(t: _Text, i: int) -> int | None:
+    """Where the array element starting at ``i`` ends (index of the ``,`` or ``]`` after it, at depth 0), by
+    brackets and strings only, so a malformed element can be skipped; None at the end of the file."""
+    depth, j = 0, i
+    while True:
+        m = _DELIM.search(t.text, j)
+        if m is None:
+            j = len(t.text)
+            if not t.more():
+                return None
+            continue
+        c, j = m.group(), m.end()
+        if c == '"':
+            while (e := _STRING_END.match(t.text, j)) is None:
+                if not t.more():
+                    return None
+            j = e.end()
+        elif c in "[{":
+            depth += 1
+        elif depth == 0 and c in ",]":
+            return m.start()
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+
+
+def _decode_element(dec: json.JSONDecoder, t: _Text, i: int) -> tuple[object, int] | None:
+    """The JSON value at ``i``, reading more of the file only as far as the element's end."""
+    try:
+        value, end = dec.raw_decode(t.text, i)
+    except RecursionError:
+        return None
+    except json.JSONDecodeError:
+        stop = _element_end(t, i)  # reads on to the element's end: it may only have been cut by the window
+        if stop is None:
+            return None
+        try:
+            value, end = dec.raw_decode(t.text[:stop], i)
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    # A value that ends at the window's end may go on (a number cut in two): read on to be sure.
+    while end >= len(t.text) and t.more():
+        try:
+            value, end = dec.raw_decode(t.text, i)
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    return value, end
+
+
+def _read_array(t: _Text, i: int, rejects: Rejects, b: _Batcher) -> Iterator[pa.RecordBatch]:
+    """The elements of the array whose ``[`` is at ``i``, one record each, streamed; a malformed element is
+    one reject and reading goes on at the next element. Returns (via StopIteration) nothing; the caller
+    continues after the array at t.pos."""
+    dec = json.JSONDecoder()
+    i, index = i + 1, 0
+    while True:
+        i = t.skip_ws(i)
+        if i >= len(t.text):
+            rejects.add(t.line_of(i), t.error or "the JSON array is not closed (file truncated?)")
+            t.pos = i
+            return
+        if t.text[i] == "]":
+            t.pos = i + 1
+            return
+        if t.text[i] == "," and index:
+            i += 1
+            continue
+        got = _decode_element(dec, t, i)
+        line = t.line_of(i)
+        end = None
+        if got is not None:
+            value, end = got
+            after = t.skip_ws(end)
+            if after < len(t.text) and t.text[after] not in ",]":
+                got = None  # e.g. a missing comma: the element is not cleanly delimited
+        if got is None:
+            stop = _element_end(t, i)
+            if stop is None:
+                rejects.add(line, t.error or f"array element {index} is malformed or cut short (file truncated?)")
+                t.pos = len(t.text)
+                return
+            reason = _element_reason(t.text[i:stop])
+            rejects.add(line, f"malformed JSON in array element {index}: {reason}")
+            i = stop
+        else:
+            raw = t.text[i:end]
+            if _SURROGATE.search(raw):
+                rejects.add(line, f"array element {index} is not UTF-8 text")
+            else:
+                b.add(raw, line, index)
             i = end
-            if b.full():
-                yield b.flush()
-        if b.docs:
+        index += 1
+        if i > ARRAY_CHUNK_CHARS:
+            i = t.drop(i)
+        if b.full():
             yield b.flush()
+
+
+def _element_reason(raw: str) -> str:
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return exc.msg
+    except RecursionError:
+        return "nested too deeply"
+    return "not delimited by a comma"
+
+
+def read_json_document(path: Path, rejects: Rejects, unwrap: Callable[[object], list | None] | None = None) -> Iterator[pa.RecordBatch]:
+    """A file holding JSON documents: arrays of records (each element one record, with its own line number;
+    streamed, so the file's size does not matter; several arrays one after the other are each read), an
+    object wrapping a list (``{"data": [...]}``), or a single record object. Text after the last document is
+    one reject."""
+    b = _Batcher()
+    with open_binary(path) as fh:
+        t = _Text(fh)
+        t.more()
+        if t.text.startswith("\ufeff"):
+            t.text = t.text[1:]
+        i = t.skip_ws(0)
+        if i < len(t.text) and t.text[i] == "[":
+            while i < len(t.text) and t.text[i] == "[":
+                yield from _read_array(t, i, rejects, b)
+                i = t.skip_ws(t.pos)
+            if i < len(t.text):
+                rejects.add(t.line_of(i), "text after the end of the JSON array")
+            if b.docs:
+                yield b.flush()
+            return
+        while t.more():
+            if len(t.text) > MAX_DOCUMENT_BYTES:
+                rejects.add(1, "a single JSON object larger than 1 GiB: write it as JSON Lines instead")
+                return
+    text = t.text
+    if _SURROGATE.search(text):
+        bad = _SURROGATE.search(text).start()
+        rejects.add(text.count("\n", 0, bad) + 1, "not UTF-8 text")
         return
     try:
-        obj = json.loads(text)
+        obj, end = json.JSONDecoder().raw_decode(text, i)
     except json.JSONDecodeError as exc:
         rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
+        return
+    except RecursionError:
+        rejects.add(text.count("\n", 0, i) + 1, "malformed JSON: nested too deeply")
         return
     items = unwrap(obj) if unwrap else None
     if items is None and isinstance(obj, dict) and isinstance(obj.get("data"), list):
         items = obj["data"]
     if items is None:
-        b.add(text, line_of(i))
+        b.add(text[i:end], text.count("\n", 0, i) + 1)
     else:
         for index, item in enumerate(items):
-            b.add(json.dumps(item), 1, index)
+            try:
+                b.add(json.dumps(item), 1, index)
+            except RecursionError:
+                rejects.add(1, f"element {index} of the list: nested too deeply")
             if b.full():
                 yield b.flush()
+    rest = len(text) - len(text[end:].lstrip())
+    if rest < len(text):
+        rejects.add(text.count("\n", 0, rest) + 1, "text after the end of the JSON document")
     if b.docs:
         yield b.flush()
 
@@ -307,7 +471,8 @@ def read_csv(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
     """CSV with a header row; each row becomes an object of strings (the mapping reads types)."""
     b = _Batcher()
     with open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        # Bytes that are not UTF-8 stay as lone surrogates: the row holding them is rejected, the next rows read.
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
         reader = csv.reader(text)
         try:
             header = next(reader, None)
@@ -315,6 +480,9 @@ def read_csv(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
             rejects.add(1, f"unreadable CSV header: {exc}")
             return
         if not header:
+            return
+        if any(_SURROGATE.search(h) for h in header):
+            rejects.add(1, "unreadable CSV header: not UTF-8 text")
             return
         header = [h.lstrip("\ufeff").strip() for h in header]
         start = reader.line_num + 1
@@ -333,7 +501,9 @@ def read_csv(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
             if not row or all(not c.strip() for c in row):
                 start = reader.line_num + 1
                 continue
-            if len(row) != len(header):
+            if any(_SURROGATE.search(c) for c in row):
+                rejects.add(start, "not UTF-8 text")
+            elif len(row) != len(header):
                 rejects.add(start, f"row has {len(row)} cells, the header has {len(header)}")
             else:
                 b.add(json.dumps(dict(zip(header, row))), start)

@@ -44,6 +44,9 @@ def render(result: AuditResult) -> str:
     lines.append("")
     lines.append("Inputs")
     for i in d["inputs"]:
+        if i["container"] in ("skipped", "unreadable"):  # passed over by the directory walk, with why
+            lines.append(f"  {i['path']}  {i['detected_by']}" + ("  (counted as 1 rejected)" if i["rejected"] else ""))
+            continue
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
         lines.extend(f"    {n}" for n in i.get("notes", ()))

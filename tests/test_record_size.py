@@ -1,0 +1,125 @@
+"""Reading does not depend on record size: the same canonical records come out whatever the size of each
+record relative to the internal buffers (detection, DuckDB's maximum_object_size, Arrow blocks, the
+streaming array window, the decompression step)."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from auditor.loaders import readers
+from auditor.loaders.detect import detect
+from auditor.loaders.pipeline import load
+from auditor.loaders.sources import _Zstd
+from tests.helpers import record
+
+DUCKDB_MAX_OBJECT = 16 << 20  # read_json's default maximum_object_size
+BOUNDARIES = sorted({
+    _Zstd.STEP, 1 << 16,  # the detection head
+    1 << 20,  # detection's line reads
+    readers.ARRAY_CHUNK_CHARS, readers.JSONL_BLOCK_BYTES, readers.BLOCK_BYTES, DUCKDB_MAX_OBJECT,
+})
+FIELDS = "request_id, team_id, service_id, model, input_tokens, output_tokens, cost::VARCHAR, timestamp::VARCHAR"
+
+
+def records(n: int, pads: dict[int, int]) -> list[dict]:
+    out = [record(request_id=f"r-{i}", team_id=f"team-{i % 3}", input_tokens=100 + i) for i in range(n)]
+    for i, size in pads.items():
+        # Grow record i to about ``size`` bytes of JSON through an unmapped field.
+        base = len(json.dumps(out[i])) + len(', "note": ""')
+        out[i]["note"] = "x" * max(size - base, 0)
+    return out
+
+
+def write(path: Path, recs: list[dict], container: str) -> Path:
+    if container == "json":
+        path = path.with_suffix(".json")
+        path.write_text(json.dumps(recs, indent=1))
+    elif container == "jsonl.gz":
+        path = path.with_suffix(".jsonl.gz")
+        path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode(), compresslevel=1))
+    else:
+        path = path.with_suffix(".jsonl")
+        path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return path
+
+
+def canonical(paths) -> list[tuple]:
+    loaded = load(paths)
+    assert loaded.rejected == 0, [(r.line, r.reason) for r in loaded.rejects]
+    return loaded.con.execute(f"SELECT {FIELDS} FROM records ORDER BY source_file, source_line").fetchall()
+
+
+size_near = st.sampled_from(BOUNDARIES).flatmap(lambda b: st.integers(b - 64, b + 64)) | st.integers(10, 1 << 14)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(n=st.integers(2, 6), data=st.data(), container=st.sampled_from(["jsonl", "json", "jsonl.gz"]))
+def test_same_records_whatever_the_record_sizes(tmp_path_factory, n, data, container):
+    where = st.integers(0, n - 1)
+    pads = data.draw(st.dictionaries(where, size_near | st.just(20 << 20), min_size=1, max_size=2), label="pads")
+    d = tmp_path_factory.mktemp("size")
+    small = canonical([write(d / "small", records(n, {}), container)])
+    big = canonical([write(d / "big", records(n, pads), container)])
+    assert len(small) == n
+    assert big == small
+
+
+def test_twenty_megabyte_line_is_one_record(tmp_path):
+    recs = records(3, {0: 20 << 20})
+    p = write(tmp_path / "a", recs, "jsonl")
+    assert detect(p).container == "jsonl"
+    got = canonical([p])
+    assert [r[0] for r in got] == [r["request_id"] for r in recs]
+
+
+def test_forced_format_with_a_long_first_line(tmp_path):
+    recs = records(4, {0: 200 << 10})
+    p = write(tmp_path / "a", recs, "jsonl")
+    loaded = load([p], fmt="canonical")
+    assert (loaded.records, loaded.rejected) == (len(recs), 0)
+
+
+def _otlp_lines(target: int) -> tuple[list[str], int]:
+    """OTLP collector file-exporter lines (one ExportTraceServiceRequest per line) built from the sample's
+    requests, the first one grown to about ``target`` bytes by repeating its spans; and the span count."""
+    src = [json.loads(x) for x in Path("sample_logs/openlit_otlp.jsonl").read_text().splitlines() if x.strip()]
+    first = copy.deepcopy(src[0])
+    spans = first["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    one = list(spans)
+    k = 0
+    while len(json.dumps(first)) < target:
+        for s in one:
+            s = copy.deepcopy(s)
+            s["spanId"] = f"{k:016x}"
+            k += 1
+            spans.append(s)
+    lines = [first] + src[1:]
+    total = sum(len(ss["spans"]) for req in lines for rs in req["resourceSpans"] for ss in rs["scopeSpans"])
+    return [json.dumps(x) for x in lines], total
+
+
+def test_otlp_collector_file_with_a_5mb_first_line(tmp_path):
+    lines, spans = _otlp_lines(5 << 20)
+    assert len(lines[0]) > 5 << 20
+    p = tmp_path / "traces.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    assert detect(p).source == "otlp" and detect(p).container == "jsonl"
+    loaded = load([p])
+    assert loaded.rejected == 0, loaded.rejects[:3]
+    assert loaded.records + loaded.context_spans == spans
+    lines_read = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
+    assert lines_read == set(range(1, len(lines) + 1))
+
+
+def test_pretty_array_streams_in_bounded_windows(tmp_path, monkeypatch):
+    # With a small window the reader must still read every element of an array many windows long.
+    monkeypatch.setattr(readers, "ARRAY_CHUNK_CHARS", 4096)
+    recs = records(300, {5: 10_000, 150: 50_000})
+    p = write(tmp_path / "a", recs, "json")
+    got = canonical([p])
+    assert [r[0] for r in got] == [r["request_id"] for r in recs]
