@@ -91,8 +91,11 @@ def _otlp_lines(target: int) -> tuple[list[str], int]:
     first = copy.deepcopy(src[0])
     spans = first["resourceSpans"][0]["scopeSpans"][0]["spans"]
     one = list(spans)
+    # Size the batch from one round of spans instead of re-serialising the growing request each round.
+    per_round = sum(len(json.dumps(s)) + 2 for s in one)
+    rounds = max(1, (target - len(json.dumps(first))) // per_round + 1)
     k = 0
-    while len(json.dumps(first)) < target:
+    for _ in range(rounds):
         for s in one:
             s = copy.deepcopy(s)
             s["spanId"] = f"{k:016x}"
