@@ -26,6 +26,7 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class Team:
     team_id: str
+    name: str | None = None  # display name; None: the one the logs carry with the id
     cost_center: str | None = None
     services: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
@@ -93,6 +94,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
     for tid, t in (doc.get("teams") or {}).items():
         teams[tid] = Team(
             team_id=tid,
+            name=t.get("name"),
             cost_center=t.get("cost_center"),
             services=tuple(t.get("services", ())),
             keys=tuple(t.get("keys", ())),

@@ -17,7 +17,7 @@ from auditor.findings import Finding
 from auditor.gate import GateResult
 from auditor.loaders import InputFile, Reject
 from auditor.policy import Policy
-from auditor.scoring import Attribution
+from auditor.spend import Attribution
 
 REPORT_SCHEMA_VERSION = "1.0"
 MAX_REJECTS_IN_REPORT = 1000
@@ -76,10 +76,16 @@ class AuditResult:
             "attributable_cost": Decimal(a.attributable_cost),
             "attributable_pct": a.attributable_pct,
             "unattributed_cost": Decimal(a.unattributed_cost),
+            # Every money figure counts each request once; the copies of a request are on their own line.
+            "requests": a.requests,
+            "copies": a.copies,
+            "copies_cost": Decimal(a.copies_cost),
+            "logged_cost": Decimal(a.logged_cost),
             **self.summary_extra,
         }
 
     def to_dict(self) -> dict[str, Any]:
+        labels = {t.team_id: t.label for t in self.attribution.teams}
         return {
             "schema_version": REPORT_SCHEMA_VERSION,
             "tool": {"name": "audit-logs", "version": __version__},
@@ -101,7 +107,7 @@ class AuditResult:
             "rejects": [{"source_file": r.source_file, "line": r.line, "reason": r.reason}
                         for r in self.rejects[:MAX_REJECTS_IN_REPORT]],
             "teams": [
-                {"team_id": t.team_id, "records": t.records, "cost": money(t.cost),
+                {"team_id": t.team_id, "name": t.name, "label": t.label, "records": t.records, "cost": money(t.cost),
                  "attributable_cost": money(t.attributable_cost), "attributable_pct": t.attributable_pct,
                  **_jsonable(t.extra)}
                 for t in self.attribution.teams
@@ -114,7 +120,8 @@ class AuditResult:
             "findings": [
                 {"code": f.code, "name": f.name, "category": f.category, "severity": f.severity, "count": f.count,
                  "cost": money(f.cost), "message": f.message, "sample_request_ids": f.sample_request_ids,
-                 "teams": [{"team_id": t or None, "count": v["count"], "cost": money(v["cost"])} for t, v in f.teams.items()],
+                 "teams": [{"team_id": t or None, "label": labels.get(t, t) or None, "count": v["count"], "cost": money(v["cost"])}
+                           for t, v in f.teams.items()],
                  "details": _jsonable(f.extra)}
                 for f in self.findings
             ],

@@ -129,13 +129,18 @@ def test_text_total_says_how_much_is_duplicate_copies(tmp_path):
 
     recs = [record(request_id=f"r{i}", cost=0.25) for i in range(3)]
     clean = renderer("text")(audit([write_jsonl(tmp_path / "clean.jsonl", recs)]))
-    assert "of which copies" not in clean
+    assert "copies not counted" not in clean
     result = audit([write_jsonl(tmp_path / "dup.jsonl", recs + [recs[0]])])
     dup = next(f for f in result.findings if f.name == "duplicate-request")
     assert dup.cost == Decimal("0.25")
     text = renderer("text")(result)
-    assert "Total cost           $1.00" in text
-    assert f"  of which copies    $0.25  ({dup.code} duplicate-request; $0.75 with each request counted once)" in text
+    # Every money figure counts each request once; the copy is on a line of its own, with the naive sum.
+    assert "Total cost           $0.75  each request counted once" in text
+    assert "  copies not counted $0.25  (1 record repeating a request already counted, duplicate-request; $1.00 as logged)" in text
+    s = result.summary()
+    assert (s["total_cost"], s["copies"], s["copies_cost"], s["logged_cost"]) == (Decimal("0.75"), 1, Decimal("0.25"), Decimal("1.00"))
+    assert s["attributable_cost"] + s["unattributed_cost"] == s["total_cost"]
+    assert [t.cost for t in result.attribution.teams] == [Decimal("0.75")]
 
 
 def test_machine_formats_say_pass_or_fail_on_stderr(tmp_path):

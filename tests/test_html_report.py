@@ -201,7 +201,7 @@ def test_report_answers_who_can_be_charged_and_what_to_fix(tmp_path):
     assert any(f["text"].startswith("tag 21 requests of service case-summary with a cost center")
                for f in next(t for t in d["teams"] if t["team_id"] == "support-automation")["top_fixes"])
     days = d["sections"]["daily"]
-    assert len(days) == 21 and sum(x["records"] for x in days) == d["summary"]["records"]
+    assert len(days) == 21 and sum(x["records"] for x in days) == d["summary"]["requests"]
 
 
 def test_report_is_self_contained(tmp_path):

@@ -53,7 +53,7 @@ def _first(*values):
     return None
 
 
-# ---- independent readings of each raw file: [(team or None, cost)] per LLM record -------------
+# ---- independent readings of each raw file: [(request key, team or None, cost)] per LLM record -------------
 
 def raw_litellm() -> list[tuple[str | None, Decimal]]:
     out = []
@@ -61,7 +61,7 @@ def raw_litellm() -> list[tuple[str | None, Decimal]]:
         md = r["metadata"]
         team = _first(md.get("user_api_key_team_id"), _get(md, "spend_logs_metadata", "team_id"),
                       _get(md, "requester_metadata", "team_id"))
-        out.append((team, dec(r["response_cost"])))
+        out.append((r["id"], team, dec(r["response_cost"])))
     return out
 
 
@@ -71,12 +71,12 @@ def _spend_team(row: dict) -> str | None:
 
 
 def raw_spendlogs_json() -> list[tuple[str | None, Decimal]]:
-    return [(_spend_team(r), dec(r["spend"])) for r in json.loads((SAMPLES / "litellm_spendlogs.json").read_text())]
+    return [(r["request_id"], _spend_team(r), dec(r["spend"])) for r in json.loads((SAMPLES / "litellm_spendlogs.json").read_text())]
 
 
 def raw_spendlogs_csv() -> list[tuple[str | None, Decimal]]:
     with open(SAMPLES / "litellm_spendlogs.csv", newline="", encoding="utf-8") as fh:
-        return [(_spend_team(r), dec(r["spend"])) for r in csv.DictReader(fh)]
+        return [(r["request_id"], _spend_team(r), dec(r["spend"])) for r in csv.DictReader(fh)]
 
 
 def _otlp_spans() -> list[tuple[dict, dict]]:
@@ -104,22 +104,22 @@ def raw_otlp() -> list[tuple[str | None, Decimal]]:
     for res, sp in _otlp_spans():
         if _is_llm_span(sp):
             a = {**res, **_attrs(sp)}
-            out.append((a.get("team.id"), dec(a.get("gen_ai.usage.cost"))))
+            out.append((sp["traceId"] + "/" + sp["spanId"], a.get("team.id"), dec(a.get("gen_ai.usage.cost"))))
     return out
 
 
 def raw_langfuse() -> list[tuple[str | None, Decimal]]:
-    return [(_first(o["metadata"].get("team_id"), o["metadata"].get("team")), dec(o["total_cost"]))
+    return [(o["id"], _first(o["metadata"].get("team_id"), o["metadata"].get("team")), dec(o["total_cost"]))
             for o in jsonl("langfuse_observations.jsonl") if o["type"] == "GENERATION"]
 
 
 def raw_helicone() -> list[tuple[str | None, Decimal]]:
     with open(SAMPLES / "helicone_requests.csv", newline="", encoding="utf-8") as fh:
-        return [(json.loads(r["request_properties"]).get("Team"), dec(r["costUSD"])) for r in csv.DictReader(fh)]
+        return [(r["request_id"], json.loads(r["request_properties"]).get("Team"), dec(r["costUSD"])) for r in csv.DictReader(fh)]
 
 
 def raw_portkey() -> list[tuple[str | None, Decimal]]:
-    return [(r["metadata"].get("team"), (dec(r["cost"]) / 100).quantize(Q))
+    return [(r["id"], r["metadata"].get("team"), (dec(r["cost"]) / 100).quantize(Q))
             for r in json.loads((SAMPLES / "portkey_logs.json").read_text())]
 
 
@@ -169,10 +169,18 @@ def test_total_and_per_team_cost_match_raw_sums(reports, name):
     _, raw = CASES[name]
     rows = raw()
     rep = reports[name]
-    assert Decimal(rep["summary"]["total_cost"]) == sum((c for _, c in rows), Decimal(0))
+    s = rep["summary"]
+    # As logged, every copy included; then each request once: the first record of each request key.
+    assert Decimal(s["logged_cost"]) == sum((c for *_, c in rows), Decimal(0))
+    first: dict[str, tuple] = {}
+    for key, team, cost in rows:
+        first.setdefault(key, (team, cost))
+    once = list(first.values())
+    assert Decimal(s["total_cost"]) == sum((c for _, c in once), Decimal(0))
+    assert s["copies"] == len(rows) - len(once) and s["requests"] == len(once)
     per_team: dict[str, Decimal] = defaultdict(Decimal)
     records: dict[str, int] = defaultdict(int)
-    for team, cost in rows:
+    for team, cost in once:
         if team:
             team = SPELLINGS.get(team, team)
             per_team[team] += cost

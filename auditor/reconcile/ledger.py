@@ -1,7 +1,7 @@
 """The ledger side: what the gateway logs say was spent, from the ``records`` table (``llm`` view).
 
-Accepted LLM records, de-duplicated by ``request_id`` (the first record by ``_row`` is kept; records
-without a request id are all kept), aggregated per UTC day x provider x model, with token counts per
+Accepted LLM records with the copies of a request left out (auditor/copies.py: by ``request_id``, refined
+by ``trace_id``; the first record by ``_row`` is kept; records without a request id are all kept), aggregated per UTC day x provider x model, with token counts per
 token type, batch cost, attributable cost (the ``attribution`` view of auditor/scoring.py) and, where the
 gateway logged the unit prices it used (``price_snapshot``), the cost per token type.
 """
@@ -15,6 +15,7 @@ from decimal import Decimal
 import duckdb
 
 from auditor.contract.sql import MONEY
+from auditor.copies import ensure_copies
 from auditor.reconcile import names
 
 ZERO = Decimal(0)
@@ -68,6 +69,7 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
     else:
         att, team, attributable = "", "l.team_id", "false"
     snap = "l.price_snapshot"
+    copies = ensure_copies(con)
     return f"""
         SELECT l._row, l.request_id, l.timestamp, l.provider, l.model, coalesce(l.cost, 0)::{MONEY} AS cost,
                -- a gateway cache hit never reached the provider: its tokens are not on any bill
@@ -82,9 +84,9 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
                TRY_CAST({snap}->>'output_cost_per_token' AS {PRICE}) AS p_out,
                TRY_CAST({snap}->>'cache_read_input_token_cost' AS {PRICE}) AS p_cached,
                TRY_CAST({snap}->>'cache_creation_input_token_cost' AS {PRICE}) AS p_write,
-               CASE WHEN l.request_id IS NULL THEN 1
-                    ELSE row_number() OVER (PARTITION BY l.request_id ORDER BY l._row) END AS _n
-        FROM {base} l {att}
+               -- a copy of a request (auditor/copies.py: the rule's and the money figures' definition) is not kept
+               CASE WHEN c._row IS NULL THEN 1 ELSE 2 END AS _n
+        FROM {base} l {att} LEFT JOIN {copies} c ON c._row = l._row
     """
 
 

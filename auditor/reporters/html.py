@@ -135,7 +135,7 @@ def _dec(v: Any) -> Decimal:
 def team_chart(d: dict[str, Any]) -> dict[str, Any]:
     """Horizontal stacked bars: attributable vs not, per team, plus spend that carries no team.
     Labels are exact (decimal) figures; only the geometry is floating point."""
-    rows = [(t["team_id"], _dec(t["attributable_cost"]), _dec(t["cost"]) - _dec(t["attributable_cost"])) for t in d["teams"]]
+    rows = [(t.get("label") or t["team_id"], _dec(t["attributable_cost"]), _dec(t["cost"]) - _dec(t["attributable_cost"])) for t in d["teams"]]
     if len(rows) > MAX_TEAM_BARS:
         rest = rows[MAX_TEAM_BARS - 1:]
         rows = rows[:MAX_TEAM_BARS - 1] + [(f"{len(rest)} other teams", sum((r[1] for r in rest), Decimal(0)),
@@ -353,9 +353,9 @@ def context(result: AuditResult) -> dict[str, Any]:
     by_name = {f["name"]: f for f in findings}
     sections = {k: [by_name[n] for n in names if n in by_name] for k, names in SECTION_RULES.items()}
     checked = {dim["key"]: dim["checked"] for dim in d["sections"].get("scoring", {}).get("dimensions", [])}
-    all_fixes = sorted(({**fx, "team_id": t["team_id"], "money": _fix_money(fx)} for t in d["teams"] for fx in t.get("top_fixes", [])),
+    all_fixes = sorted(({**fx, "team_id": t["team_id"], "team_label": t.get("label"), "money": _fix_money(fx)} for t in d["teams"] for fx in t.get("top_fixes", [])),
                        key=lambda x: (-x["money"], x["team_id"], x.get("code", "")))[:10]
-    unnamed_keys = sorted(({**k, "team_id": t["team_id"]} for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]),
+    unnamed_keys = sorted(({**k, "team_id": t["team_id"], "team_label": t.get("label")} for t in d["teams"] for k in t.get("production_keys", []) if not k["named"]),
                           key=lambda k: (-_num(k["cost"]), k["team_id"], str(k["key"])))
     rec = d.get("reconciliation")
     return {

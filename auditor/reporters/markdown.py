@@ -92,7 +92,7 @@ def render(result: AuditResult) -> str:
         header = ["team", "records", "cost", "attributable"] + (["score", "tier"] if has_tier else [])
         rows = []
         for t in d["teams"][:MAX_ROWS]:
-            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
+            row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
             if has_tier:
                 row += [t.get("score", ""), t.get("tier", "")]
             rows.append(row)

@@ -50,18 +50,19 @@ def render(result: AuditResult) -> str:
         extra = f", {i['context_spans']:,} trace context spans" if i["context_spans"] else ""
         lines.append(f"  {i['path']}  [{i['format']}, {i['container']}]  {plural(i['records'], 'record')}{extra}, {i['rejected']:,} rejected")
         lines.extend(f"    {n}" for n in i.get("notes", ()))
+    listed = {i["path"] for i in d["inputs"]}
     for sk in d.get("skipped") or []:
-        lines.append(f"  {sk['path']}  skipped: {sk['reason']}")
+        if sk["path"] not in listed:  # files skipped for their extension or unreadable are inputs, listed above
+            lines.append(f"  {sk['path']}  skipped: {sk['reason']}")
     lines.append("")
     lines.append(
         f"Records  read {s['read']:,} = accepted {s['records'] + s['context_spans']:,} + rejected {s['rejected']:,}"
         + (f"  ({s['context_spans']:,} of the accepted are trace context spans, not LLM requests)" if s["context_spans"] else "")
     )
-    lines.append(f"Total cost           {usd(s['total_cost'])}")
-    copies = next((f for f in d["findings"] if f["name"] == "duplicate-request"), None)
-    if copies:  # the headline counts every copy as logged; say how much of it is the same request again
-        lines.append(f"  of which copies    {usd(copies['cost'])}  ({copies['code']} duplicate-request; "
-                     f"{usd(Decimal(s['total_cost']) - Decimal(copies['cost']))} with each request counted once)")
+    lines.append(f"Total cost           {usd(s['total_cost'])}" + ("  each request counted once" if s.get("copies") else ""))
+    if s.get("copies"):  # every money figure leaves the copies out; say what a naive sum of the logs would give
+        lines.append(f"  copies not counted {usd(s['copies_cost'])}  ({plural(s['copies'], 'record')} repeating a request"
+                     f" already counted, duplicate-request; {usd(s['logged_cost'])} as logged)")
     lines.append(f"Attributable cost    {usd(s['attributable_cost'])}  ({pct(s['attributable_pct'], s['total_cost'])})  complete, valid owner")
     lines.append(f"Unattributed cost    {usd(s['unattributed_cost'])}")
     if d["rejects"]:
@@ -92,7 +93,7 @@ def render(result: AuditResult) -> str:
             header += ["score", "tier"]
         rows = [header]
         for t in d["teams"]:
-            row = [t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
+            row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
             if has_tier:
                 row += [str(t.get("score", "")), str(t.get("tier", ""))]
             rows.append(row)

@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
+from auditor.copies import ensure_copies, reset_copies
 from auditor.contract.sql import lit
 from auditor.findings import Finding
 from auditor.fmt import usd
@@ -81,6 +82,8 @@ _COLUMNS = (("code", "VARCHAR"), ("_row", "BIGINT"), ("detail", "VARCHAR"), ("fi
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
+    reset_copies(con)
+    ensure_copies(con, LLM)
     con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
     _publish(con, [])
 
