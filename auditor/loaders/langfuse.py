@@ -128,7 +128,9 @@ def observation_doc(obs: dict[str, Any], trace: dict[str, Any], sdk: str | None,
         owner["environment"], src["environment"] = env, "Langfuse environment"
     provider = (meta.get("ls_provider") or meta.get("provider") or attrs.get("gen_ai.provider.name")
                 or (attrs.get("gen_ai.system") if str(attrs.get("gen_ai.system", "")).lower() not in conventions.FRAMEWORKS else None)
-                or conventions.model_prefix(model))
+                or conventions.model_prefix(model)
+                or conventions.provider_from_host(_obj(meta.get("hidden_params")).get("api_base") or attrs.get("server.address")))
+    provider = conventions.canonical_provider(provider)
     start = obs.get("startTime") or obs.get("timestamp") or trace.get("timestamp")
     if stats is not None:
         stats.add(kind, owner, src, meta, path_prefix="/obs/metadata/")

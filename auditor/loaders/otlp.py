@@ -165,8 +165,67 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                 }
 
 
+def is_sdk_span(doc: Any) -> bool:
+    """A span as an OpenTelemetry SDK serialises it (not OTLP): JavaScript's ReadableSpan (``spanContext``,
+    ``startTime: [seconds, nanos]``) or Python's ``Span.to_json()`` / ConsoleSpanExporter (``context.trace_id``,
+    ``start_time`` ISO), attributes as a plain object."""
+    return (isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "name" in doc
+            and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)))
+
+
+def _hr_time(v: Any) -> Any:
+    """``[seconds, nanos]`` (JavaScript HrTime) as ISO-8601; an ISO string or anything else unchanged."""
+    if isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return _iso(v[0] * 1_000_000_000 + v[1])
+    return _iso(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+def _sdk_id(v: Any, nbytes: int) -> str | None:
+    if isinstance(v, str) and v.lower().startswith("0x"):  # Python's to_json writes 0x-prefixed hex
+        v = v[2:]
+    return span_id(v, nbytes)
+
+
+def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None = None) -> dict[str, Any]:
+    ctx = span.get("spanContext") if isinstance(span.get("spanContext"), dict) else span.get("context") or {}
+    parent = span.get("parentSpanId") or span.get("parent_id") or (span.get("parentSpanContext") or {}).get("spanId")
+    res = span.get("resource")
+    resource = res.get("attributes") if isinstance(res, dict) and isinstance(res.get("attributes"), dict) else {}
+    scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or {}
+    scope_name = scope.get("name") if isinstance(scope, dict) else None
+    attrs = span["attributes"]
+    kind = conventions.span_kind(attrs)
+    owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
+    if stats is not None:
+        stats.add(kind, owner, src, attrs, resource)
+    status = span.get("status") if isinstance(span.get("status"), dict) else {}
+    failed = status.get("code") in (2, "2") or str(status.get("status_code", "")).upper() == "ERROR"
+    return {
+        "resource": resource,
+        "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
+        "attributes": attrs,
+        "merged": {**resource, **attrs},
+        "gen": conventions.gen_fields(attrs, resource, scope_name),
+        "owner": owner,
+        "owner_src": src,
+        "traceId": _sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16),
+        "spanId": _sdk_id(ctx.get("spanId") or ctx.get("span_id"), 8),
+        "parentSpanId": _sdk_id(parent, 8),
+        "name": span.get("name"),
+        "kind": span.get("kind"),
+        "start": _hr_time(span.get("startTime") if "startTime" in span else span.get("start_time")),
+        "status": "failure" if failed else "success",
+        "record_kind": kind,
+    }
+
+
 def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
-          stats: conventions.OwnerStats | None) -> Iterator[pa.RecordBatch]:
+          stats: conventions.OwnerStats | None, position: int = 0) -> Iterator[pa.RecordBatch]:
+    if is_sdk_span(request):
+        b.add(json.dumps(flatten_sdk_span(request, stats)), line, position)
+        if b.full():
+            yield b.flush()
+        return
     try:
         for index, doc in enumerate(flatten(request, stats)):
             b.add(json.dumps(doc), line, index)
@@ -193,7 +252,7 @@ def read_otlp_jsonl(path: Path, rejects: Rejects, stats: conventions.OwnerStats 
 
 
 def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
-    """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them."""
+    """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them, or an array of SDK spans."""
     text = _read_text(path, rejects)
     if text is None:
         return
@@ -203,7 +262,7 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
         rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
         return
     b = _Batcher()
-    for req in doc if isinstance(doc, list) else [doc]:
-        yield from _emit(b, req, 1, rejects, stats)
+    for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
+        yield from _emit(b, req, 1, rejects, stats, index)
     if b.docs:
         yield b.flush()
