@@ -42,8 +42,9 @@ def _langfuse_tokens(obs: dict) -> tuple[int, int]:
 
 
 def _langfuse_cost(obs: dict) -> Decimal:
+    meta = obs.get("metadata") if isinstance(obs.get("metadata"), dict) else {}
     for v in ((obs.get("costDetails") or {}).get("total"), obs.get("totalCost"), obs.get("calculatedTotalCost"),
-              (obs.get("usage") or {}).get("totalCost")):
+              (obs.get("usage") or {}).get("totalCost"), meta.get("litellm_response_cost")):
         if v is not None:
             return dec(v)
     return Decimal(0)
@@ -79,9 +80,22 @@ def _sdk_spans(spans: list[dict]) -> tuple[int, Decimal, int, int]:
             sum(tokens(a, "ai.usage.outputTokens", "ai.usage.completionTokens") for a in calls))
 
 
+def _langfuse_span(attrs: dict) -> tuple[int, Decimal, int, int]:
+    """A span of the Langfuse SDK's OTel convention (LiteLLM's Langfuse OTel logger): one observation in
+    ``langfuse.observation.*`` attributes."""
+    if str(attrs.get("langfuse.observation.type")).upper() not in LLM_TYPES:
+        return 0, Decimal(0).quantize(Q), 0, 0
+    obs = {"usageDetails": attrs.get("langfuse.observation.usage_details"),
+           "costDetails": attrs.get("langfuse.observation.cost_details")}
+    ins, outs = _langfuse_tokens(obs)
+    return 1, _langfuse_cost(obs), ins, outs
+
+
 def expected(path: Path) -> tuple[int, Decimal, int, int]:
     """(LLM records, total cost, input tokens, output tokens) from the raw file."""
     doc = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "parent_span_id" in doc:
+        return _langfuse_span(doc["attributes"])
     if isinstance(doc, list) and doc and all("spanContext" in s or "context" in s for s in doc):
         return _sdk_spans(doc)
     if "batch" in doc or "observations" in doc:
@@ -127,6 +141,7 @@ def test_enough_upstream_files() -> None:
 PROVIDER_HINTS = {
     "openinference/vercel-v6-spans/ai-generateText-doGenerate.json": "openai",  # ai.model.provider = openai.responses
     "litellm/langfuse_expected_request_body/completion.json": "openai",  # metadata.hidden_params.api_base
+    "litellm/langfuse_expected_request_body/transcription.json": "openai",  # metadata.hidden_params.api_base
     "litellm/langfuse_expected_request_body/completion_with_bedrock_call.json": "bedrock",  # model bedrock/...
     "langfuse/chatml-framework-traces/pydantic-ai-with-gemini-2025-12-24.trace.json": "gemini",  # gen_ai.system google-gla
     "langfuse/framework-traces/google-vertex-tools-langchain-2025-09-19.json": "vertex_ai",  # ls_provider google_vertexai

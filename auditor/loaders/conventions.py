@@ -178,8 +178,8 @@ def _provider(attrs: dict[str, Any], resource: dict[str, Any], model: Any) -> An
     names a framework, else OpenInference's ``llm.provider`` / ``llm.system``, else the model's ``provider/`` prefix
     or Bedrock shape, else the API host (``server.address``)."""
     for layer in (attrs, resource):
-        v = layer.get("gen_ai.provider.name")
-        if v not in (None, ""):
+        v = layer.get("gen_ai.provider.name")  # Strands on the latest conventions writes its own name here too
+        if v not in (None, "") and str(v).lower() not in FRAMEWORKS:
             return v
     vercel = attrs.get("ai.model.provider")  # the Vercel AI SDK's provider.api: openai.responses, anthropic.messages
     if isinstance(vercel, str) and vercel:

@@ -168,7 +168,8 @@ def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
     """(source, reason) for the exports recognised by their envelope rather than by their records' fields."""
     if "resourceSpans" in keys:
         return "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)"
-    if {"name", "attributes"} <= keys and keys & {"spanContext", "context"} and keys & {"startTime", "start_time"}:
+    if {"name", "attributes"} <= keys and (keys & {"spanContext", "context"} and keys & {"startTime", "start_time"}
+                                           or not keys - {"name", "attributes", "parent_span_id", "parentSpanId"}):
         return "otlp", "OpenTelemetry SDK spans (name, spanContext/context, attributes object)"
     if "batch" in keys and not keys - {"batch", "metadata"}:
         return "langfuse-api", "Langfuse ingestion batch (batch of trace/observation events)"

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from auditor.loaders import conventions
+from auditor.loaders import conventions, langfuse
 from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
 
 
@@ -121,6 +121,29 @@ def _iso(nanos: Any) -> Any:
     return f"{base}.{rem:09d}Z"
 
 
+def kind_and_gen(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any) -> tuple[str, dict[str, Any]]:
+    """(record kind, chargeback facts) of one span. The Langfuse SDK (v3, and LiteLLM's Langfuse OTel logger) writes
+    its observation as ``langfuse.observation.*`` attributes: type, model.name, usage_details, cost_details (objects,
+    or JSON strings in OTLP); those decide where present."""
+    kind, gen = conventions.span_kind(attrs), conventions.gen_fields(attrs, resource, scope_name)
+    otype = attrs.get("langfuse.observation.type")
+    if not isinstance(otype, str) or not otype:
+        return kind, gen
+    kind = langfuse.LLM_TYPES.get(otype.upper(), "other")
+    obs = {"usageDetails": attrs.get("langfuse.observation.usage_details"),
+           "costDetails": attrs.get("langfuse.observation.cost_details")}
+    ins, outs, cached, write = langfuse.usage(obs)
+    amount, _ = langfuse.cost(obs)
+    found = {"model": attrs.get("langfuse.observation.model.name"), "input_tokens": ins, "output_tokens": outs,
+             "cached_input_tokens": cached, "cache_write_tokens": write, "cost": amount}
+    gen.update({k: v for k, v in found.items() if v is not None and gen.get(k) is None})
+    if amount is not None and gen.get("pricing_source") is None:
+        gen["pricing_source"] = "langfuse/provided-cost"  # the client priced the call and sent its cost
+    if gen.get("provider") is None:
+        gen["provider"] = conventions.canonical_provider(conventions.model_prefix(gen.get("model")))
+    return kind, gen
+
+
 def _status(status: Any) -> str:
     code = status.get("code") if isinstance(status, dict) else None
     return "failure" if code in (2, "2", "STATUS_CODE_ERROR") else "success"
@@ -142,7 +165,7 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                 if not isinstance(span, dict):
                     continue
                 attrs = attributes(span.get("attributes"))
-                kind = conventions.span_kind(attrs)
+                kind, gen = kind_and_gen(attrs, resource, scope_name)
                 owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
                 if stats is not None:
                     stats.add(kind, owner, src, attrs, resource)
@@ -151,7 +174,7 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                     "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
                     "attributes": attrs,
                     "merged": {**resource, **attrs},
-                    "gen": conventions.gen_fields(attrs, resource, scope_name),
+                    "gen": gen,
                     "owner": owner,
                     "owner_src": src,
                     "traceId": span_id(span.get("traceId"), 16),
@@ -168,9 +191,11 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
 def is_sdk_span(doc: Any) -> bool:
     """A span as an OpenTelemetry SDK serialises it (not OTLP): JavaScript's ReadableSpan (``spanContext``,
     ``startTime: [seconds, nanos]``) or Python's ``Span.to_json()`` / ConsoleSpanExporter (``context.trace_id``,
-    ``start_time`` ISO), attributes as a plain object."""
+    ``start_time`` ISO), attributes as a plain object; also the ``{name, parent_span_id, attributes}`` span LiteLLM's
+    Langfuse OTel logger records."""
     return (isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "name" in doc
-            and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)))
+            and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)
+                 or "parent_span_id" in doc or "parentSpanId" in doc))
 
 
 def _hr_time(v: Any) -> Any:
@@ -194,7 +219,7 @@ def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None 
     scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or {}
     scope_name = scope.get("name") if isinstance(scope, dict) else None
     attrs = span["attributes"]
-    kind = conventions.span_kind(attrs)
+    kind, gen = kind_and_gen(attrs, resource, scope_name)
     owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
     if stats is not None:
         stats.add(kind, owner, src, attrs, resource)
@@ -205,7 +230,7 @@ def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None 
         "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
         "attributes": attrs,
         "merged": {**resource, **attrs},
-        "gen": conventions.gen_fields(attrs, resource, scope_name),
+        "gen": gen,
         "owner": owner,
         "owner_src": src,
         "traceId": _sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16),
