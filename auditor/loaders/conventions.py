@@ -8,7 +8,10 @@ Spans of the same LLM call look different per instrumentation:
 * OpenLLMetry / Traceloop: ``llm.request.type``, ``traceloop.span.kind``, ``llm.usage.*`` in older versions;
 * OpenInference (Arize): ``openinference.span.kind`` (LLM, EMBEDDING, CHAIN, AGENT, TOOL, RETRIEVER, ...), ``llm.model_name``,
   ``llm.provider`` / ``llm.system``, ``llm.token_count.prompt|completion|total``, ``llm.cost.*``;
-* Strands and other agent frameworks put their own name in ``gen_ai.system`` (``strands-agents``): not who bills the call.
+* Strands and other agent frameworks put their own name in ``gen_ai.system`` or ``gen_ai.provider.name``
+  (``strands-agents``, Google ADK's ``gcp.vertex.agent``): not who bills the call; such a span without an LLM
+  operation (ADK's ``call_llm``) wraps the provider call and repeats its usage, so it is agent context;
+* Pydantic AI: the semconv names plus ``operation.cost`` (priced with genai-prices).
   Their Bedrock model ids (``us.anthropic.claude-...-v1:0``) then name the biller: ``bedrock``;
 * Vercel AI SDK: ``ai.operationId`` (only ``*.doGenerate`` / ``*.doStream`` / ``*.doEmbed`` are provider calls, the
   ``ai.generateText`` around them sums their usage), ``ai.model.provider`` (``openai.responses``: provider ``openai``),
@@ -43,7 +46,8 @@ _BEDROCK_MODEL = re.compile(
 FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "llama_index", "llamaindex", "haystack",
               "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
               "spring_ai", "pydantic_ai", "pydantic-ai", "dspy", "agno", "smolagents", "mastra", "vercel-ai", "ai-sdk",
-              "google_adk", "google-adk", "beeai", "letta", "traceloop", "openlit", "langfuse"}
+              "google_adk", "google-adk", "gcp.vertex.agent", "beeai", "letta", "traceloop", "openlit", "langfuse",
+              "autogen-core", "microsoft.agent_framework", "koog"}
 
 OWNER_KEYS: dict[str, tuple[str, ...]] = {
     "team_id": ("team.id", "team_id", "team.name", "team_name", "team", "app.team", "owner.team", "owner",
@@ -108,6 +112,10 @@ def span_kind(attrs: dict[str, Any]) -> str:
         return "tool"
     if op in LLM_OPERATIONS:
         return "llm"
+    if not op and str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "").lower() in FRAMEWORKS:
+        # A framework's own span around the provider call (Google ADK's call_llm): it repeats the usage of the
+        # call span under it, which is the one to count.
+        return "agent"
     tl = str(attrs.get("traceloop.span.kind") or "").lower()
     if tl in ("workflow", "task", "agent"):
         return "agent"
@@ -199,6 +207,9 @@ def gen_fields(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any 
     model = _first(attrs, ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.model",
                            "llm.response.model", "ai.model.id"))
     cost, source = _first(attrs, ("gen_ai.usage.cost.amount", "gen_ai.usage.cost")), None
+    if cost is None and _decimal(attrs.get("operation.cost")) is not None:
+        # Pydantic AI (and Logfire) price each model request with genai-prices into operation.cost.
+        cost, source = attrs["operation.cost"], "pydantic-ai/genai-prices"
     if cost is None:
         total = attrs.get("llm.cost.total")
         parts = [_decimal(attrs.get(k)) for k in ("llm.cost.prompt", "llm.cost.completion") if k in attrs]

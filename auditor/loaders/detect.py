@@ -169,8 +169,9 @@ def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
     if "resourceSpans" in keys:
         return "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)"
     if {"name", "attributes"} <= keys and (keys & {"spanContext", "context"} and keys & {"startTime", "start_time"}
+                                           or {"span_id", "trace_id"} <= keys
                                            or not keys - {"name", "attributes", "parent_span_id", "parentSpanId"}):
-        return "otlp", "OpenTelemetry SDK spans (name, spanContext/context, attributes object)"
+        return "otlp", "OpenTelemetry spans as JSON objects (name, ids, attributes object), not OTLP"
     if "batch" in keys and not keys - {"batch", "metadata"}:
         return "langfuse-api", "Langfuse ingestion batch (batch of trace/observation events)"
     if "observations" in keys and ({"trace"} <= keys or {"id", "timestamp"} <= keys or "userId" in keys):

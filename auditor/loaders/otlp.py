@@ -191,11 +191,12 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
 def is_sdk_span(doc: Any) -> bool:
     """A span as an OpenTelemetry SDK serialises it (not OTLP): JavaScript's ReadableSpan (``spanContext``,
     ``startTime: [seconds, nanos]``) or Python's ``Span.to_json()`` / ConsoleSpanExporter (``context.trace_id``,
-    ``start_time`` ISO), attributes as a plain object; also the ``{name, parent_span_id, attributes}`` span LiteLLM's
-    Langfuse OTel logger records."""
+    ``start_time`` ISO), attributes as a plain object; also flat spans with their own ``span_id`` / ``trace_id`` /
+    ``start_time`` (nanoseconds), as Strands Evals records them, and the ``{name, parent_span_id, attributes}`` span
+    LiteLLM's Langfuse OTel logger records."""
     return (isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "name" in doc
             and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)
-                 or "parent_span_id" in doc or "parentSpanId" in doc))
+                 or "parent_span_id" in doc or "parentSpanId" in doc or "span_id" in doc))
 
 
 def _hr_time(v: Any) -> Any:
@@ -212,11 +213,11 @@ def _sdk_id(v: Any, nbytes: int) -> str | None:
 
 
 def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None = None) -> dict[str, Any]:
-    ctx = span.get("spanContext") if isinstance(span.get("spanContext"), dict) else span.get("context") or {}
+    ctx = span.get("spanContext") if isinstance(span.get("spanContext"), dict) else span.get("context") or span
     parent = span.get("parentSpanId") or span.get("parent_id") or (span.get("parentSpanContext") or {}).get("spanId")
     res = span.get("resource")
     resource = res.get("attributes") if isinstance(res, dict) and isinstance(res.get("attributes"), dict) else {}
-    scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or {}
+    scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or span.get("scope") or {}
     scope_name = scope.get("name") if isinstance(scope, dict) else None
     attrs = span["attributes"]
     kind, gen = kind_and_gen(attrs, resource, scope_name)
@@ -224,7 +225,8 @@ def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None 
     if stats is not None:
         stats.add(kind, owner, src, attrs, resource)
     status = span.get("status") if isinstance(span.get("status"), dict) else {}
-    failed = status.get("code") in (2, "2") or str(status.get("status_code", "")).upper() == "ERROR"
+    code = str(status.get("code", status.get("status_code", ""))).upper()
+    failed = code in ("2", "ERROR", "STATUS_CODE_ERROR", "STATUSCODE.ERROR")
     return {
         "resource": resource,
         "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
