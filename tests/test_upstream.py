@@ -108,9 +108,20 @@ def _langfuse_span(attrs: dict) -> tuple[int, Decimal, int, int]:
     return 1, _langfuse_cost(obs), ins, outs
 
 
+def _otlp_attributes(items: list[dict]) -> dict:
+    """proto3 JSON ``[{key, value: {stringValue | intValue (a decimal string) | ...}}]`` as a plain object."""
+    out = {}
+    for kv in items:
+        (kind, v), = kv["value"].items()
+        out[kv["key"]] = int(v) if kind == "intValue" else v
+    return out
+
+
 def expected(path: Path) -> tuple[int, Decimal, int, int]:
     """(LLM records, total cost, input tokens, output tokens) from the raw file."""
     doc = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(doc, dict) and isinstance(doc.get("attributes"), list):  # one bare OTLP Span
+        return _sdk_spans([{"attributes": _otlp_attributes(doc["attributes"])}])
     if isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "parent_span_id" in doc:
         return _langfuse_span(doc["attributes"])
     if isinstance(doc, list) and doc and all("spanContext" in s or "context" in s or "span_id" in s for s in doc):
@@ -151,7 +162,7 @@ def test_enough_upstream_files() -> None:
     provenance = (UPSTREAM / "PROVENANCE.md").read_text(encoding="utf-8")
     for p in FILES:
         assert p.relative_to(UPSTREAM).as_posix() in provenance, p
-    assert len(projects) >= 2 and len(FILES) >= 7
+    assert len(projects) >= 5 and len(FILES) >= 25
 
 
 # Where the raw file names who billed the call, and how (the field each upstream project documents).
@@ -164,6 +175,7 @@ PROVIDER_HINTS = {
     "langfuse/framework-traces/google-vertex-tools-langchain-2025-09-19.json": "vertex_ai",  # ls_provider google_vertexai
     "strands/evals-mapper-fixtures/adk_live_spans.json": "gemini",  # gen_ai.system gemini (call_llm: gcp.vertex.agent)
     "strands/evals-mapper-fixtures/pydantic_ai_live_spans.json": "bedrock",  # gen_ai.provider.name bedrock
+    "envoy-ai-gateway/testopeninference-spans/chat-streaming.json": "openai",  # llm.system openai
 }
 
 
@@ -173,3 +185,15 @@ def test_upstream_provider(name: str) -> None:
     loaded = load_records([UPSTREAM / name], Policy())
     got = {r[0] for r in loaded.con.execute("SELECT DISTINCT provider FROM records WHERE record_kind = 'llm'").fetchall()}
     assert got == {PROVIDER_HINTS[name]}
+
+
+def test_upstream_otlp_ids_decoded() -> None:
+    """Envoy AI Gateway's recorder writes span ids as Go's protojson does, base64: they come out as the hex the
+    Collector writes, and the nanosecond string as the timestamp."""
+    path = UPSTREAM / "envoy-ai-gateway/testopeninference-spans/chat-streaming-detailed-usage.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    import base64
+    loaded = load_records([path], Policy())
+    trace_id, span_id, ts = loaded.con.execute("SELECT trace_id, span_id, epoch_ns(timestamp) FROM records").fetchone()
+    assert trace_id == base64.b64decode(raw["traceId"]).hex() and span_id == base64.b64decode(raw["spanId"]).hex()
+    assert ts // 1000 == int(raw["startTimeUnixNano"]) // 1000

@@ -188,6 +188,19 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                 }
 
 
+# The fields of an OTLP Span message (proto3 JSON names): a file of bare spans, outside any request.
+OTLP_SPAN_FIELDS = frozenset({"traceId", "spanId", "parentSpanId", "traceState", "flags", "name", "kind",
+                              "startTimeUnixNano", "endTimeUnixNano", "attributes", "droppedAttributesCount", "events",
+                              "droppedEventsCount", "links", "droppedLinksCount", "status"})
+
+
+def is_otlp_span(doc: Any) -> bool:
+    """One OTLP ``Span`` in proto3 JSON (attributes as ``[{key, value}]``) on its own, as Envoy AI Gateway's recorder
+    stores the spans it receives: it has no resource or scope."""
+    return (isinstance(doc, dict) and "name" in doc and isinstance(doc.get("attributes"), list)
+            and not set(doc) - OTLP_SPAN_FIELDS)
+
+
 def is_sdk_span(doc: Any) -> bool:
     """A span as an OpenTelemetry SDK serialises it (not OTLP): JavaScript's ReadableSpan (``spanContext``,
     ``startTime: [seconds, nanos]``) or Python's ``Span.to_json()`` / ConsoleSpanExporter (``context.trace_id``,
@@ -253,6 +266,8 @@ def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
         if b.full():
             yield b.flush()
         return
+    if is_otlp_span(request):
+        request = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [request]}]}]}
     try:
         for index, doc in enumerate(flatten(request, stats)):
             b.add(json.dumps(doc), line, index)
