@@ -15,6 +15,11 @@ OpenLLMetry/Traceloop, OpenInference, Strands, Spring AI): ``conventions`` reads
 Proto3 JSON allows 64-bit integers as decimal strings or numbers and enums as integers or names; both are
 accepted. protobufjs' JSON (``toJSON`` without options) writes ids as base64 and 64-bit integers as
 ``{low, high}`` objects: both are decoded (ids to lowercase hex, as the Collector writes them).
+
+Besides requests, a file may hold bare OTLP ``Span`` objects (Envoy AI Gateway's recorder), or spans as an SDK
+serialises them, attributes as a plain object: JavaScript's ReadableSpan (``spanContext``, ``startTime: [s, ns]``),
+Python's ``Span.to_json()``, flat ``{span_id, trace_id, start_time, attributes}`` objects (Strands Evals), and the
+``{name, parent_span_id, attributes}`` spans of LiteLLM's Langfuse OTel logger (``langfuse.observation.*``).
 """
 
 from __future__ import annotations
