@@ -119,3 +119,28 @@ def test_naive_timestamps_counted_in_parquet(tmp_path):
     assert loaded.inputs[0].naive_timestamps == 2
     by_id = {r["request_id"]: r["timestamp"].isoformat() for r in recs}
     assert by_id["a"] == "2025-01-24T22:30:00" and by_id["b"] == "2025-01-24T23:30:00"
+
+
+def test_blob_storage_export_counts_cached_input(tmp_path):
+    """Langfuse's blob-storage export (snake_case, JSONL or CSV) is detected as the `langfuse` preset; usage_details
+    parts are disjoint, so input_tokens is input + input_cached_tokens, as for the API shapes."""
+    import csv
+
+    row = {"id": "o1", "trace_id": "t1", "project_id": "p1", "type": "GENERATION", "parent_observation_id": "",
+           "start_time": "2025-01-24T23:30:00.000Z", "level": "DEFAULT", "provided_model_name": "gpt-4o",
+           "usage_details": {"input": 10, "input_cached_tokens": 90, "output": 5, "total": 105},
+           "cost_details": {"total": 0.001}, "total_cost": 0.001, "metadata": {"team": "search"}}
+    plain = {**row, "id": "o2", "usage_details": {"input": 3, "output": 1, "total": 4}}
+    jl = tmp_path / "observations.jsonl"
+    jl.write_text(json.dumps(row) + "\n" + json.dumps(plain) + "\n")
+    cv = tmp_path / "observations.csv"
+    with cv.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        w.writeheader()
+        for r in (row, plain):
+            w.writerow({k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()})
+    for p in (jl, cv):
+        recs, loaded = rows(p)
+        assert loaded.inputs[0].format == "langfuse", p
+        got = sorted((r["request_id"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"]) for r in recs)
+        assert got == [("o1", 100, 5, 90), ("o2", 3, 1, None)], p
