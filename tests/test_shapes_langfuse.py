@@ -84,3 +84,63 @@ def test_naive_timestamps_are_read_in_the_policy_timezone_and_counted(tmp_path):
     assert "1 record had a timestamp without a time zone: read as Europe/Berlin (the policy's timezone)" in d["inputs"][0]["notes"]
     recs_utc, _ = rows(p)
     assert recs_utc[0]["timestamp"].isoformat() == "2025-01-24T23:30:00"
+
+
+def test_naive_timestamps_counted_in_langfuse_api_pages(tmp_path):
+    """A ``GET /api/public/observations`` page ({data: [...]}) with one startTime without a zone: counted once."""
+    obs = {"id": "o1", "traceId": "t1", "type": "GENERATION", "startTime": "2025-01-24T23:30:00", "model": "gpt-4o",
+           "usageDetails": {"input": 1, "output": 2}, "costDetails": {"total": 0.1}}
+    page = {"data": [obs, {**obs, "id": "o2", "startTime": "2025-01-24T23:30:00.000Z"}], "meta": {"page": 1, "totalItems": 2}}
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps(page))
+    berlin = from_dict({"timezone": "Europe/Berlin"}, "test")
+    recs, loaded = rows(p, berlin)
+    assert loaded.inputs[0].format == "langfuse-api"
+    assert loaded.inputs[0].naive_timestamps == 1
+    assert sorted(r["timestamp"].isoformat() for r in recs) == ["2025-01-24T22:30:00", "2025-01-24T23:30:00"]
+
+
+def test_naive_timestamps_counted_in_parquet(tmp_path):
+    """A SpendLogs table written to Parquet with startTime as text: the zone-less ones are counted and read in
+    the policy's timezone; an ISO string with an offset is exact."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = {"model": "gpt-4o", "spend": 0.1, "prompt_tokens": 1, "completion_tokens": 1, "api_key": "k", "user": "u",
+            "metadata": "{}", "custom_llm_provider": "openai", "call_type": "acompletion"}
+    table = [{**base, "request_id": "a", "startTime": "2025-01-24 23:30:00", "endTime": "2025-01-24 23:30:01"},
+             {**base, "request_id": "b", "startTime": "2025-01-24T23:30:00+00:00", "endTime": "2025-01-24T23:30:01+00:00"},
+             {**base, "request_id": "c", "startTime": "2025-01-24 23:30:00.5", "endTime": "2025-01-24 23:30:01"}]
+    p = tmp_path / "spend.parquet"
+    pq.write_table(pa.Table.from_pylist(table), p)
+    berlin = from_dict({"timezone": "Europe/Berlin"}, "test")
+    recs, loaded = rows(p, berlin)
+    assert loaded.inputs[0].format == "litellm-spendlogs"
+    assert loaded.inputs[0].naive_timestamps == 2
+    by_id = {r["request_id"]: r["timestamp"].isoformat() for r in recs}
+    assert by_id["a"] == "2025-01-24T22:30:00" and by_id["b"] == "2025-01-24T23:30:00"
+
+
+def test_blob_storage_export_counts_cached_input(tmp_path):
+    """Langfuse's blob-storage export (snake_case, JSONL or CSV) is detected as the `langfuse` preset; usage_details
+    parts are disjoint, so input_tokens is input + input_cached_tokens, as for the API shapes."""
+    import csv
+
+    row = {"id": "o1", "trace_id": "t1", "project_id": "p1", "type": "GENERATION", "parent_observation_id": "",
+           "start_time": "2025-01-24T23:30:00.000Z", "level": "DEFAULT", "provided_model_name": "gpt-4o",
+           "usage_details": {"input": 10, "input_cached_tokens": 90, "output": 5, "total": 105},
+           "cost_details": {"total": 0.001}, "total_cost": 0.001, "metadata": {"team": "search"}}
+    plain = {**row, "id": "o2", "usage_details": {"input": 3, "output": 1, "total": 4}}
+    jl = tmp_path / "observations.jsonl"
+    jl.write_text(json.dumps(row) + "\n" + json.dumps(plain) + "\n")
+    cv = tmp_path / "observations.csv"
+    with cv.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        w.writeheader()
+        for r in (row, plain):
+            w.writerow({k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()})
+    for p in (jl, cv):
+        recs, loaded = rows(p)
+        assert loaded.inputs[0].format == "langfuse", p
+        got = sorted((r["request_id"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"]) for r in recs)
+        assert got == [("o1", 100, 5, 90), ("o2", 3, 1, None)], p

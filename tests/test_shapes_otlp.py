@@ -68,6 +68,16 @@ def test_openinference_llm_span_is_an_llm_call_with_its_tokens_and_cost(tmp_path
     ({"gen_ai.system": "strands-agents", "gen_ai.request.model": "openai/gpt-4.1-nano"}, "openai"),
     ({"gen_ai.system": "openai"}, "openai"),
     ({"gen_ai.system": "langchain", "gen_ai.request.model": "gpt-4o"}, None),
+    # Strands on the latest conventions writes its name as gen_ai.provider.name; its Bedrock model ids name the biller
+    ({"gen_ai.provider.name": "strands-agents", "gen_ai.request.model": "us.anthropic.claude-3-7-sonnet-20250219-v1:0"},
+     "bedrock"),
+    ({"gen_ai.system": "strands-agents", "gen_ai.request.model": "anthropic.claude-3-5-sonnet-20240620-v1:0"}, "bedrock"),
+    ({"gen_ai.system": "strands-agents", "gen_ai.request.model": "claude-3-5-sonnet"}, None),
+    ({"gen_ai.provider.name": "aws.bedrock"}, "bedrock"),  # the semconv's well-known names, in ours
+    ({"gen_ai.provider.name": "gcp.vertex_ai"}, "vertex_ai"),
+    ({"gen_ai.system": "langchain", "server.address": "api.anthropic.com"}, "anthropic"),  # from the API host
+    ({"gen_ai.system": "langchain", "server.address": "llm.internal.example.com"}, None),
+    ({"ai.model.provider": "anthropic.messages", "gen_ai.system": "anthropic.messages"}, "anthropic"),  # Vercel AI SDK
 ])
 def test_provider_rules(tmp_path, attrs, provider):
     base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 3,
@@ -132,3 +142,33 @@ def test_unknown_owner_attribute_is_named_with_the_mapping_line(tmp_path):
     assert "'squad' looks like one" in text
     html = renderer("html")(auditor.audit([tmp_path / "owned.jsonl"]))
     assert "Where ownership came from" in html and "/merged/squad" in html
+
+
+def _to_json_span(i: int, attrs: dict, status: str = "UNSET") -> dict:
+    """A span as opentelemetry-sdk's ``ReadableSpan.to_json()`` (and ConsoleSpanExporter) writes it."""
+    return {"name": f"chat {i}", "context": {"trace_id": "0x5b8aa5a2d2c872e8321cf37308d69df2",
+                                             "span_id": f"0x{i:016x}", "trace_state": "[]"},
+            "kind": "SpanKind.CLIENT", "parent_id": None, "start_time": f"2025-03-0{i}T10:00:00.000000Z",
+            "end_time": f"2025-03-0{i}T10:00:01.000000Z", "status": {"status_code": status}, "attributes": attrs,
+            "events": [], "links": [], "resource": {"attributes": {"service.name": "search-api", "team.name": "search"},
+                                                    "schema_url": ""}}
+
+
+@pytest.mark.parametrize("container", ["json", "jsonl"])
+def test_python_sdk_span_json_is_read(tmp_path, container):
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o",
+             "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5}
+    spans = [_to_json_span(1, attrs), _to_json_span(2, {**attrs, "gen_ai.usage.input_tokens": 7}, "ERROR"),
+             _to_json_span(3, {"gen_ai.operation.name": "execute_tool"})]
+    p = tmp_path / f"spans.{container}"
+    p.write_text(json.dumps(spans, indent=2) if container == "json" else "\n".join(json.dumps(s) for s in spans) + "\n")
+    loaded = load_records([p], Policy())
+    assert loaded.inputs[0].format == "otlp" and loaded.rejected == 0
+    got = loaded.con.execute("SELECT record_kind, span_id, trace_id, team_id, service_id, input_tokens, status,"
+                             " strftime(timestamp, '%Y-%m-%d %H:%M') FROM records ORDER BY span_id").fetchall()
+    assert got == [("llm", "0000000000000001", "5b8aa5a2d2c872e8321cf37308d69df2", "search", "search-api", 10, "success",
+                    "2025-03-01 10:00"),
+                   ("llm", "0000000000000002", "5b8aa5a2d2c872e8321cf37308d69df2", "search", "search-api", 7, "failure",
+                    "2025-03-02 10:00"),
+                   ("tool", "0000000000000003", "5b8aa5a2d2c872e8321cf37308d69df2", "search", "search-api", None, "success",
+                    "2025-03-03 10:00")]

@@ -8,7 +8,14 @@ Spans of the same LLM call look different per instrumentation:
 * OpenLLMetry / Traceloop: ``llm.request.type``, ``traceloop.span.kind``, ``llm.usage.*`` in older versions;
 * OpenInference (Arize): ``openinference.span.kind`` (LLM, EMBEDDING, CHAIN, AGENT, TOOL, RETRIEVER, ...), ``llm.model_name``,
   ``llm.provider`` / ``llm.system``, ``llm.token_count.prompt|completion|total``, ``llm.cost.*``;
-* Strands and other agent frameworks put their own name in ``gen_ai.system`` (``strands-agents``): not who bills the call.
+* Strands and other agent frameworks put their own name in ``gen_ai.system`` or ``gen_ai.provider.name``
+  (``strands-agents``, Google ADK's ``gcp.vertex.agent``): not who bills the call; such a span without an LLM
+  operation (ADK's ``call_llm``) wraps the provider call and repeats its usage, so it is agent context;
+* Pydantic AI: the semconv names plus ``operation.cost`` (priced with genai-prices).
+  Their Bedrock model ids (``us.anthropic.claude-...-v1:0``) then name the biller: ``bedrock``;
+* Vercel AI SDK: ``ai.operationId`` (only ``*.doGenerate`` / ``*.doStream`` / ``*.doEmbed`` are provider calls, the
+  ``ai.generateText`` around them sums their usage), ``ai.model.provider`` (``openai.responses``: provider ``openai``),
+  ``ai.model.id``, ``ai.usage.inputTokens|promptTokens`` / ``outputTokens|completionTokens``.
 
 Ownership has no OpenTelemetry convention: deployments write ``team.name``, ``team``, ``owner``, ``cost_center``, ... on the
 resource, on the span, or as baggage copied onto each span. ``find_owner`` reads the common ones and says which
@@ -27,12 +34,20 @@ LLM_OPERATIONS = {"chat", "text_completion", "completion", "generate_content", "
 AGENT_OPERATIONS = {"invoke_agent", "create_agent", "workflow", "agent", "task"}
 TOOL_OPERATIONS = {"execute_tool", "tool", "retrieval"}
 OPENINFERENCE_KINDS = {"LLM": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool"}  # CHAIN, RETRIEVER, ...: other
+VERCEL_CALLS = (".doGenerate", ".doStream", ".doEmbed")
+# Bedrock model ids name the model's maker, not the biller: anthropic.claude-3-5-sonnet-20240620-v1:0, with a
+# cross-region inference profile prefix (us., eu., apac., global.) or as an ARN. Strands writes them so.
+_BEDROCK_MODEL = re.compile(
+    r"^(arn:aws[\w-]*:bedrock:.*|((us|eu|apac|us-gov|global|jp|au|ca)\.)?"
+    r"(anthropic|amazon|meta|cohere|mistral|ai21|deepseek|qwen|openai|writer|twelvelabs|stability|luma)\."
+    r"[a-z0-9][\w.\-]*?-v\d+(:\d+)?)$", re.I)
 
 # Values of gen_ai.system that name a framework or SDK, not the provider that bills the call.
 FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "llama_index", "llamaindex", "haystack",
               "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
               "spring_ai", "pydantic_ai", "pydantic-ai", "dspy", "agno", "smolagents", "mastra", "vercel-ai", "ai-sdk",
-              "google_adk", "google-adk", "beeai", "letta", "traceloop", "openlit", "langfuse"}
+              "google_adk", "google-adk", "gcp.vertex.agent", "beeai", "letta", "traceloop", "openlit", "langfuse",
+              "autogen-core", "microsoft.agent_framework", "koog"}
 
 OWNER_KEYS: dict[str, tuple[str, ...]] = {
     "team_id": ("team.id", "team_id", "team.name", "team_name", "team", "app.team", "owner.team", "owner",
@@ -83,6 +98,13 @@ def span_kind(attrs: dict[str, Any]) -> str:
     oi = attrs.get("openinference.span.kind")
     if isinstance(oi, str) and oi:
         return OPENINFERENCE_KINDS.get(oi.upper(), "other")
+    vercel = attrs.get("ai.operationId")
+    if isinstance(vercel, str) and vercel.startswith("ai."):
+        # Vercel AI SDK: ai.generateText wraps its provider calls (ai.generateText.doGenerate, ...) and carries their
+        # summed usage; only the do* spans are calls, or the wrapper would count each call twice.
+        if vercel.endswith(VERCEL_CALLS):
+            return "llm"
+        return "tool" if vercel == "ai.toolCall" else "other"
     op = str(attrs.get("gen_ai.operation.name") or "").lower()
     if op in AGENT_OPERATIONS:
         return "agent"
@@ -90,6 +112,10 @@ def span_kind(attrs: dict[str, Any]) -> str:
         return "tool"
     if op in LLM_OPERATIONS:
         return "llm"
+    if not op and str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "").lower() in FRAMEWORKS:
+        # A framework's own span around the provider call (Google ADK's call_llm): it repeats the usage of the
+        # call span under it, which is the one to count.
+        return "agent"
     tl = str(attrs.get("traceloop.span.kind") or "").lower()
     if tl in ("workflow", "task", "agent"):
         return "agent"
@@ -102,20 +128,70 @@ def span_kind(attrs: dict[str, Any]) -> str:
 
 
 def model_prefix(model: Any) -> str | None:
-    """``openai/gpt-4.1-nano`` -> ``openai`` (LiteLLM-style names); None without a ``/``."""
-    if isinstance(model, str) and "/" in model:
+    """``openai/gpt-4.1-nano`` -> ``openai`` (LiteLLM-style names); a Bedrock model id
+    (``us.anthropic.claude-3-7-sonnet-20250219-v1:0``) -> ``bedrock``; None otherwise."""
+    if not isinstance(model, str):
+        return None
+    if "/" in model and not model.startswith("arn:"):
         head = model.split("/", 1)[0].strip().lower()
         return head or None
+    if _BEDROCK_MODEL.match(model.strip()):
+        return "bedrock"
+    return None
+
+
+# The conventions' provider names -> the names the rest of audit-logs uses (LiteLLM's custom_llm_provider):
+# OpenTelemetry's gen_ai.provider.name well-known values, Pydantic AI's and LangChain's names.
+PROVIDER_ALIASES = {
+    "aws.bedrock": "bedrock", "amazon-bedrock": "bedrock", "amazon_bedrock": "bedrock",
+    "gcp.vertex_ai": "vertex_ai", "google-vertex": "vertex_ai", "google_vertexai": "vertex_ai", "vertex": "vertex_ai",
+    "gcp.gemini": "gemini", "google-gla": "gemini", "google_genai": "gemini", "google.generative-ai": "gemini",
+    "gcp.gen_ai": "google", "azure.ai.openai": "azure", "az.ai.openai": "azure", "azure-openai": "azure",
+    "azure.ai.inference": "azure_ai", "az.ai.inference": "azure_ai", "mistral_ai": "mistral", "x_ai": "xai",
+    "ibm.watsonx.ai": "watsonx",
+}
+# API hosts -> provider, for records that name only the endpoint (LiteLLM's api_base, OpenTelemetry's server.address).
+_HOSTS = ((re.compile(r"(^|\.)openai\.azure\.com$"), "azure"), (re.compile(r"^api\.openai\.com$"), "openai"),
+          (re.compile(r"^api\.anthropic\.com$"), "anthropic"), (re.compile(r"^bedrock(-runtime)?[.-]"), "bedrock"),
+          (re.compile(r"^generativelanguage\.googleapis\.com$"), "gemini"),
+          (re.compile(r"(^|[.-])aiplatform\.googleapis\.com$"), "vertex_ai"), (re.compile(r"^api\.mistral\.ai$"), "mistral"),
+          (re.compile(r"^api\.groq\.com$"), "groq"), (re.compile(r"^api\.deepseek\.com$"), "deepseek"),
+          (re.compile(r"^api\.cohere\.(com|ai)$"), "cohere"), (re.compile(r"^api\.x\.ai$"), "xai"),
+          (re.compile(r"^openrouter\.ai$"), "openrouter"))
+
+
+def canonical_provider(v: Any) -> Any:
+    if isinstance(v, str):
+        return PROVIDER_ALIASES.get(v.strip().lower(), v)
+    return v
+
+
+def provider_from_host(url: Any) -> str | None:
+    """``https://api.openai.com/v1`` or ``api.openai.com`` -> ``openai``; None for an unknown or private host."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip().lower()).split("/", 1)[0].split(":", 1)[0]
+    for pattern, name in _HOSTS:
+        if pattern.search(host):
+            return name
     return None
 
 
 def provider(attrs: dict[str, Any], resource: dict[str, Any], model: Any) -> Any:
-    """``gen_ai.provider.name``, else ``gen_ai.system`` unless it names a framework, else OpenInference's
-    ``llm.provider`` / ``llm.system``, else the model's ``provider/`` prefix."""
+    return canonical_provider(_provider(attrs, resource, model))
+
+
+def _provider(attrs: dict[str, Any], resource: dict[str, Any], model: Any) -> Any:
+    """``gen_ai.provider.name``, else the Vercel AI SDK's ``ai.model.provider``, else ``gen_ai.system`` unless it
+    names a framework, else OpenInference's ``llm.provider`` / ``llm.system``, else the model's ``provider/`` prefix
+    or Bedrock shape, else the API host (``server.address``)."""
     for layer in (attrs, resource):
-        v = layer.get("gen_ai.provider.name")
-        if v not in (None, ""):
+        v = layer.get("gen_ai.provider.name")  # Strands on the latest conventions writes its own name here too
+        if v not in (None, "") and str(v).lower() not in FRAMEWORKS:
             return v
+    vercel = attrs.get("ai.model.provider")  # the Vercel AI SDK's provider.api: openai.responses, anthropic.messages
+    if isinstance(vercel, str) and vercel:
+        return vercel.split(".", 1)[0]
     for layer in (attrs, resource):
         v = layer.get("gen_ai.system")
         if isinstance(v, str) and v and v.lower() not in FRAMEWORKS:
@@ -123,14 +199,17 @@ def provider(attrs: dict[str, Any], resource: dict[str, Any], model: Any) -> Any
     v = _first(attrs, ("llm.provider", "llm.system"))
     if isinstance(v, str) and v.lower() not in FRAMEWORKS:
         return v
-    return model_prefix(model)
+    return model_prefix(model) or provider_from_host(_first(attrs, ("server.address", "url.full", "http.url")))
 
 
 def gen_fields(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any = None) -> dict[str, Any]:
     """The chargeback facts of one span, whichever convention its instrumentation follows."""
     model = _first(attrs, ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.model",
-                           "llm.response.model"))
+                           "llm.response.model", "ai.model.id"))
     cost, source = _first(attrs, ("gen_ai.usage.cost.amount", "gen_ai.usage.cost")), None
+    if cost is None and _decimal(attrs.get("operation.cost")) is not None:
+        # Pydantic AI (and Logfire) price each model request with genai-prices into operation.cost.
+        cost, source = attrs["operation.cost"], "pydantic-ai/genai-prices"
     if cost is None:
         total = attrs.get("llm.cost.total")
         parts = [_decimal(attrs.get(k)) for k in ("llm.cost.prompt", "llm.cost.completion") if k in attrs]
@@ -148,13 +227,15 @@ def gen_fields(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any 
     return {
         "provider": provider(attrs, resource, model),
         "model": model,
-        "model_version": _first(attrs, ("gen_ai.response.model", "llm.response.model")),
+        "model_version": _first(attrs, ("gen_ai.response.model", "llm.response.model", "ai.response.model")),
         "input_tokens": _int(_first(attrs, ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
-                                            "llm.usage.prompt_tokens"))),
+                                            "llm.usage.prompt_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens",
+                                            "ai.usage.tokens"))),
         "output_tokens": _int(_first(attrs, ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                                             "llm.token_count.completion", "llm.usage.completion_tokens"))),
+                                             "llm.token_count.completion", "llm.usage.completion_tokens",
+                                             "ai.usage.outputTokens", "ai.usage.completionTokens"))),
         "cached_input_tokens": _int(_first(attrs, ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-                                                   "llm.token_count.prompt_details.cache_read"))),
+                                                   "llm.token_count.prompt_details.cache_read", "ai.usage.cachedInputTokens"))),
         "cache_write_tokens": _int(_first(attrs, ("gen_ai.usage.cache_creation.input_tokens",
                                                   "gen_ai.usage.cache_creation_input_tokens",
                                                   "llm.token_count.prompt_details.cache_write"))),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from auditor.loaders.mapping import Mapping_, MappingError, load_mapping, parse_mapping
+from auditor.loaders.otlp import OTLP_SPAN_FIELDS
 from auditor.loaders.sources import PARQUET_MAGIC, InputError, head_bytes, open_binary
 
 import tomllib
@@ -168,6 +169,12 @@ def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
     """(source, reason) for the exports recognised by their envelope rather than by their records' fields."""
     if "resourceSpans" in keys:
         return "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)"
+    if {"name", "attributes"} <= keys and not keys - OTLP_SPAN_FIELDS:
+        return "otlp", "OTLP Span objects (proto3 JSON) outside an ExportTraceServiceRequest"
+    if {"name", "attributes"} <= keys and (keys & {"spanContext", "context"} and keys & {"startTime", "start_time"}
+                                           or {"span_id", "trace_id"} <= keys
+                                           or not keys - {"name", "attributes", "parent_span_id", "parentSpanId"}):
+        return "otlp", "OpenTelemetry spans as JSON objects (name, ids, attributes object), not OTLP"
     if "batch" in keys and not keys - {"batch", "metadata"}:
         return "langfuse-api", "Langfuse ingestion batch (batch of trace/observation events)"
     if "observations" in keys and ({"trace"} <= keys or {"id", "timestamp"} <= keys or "userId" in keys):

@@ -15,7 +15,8 @@ RETRIEVER, EVALUATOR, GUARDRAIL are trace context. The blob-storage export (snak
 Usage: Langfuse splits usage into disjoint parts that sum to ``total`` (``input`` is the uncached prompt,
 ``input_cached_tokens`` / ``input_cache_read`` / ``cache_read_input_tokens`` the cached part, ``output_reasoning`` part of
 the output): input_tokens is the sum of the input parts (cached ones included, as the contract counts them).
-Cost: ``costDetails.total``, else ``totalCost`` / ``calculatedTotalCost``, else the ingested ``usage.totalCost``.
+Cost: ``costDetails.total``, else ``totalCost`` / ``calculatedTotalCost``, else the ingested ``usage.totalCost``, else
+LiteLLM's ``metadata.litellm_response_cost`` (sent without usage for calls not priced by tokens).
 """
 
 from __future__ import annotations
@@ -95,11 +96,20 @@ def cost(obs: dict[str, Any]) -> tuple[Any, str]:
     u = _obj(obs.get("usage"))
     if _num(u.get("totalCost")) is not None:
         return u["totalCost"], "usage.totalCost"
+    # LiteLLM's Langfuse logger sends no usage for calls it prices by other units (a transcription's seconds) but
+    # keeps its price in the metadata: the call was paid for all the same.
+    meta = _obj(obs.get("metadata"))
+    for where, v in (("metadata.litellm_response_cost", meta.get("litellm_response_cost")),
+                     ("metadata.hidden_params.response_cost", _obj(meta.get("hidden_params")).get("response_cost"))):
+        if _num(v) is not None:
+            return v, where
     return None, ""
 
 
 def _pricing_source(obs: dict[str, Any], where: str, meta: dict[str, Any], sdk: str | None) -> str | None:
     provided = _obj(obs.get("providedCostDetails"))
+    if where.startswith("metadata."):
+        return "litellm/response_cost"
     if where == "usage.totalCost" or any(_num(v) for v in provided.values()):
         # The client priced the call and sent its cost (LiteLLM's Langfuse logger sends its response_cost).
         if "litellm_response_cost" in meta or sdk == "litellm":
@@ -126,9 +136,12 @@ def observation_doc(obs: dict[str, Any], trace: dict[str, Any], sdk: str | None,
     env = obs.get("environment") or trace.get("environment")
     if "environment" not in owner and isinstance(env, str) and env and env != "default":  # "default": none was set
         owner["environment"], src["environment"] = env, "Langfuse environment"
-    provider = (meta.get("ls_provider") or meta.get("provider") or attrs.get("gen_ai.provider.name")
-                or (attrs.get("gen_ai.system") if str(attrs.get("gen_ai.system", "")).lower() not in conventions.FRAMEWORKS else None)
-                or conventions.model_prefix(model))
+    provider = (meta.get("ls_provider") or meta.get("provider")
+                or next((attrs[k] for k in ("gen_ai.provider.name", "gen_ai.system")
+                         if attrs.get(k) and str(attrs[k]).lower() not in conventions.FRAMEWORKS), None)
+                or conventions.model_prefix(model)
+                or conventions.provider_from_host(_obj(meta.get("hidden_params")).get("api_base") or attrs.get("server.address")))
+    provider = conventions.canonical_provider(provider)
     start = obs.get("startTime") or obs.get("timestamp") or trace.get("timestamp")
     if stats is not None:
         stats.add(kind, owner, src, meta, path_prefix="/obs/metadata/")

@@ -15,7 +15,9 @@ are read as ISO 8601; one without an offset is local time in the policy's ``time
 list), ``map`` (``map = {from = "to"}``, ``default = ...``), ``prefix`` (``prefix = "litellm/"``) and
 ``provider_prefix`` (the provider of a LiteLLM-style model name, ``anthropic/claude-sonnet-4-6`` ->
 ``anthropic``; null when the name has no ``/``) and ``tag`` (``tag = ["env", "environment"]``: from a list of tags, the
-value of the first ``env:prod`` / ``env=prod`` item, ``prod``; null when none).
+value of the first ``env:prod`` / ``env=prod`` item, ``prod``; null when none) and ``sum_keys``
+(``prefixes = ["input", "cache_read"]``: the sum of an object's numbers under keys with one of those prefixes, ``total``
+excepted, for usage split into disjoint parts; null when no key matches).
 A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
 
 ``json_fields = ["metadata"]`` names top-level fields that hold JSON as text (CSV cells, SpendLogs).
@@ -34,7 +36,7 @@ from auditor.contract.schema import FIELDS
 from auditor.contract.sql import ident, json_literal, lit
 
 TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix",
-              "provider_prefix", "tag")
+              "provider_prefix", "tag", "sum_keys")
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 FIELD_NAMES = {f.name for f in FIELDS}
 EXTRA_FIELDS = ("record_kind",)  # not in the contract: "llm", or "agent"/"tool"/"other" for trace context spans
@@ -121,7 +123,11 @@ def _spec(name: str, raw: Any, where: str) -> FieldSpec:
         if transform == "tag" and not (isinstance(raw.get("tag"), list) and raw["tag"]
                                        and all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", t) for t in raw["tag"])):
             raise MappingError(f"{where}: field {name!r}: transform 'tag' needs tag = [\"env\", ...] (names of letters, digits, _ . -)")
-        allowed = {"map", "default", "prefix", "unit", "tag"}
+        if transform == "sum_keys" and not (isinstance(raw.get("prefixes"), list) and raw["prefixes"]
+                                            and all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", t)
+                                                    for t in raw["prefixes"])):
+            raise MappingError(f"{where}: field {name!r}: transform 'sum_keys' needs prefixes = [\"input\", ...]")
+        allowed = {"map", "default", "prefix", "unit", "tag", "prefixes"}
         unknown = set(raw) - allowed
         if unknown:
             raise MappingError(f"{where}: field {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -238,6 +244,15 @@ def _transform(spec: FieldSpec, v: str) -> str:
         hit = f"list_filter({items}, lambda x: regexp_matches(lower(x), {pat.lower()}))"
         return (f"CASE WHEN {jt} = 'ARRAY' AND len({hit}) > 0"
                 f" THEN to_json(trim(regexp_extract({hit}[1], {pat}, 2, 'i'))) END")
+    if t == "sum_keys":
+        # The sum of an object's numbers under keys starting with one of the prefixes ("total" excepted): usage split
+        # into disjoint parts (Langfuse's input + input_cached_tokens + ...). NULL when no key matches.
+        pat = lit("^(" + "|".join(re.escape(x) for x in o["prefixes"]) + ")")
+        keys = f"list_filter(json_keys({v}), lambda k: regexp_matches(k, {pat}) AND k <> 'total')"
+        key_path = "'$.\"' || k || '\"'"  # a JSON path quoting the key: keys may hold dots
+        nums = f"list_transform({keys}, lambda k: TRY_CAST(json_extract_string({v}, {key_path}) AS DECIMAL(38,6)))"
+        return (f"CASE WHEN {jt} = 'OBJECT' AND len(list_filter({nums}, lambda x: x IS NOT NULL)) > 0"
+                f" THEN to_json(list_sum(list_filter({nums}, lambda x: x IS NOT NULL))) END")
     if t == "provider_prefix":
         return f"CASE WHEN {jt} = 'VARCHAR' AND strpos({s}, '/') > 1 THEN to_json(split_part({s}, '/', 1)) END"
     raise MappingError(f"unknown transform {t}")

@@ -15,6 +15,11 @@ OpenLLMetry/Traceloop, OpenInference, Strands, Spring AI): ``conventions`` reads
 Proto3 JSON allows 64-bit integers as decimal strings or numbers and enums as integers or names; both are
 accepted. protobufjs' JSON (``toJSON`` without options) writes ids as base64 and 64-bit integers as
 ``{low, high}`` objects: both are decoded (ids to lowercase hex, as the Collector writes them).
+
+Besides requests, a file may hold bare OTLP ``Span`` objects (Envoy AI Gateway's recorder), or spans as an SDK
+serialises them, attributes as a plain object: JavaScript's ReadableSpan (``spanContext``, ``startTime: [s, ns]``),
+Python's ``Span.to_json()``, flat ``{span_id, trace_id, start_time, attributes}`` objects (Strands Evals), and the
+``{name, parent_span_id, attributes}`` spans of LiteLLM's Langfuse OTel logger (``langfuse.observation.*``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from auditor.loaders import conventions
+from auditor.loaders import conventions, langfuse
 from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
 
 
@@ -121,6 +126,29 @@ def _iso(nanos: Any) -> Any:
     return f"{base}.{rem:09d}Z"
 
 
+def kind_and_gen(attrs: dict[str, Any], resource: dict[str, Any], scope_name: Any) -> tuple[str, dict[str, Any]]:
+    """(record kind, chargeback facts) of one span. The Langfuse SDK (v3, and LiteLLM's Langfuse OTel logger) writes
+    its observation as ``langfuse.observation.*`` attributes: type, model.name, usage_details, cost_details (objects,
+    or JSON strings in OTLP); those decide where present."""
+    kind, gen = conventions.span_kind(attrs), conventions.gen_fields(attrs, resource, scope_name)
+    otype = attrs.get("langfuse.observation.type")
+    if not isinstance(otype, str) or not otype:
+        return kind, gen
+    kind = langfuse.LLM_TYPES.get(otype.upper(), "other")
+    obs = {"usageDetails": attrs.get("langfuse.observation.usage_details"),
+           "costDetails": attrs.get("langfuse.observation.cost_details")}
+    ins, outs, cached, write = langfuse.usage(obs)
+    amount, _ = langfuse.cost(obs)
+    found = {"model": attrs.get("langfuse.observation.model.name"), "input_tokens": ins, "output_tokens": outs,
+             "cached_input_tokens": cached, "cache_write_tokens": write, "cost": amount}
+    gen.update({k: v for k, v in found.items() if v is not None and gen.get(k) is None})
+    if amount is not None and gen.get("pricing_source") is None:
+        gen["pricing_source"] = "langfuse/provided-cost"  # the client priced the call and sent its cost
+    if gen.get("provider") is None:
+        gen["provider"] = conventions.canonical_provider(conventions.model_prefix(gen.get("model")))
+    return kind, gen
+
+
 def _status(status: Any) -> str:
     code = status.get("code") if isinstance(status, dict) else None
     return "failure" if code in (2, "2", "STATUS_CODE_ERROR") else "success"
@@ -142,7 +170,7 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                 if not isinstance(span, dict):
                     continue
                 attrs = attributes(span.get("attributes"))
-                kind = conventions.span_kind(attrs)
+                kind, gen = kind_and_gen(attrs, resource, scope_name)
                 owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
                 if stats is not None:
                     stats.add(kind, owner, src, attrs, resource)
@@ -151,7 +179,7 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                     "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
                     "attributes": attrs,
                     "merged": {**resource, **attrs},
-                    "gen": conventions.gen_fields(attrs, resource, scope_name),
+                    "gen": gen,
                     "owner": owner,
                     "owner_src": src,
                     "traceId": span_id(span.get("traceId"), 16),
@@ -165,8 +193,86 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
                 }
 
 
+# The fields of an OTLP Span message (proto3 JSON names): a file of bare spans, outside any request.
+OTLP_SPAN_FIELDS = frozenset({"traceId", "spanId", "parentSpanId", "traceState", "flags", "name", "kind",
+                              "startTimeUnixNano", "endTimeUnixNano", "attributes", "droppedAttributesCount", "events",
+                              "droppedEventsCount", "links", "droppedLinksCount", "status"})
+
+
+def is_otlp_span(doc: Any) -> bool:
+    """One OTLP ``Span`` in proto3 JSON (attributes as ``[{key, value}]``) on its own, as Envoy AI Gateway's recorder
+    stores the spans it receives: it has no resource or scope."""
+    return (isinstance(doc, dict) and "name" in doc and isinstance(doc.get("attributes"), list)
+            and not set(doc) - OTLP_SPAN_FIELDS)
+
+
+def is_sdk_span(doc: Any) -> bool:
+    """A span as an OpenTelemetry SDK serialises it (not OTLP): JavaScript's ReadableSpan (``spanContext``,
+    ``startTime: [seconds, nanos]``) or Python's ``Span.to_json()`` / ConsoleSpanExporter (``context.trace_id``,
+    ``start_time`` ISO), attributes as a plain object; also flat spans with their own ``span_id`` / ``trace_id`` /
+    ``start_time`` (nanoseconds), as Strands Evals records them, and the ``{name, parent_span_id, attributes}`` span
+    LiteLLM's Langfuse OTel logger records."""
+    return (isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "name" in doc
+            and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)
+                 or "parent_span_id" in doc or "parentSpanId" in doc or "span_id" in doc))
+
+
+def _hr_time(v: Any) -> Any:
+    """``[seconds, nanos]`` (JavaScript HrTime) as ISO-8601; an ISO string or anything else unchanged."""
+    if isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return _iso(v[0] * 1_000_000_000 + v[1])
+    return _iso(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+def _sdk_id(v: Any, nbytes: int) -> str | None:
+    if isinstance(v, str) and v.lower().startswith("0x"):  # Python's to_json writes 0x-prefixed hex
+        v = v[2:]
+    return span_id(v, nbytes)
+
+
+def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None = None) -> dict[str, Any]:
+    ctx = span.get("spanContext") if isinstance(span.get("spanContext"), dict) else span.get("context") or span
+    parent = span.get("parentSpanId") or span.get("parent_id") or (span.get("parentSpanContext") or {}).get("spanId")
+    res = span.get("resource")
+    resource = res.get("attributes") if isinstance(res, dict) and isinstance(res.get("attributes"), dict) else {}
+    scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or span.get("scope") or {}
+    scope_name = scope.get("name") if isinstance(scope, dict) else None
+    attrs = span["attributes"]
+    kind, gen = kind_and_gen(attrs, resource, scope_name)
+    owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
+    if stats is not None:
+        stats.add(kind, owner, src, attrs, resource)
+    status = span.get("status") if isinstance(span.get("status"), dict) else {}
+    code = str(status.get("code", status.get("status_code", ""))).upper()
+    failed = code in ("2", "ERROR", "STATUS_CODE_ERROR", "STATUSCODE.ERROR")
+    return {
+        "resource": resource,
+        "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
+        "attributes": attrs,
+        "merged": {**resource, **attrs},
+        "gen": gen,
+        "owner": owner,
+        "owner_src": src,
+        "traceId": _sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16),
+        "spanId": _sdk_id(ctx.get("spanId") or ctx.get("span_id"), 8),
+        "parentSpanId": _sdk_id(parent, 8),
+        "name": span.get("name"),
+        "kind": span.get("kind"),
+        "start": _hr_time(span.get("startTime") if "startTime" in span else span.get("start_time")),
+        "status": "failure" if failed else "success",
+        "record_kind": kind,
+    }
+
+
 def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
-          stats: conventions.OwnerStats | None) -> Iterator[pa.RecordBatch]:
+          stats: conventions.OwnerStats | None, position: int = 0) -> Iterator[pa.RecordBatch]:
+    if is_sdk_span(request):
+        b.add(json.dumps(flatten_sdk_span(request, stats)), line, position)
+        if b.full():
+            yield b.flush()
+        return
+    if is_otlp_span(request):
+        request = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [request]}]}]}
     try:
         for index, doc in enumerate(flatten(request, stats)):
             b.add(json.dumps(doc), line, index)
@@ -193,7 +299,7 @@ def read_otlp_jsonl(path: Path, rejects: Rejects, stats: conventions.OwnerStats 
 
 
 def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
-    """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them."""
+    """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them, or an array of SDK spans."""
     text = _read_text(path, rejects)
     if text is None:
         return
@@ -203,7 +309,7 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
         rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
         return
     b = _Batcher()
-    for req in doc if isinstance(doc, list) else [doc]:
-        yield from _emit(b, req, 1, rejects, stats)
+    for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
+        yield from _emit(b, req, 1, rejects, stats, index)
     if b.docs:
         yield b.flush()

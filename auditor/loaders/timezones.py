@@ -1,7 +1,7 @@
 """How many records of a file had a timestamp string without a time zone (read in the policy's ``timezone``).
 
 The mapped timestamp is already converted when it reaches the record table, so the count comes from the
-source: one DuckDB scan of the timestamp path of a JSON Lines, JSON array or CSV file. Numbers (epoch values)
+source: one DuckDB scan of the timestamp path of a JSON Lines, JSON array, CSV or Parquet file (a text column). Numbers (epoch values)
 and strings with ``Z`` or an offset are exact and not counted."""
 
 from __future__ import annotations
@@ -26,10 +26,18 @@ def _path(mapping: Mapping_) -> str | None:
 
 def count_naive(con: duckdb.DuckDBPyConnection, path: Path, container: str, mapping: Mapping_) -> int:
     src = _path(mapping)
-    if src is None or container not in ("jsonl", "json", "csv"):
+    if src is None or container not in ("jsonl", "json", "csv", "parquet"):
         return 0
     name = lit(path.as_posix())
     try:
+        if container == "parquet":
+            # Only text columns can lack a zone in the text; typed TIMESTAMP columns are read as they are typed.
+            col = ".".join('"' + part.replace('"', '""') + '"' for part in src.split("."))
+            kind = con.execute(f"SELECT typeof({col}) FROM read_parquet({name}) LIMIT 1").fetchall()
+            if not kind or kind[0][0] != "VARCHAR":
+                return 0
+            sql = f"SELECT count(*) FILTER (WHERE {NAIVE_SQL.format(v=col)}) FROM read_parquet({name})"
+            return int(con.execute(sql).fetchall()[0][0])
         if container == "csv":
             col = src.split(".")[0]
             v = f'"{col}"::VARCHAR'
