@@ -199,8 +199,9 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
         return
     have_verdict, have_regime = _has(con, "_prc_verdict"), _has(con, "_prc_regime")
     ref = "v.ref_expected" if have_verdict else "CAST(NULL AS DECIMAL(38,12))"
-    stale_ref = (f"coalesce(CASE WHEN v.verdict = 'stale' THEN v.ref_expected END{', g.regime.b_cost' if have_regime else ''})"
-                 if have_verdict else "CAST(NULL AS DECIMAL(38,12))")
+    # A known price in effect wins; the current implied-price regime's cost only where no price is known.
+    stale_ref = ((f"CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce({'g.regime.b_cost, ' if have_regime else ''}"
+                  "v.ref_expected) END") if have_verdict else "CAST(NULL AS DECIMAL(38,12))")
     joins = (" LEFT JOIN _prc_verdict v USING (_row)" if have_verdict else "") + (
         " LEFT JOIN _prc_regime g USING (_row)" if have_regime and have_verdict else "")
     rows = con.execute(f"""
