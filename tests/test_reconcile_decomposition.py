@@ -285,3 +285,39 @@ def test_clean_traffic_has_nothing_to_explain(tmp_path):
                 select=["PRC", "INT001"]).reconciliation
     assert rec["causes"] == [] and rec["decomposition"]["variance"] == 0
     assert rec["decomposition"]["explained_pct"] == 100.0
+
+
+def test_text_and_html_show_a_decomposition_that_adds_up(tmp_path):
+    """Sample logs against the sample invoices: the HTML table's amounts (parsed from the page) add up from the
+    ledger as logged to the invoice, exactly; the text report shows the same table and each cause's effect."""
+    import re
+    from html.parser import HTMLParser
+
+    from auditor.reporters import renderer
+
+    root = Path(__file__).parent.parent
+    result = audit([root / "sample_logs" / "litellm_payload.jsonl"], invoices=[root / "sample_invoices"])
+    page = renderer("html")(result)
+
+    class Table(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.values = False, []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table":
+                self.inside = a.get("id") == "decomposition-table"
+            elif self.inside and "data-value" in a:
+                self.values.append(D(a["data-value"]))
+
+    t = Table()
+    t.feed(page)
+    start, *components, invoice = t.values
+    dec = result.reconciliation["decomposition"]
+    assert len(components) == len(dec["components"]) >= 5
+    assert start + sum(components, D(0)) == invoice == result.reconciliation["summary"]["invoice_total"]
+    assert re.search(r'data-component="stale_price".*?PRC003', page, re.S)
+    text = renderer("text")(result)
+    assert "Ledger as logged" in text and "= Invoice" in text and "Stale prices" in text
+    assert "teams pay $0.192 more than the provider bills (overcharged)" in text  # o3's stale price, sign stated
