@@ -382,7 +382,8 @@ def test_gateway_pricing_causes_duplicates_cached_and_batch(tmp_path):
     assert [(r["day"], r["model"]) for r in causes["cached_token_pricing"]["rows"]] == [(cached_day, "gpt-4o")]
     assert [(r["day"], r["model"]) for r in causes["batch_discount"]["rows"]] == [(sc.batch_day.isoformat(), "gpt-4o-mini")]
     assert rec["inputs"]["ledger"]["duplicates_removed"] == 3
-    assert "3 records repeat a request_id" in causes["duplicates"]["evidence"][0]
+    assert "3 extra copies of requests already logged" in causes["duplicates"]["evidence"][0]
+    assert causes["duplicates"]["rules"] == ["INT001"] and causes["duplicates"]["amount"] == -causes["duplicates"]["removed_cost"]
     # the duplicates were removed, so that day and model reconcile exactly
     row = next(r for r in rec["rows"] if r["model"] == "claude-sonnet-4-5" and r["day"] == "2026-05-02")
     assert row["variance"] == 0
@@ -520,8 +521,10 @@ def test_sample_invoices_read_and_name_their_seeds():
     assert {f.format for f in files} == {"openai-costs", "anthropic-cost"}
     rec = audit([SAMPLE / "litellm_payload.jsonl"], invoices=[SAMPLE.parent / "sample_invoices"]).reconciliation
     causes = {c["code"]: c for c in rec["causes"]}
-    assert {"unlogged_traffic", "price_change", "invoice_credits"} <= set(causes)
-    assert [r["model"] for r in causes["price_change"]["rows"]] == ["o3", "o3", "o3"]
+    assert {"unlogged_traffic", "stale_price", "invoice_credits"} <= set(causes)
+    # o3 kept its old price after the cut: the stale-price rule's findings are the cause, linked by code
+    assert [r["model"] for r in causes["stale_price"]["rows"]] == ["o3", "o3", "o3"]
+    assert causes["stale_price"]["rules"] == ["PRC003"] and "price_change" not in causes
     assert causes["invoice_credits"]["amount"] == D("-0.10")
     assert [(r["day"], r["model"]) for r in causes["unlogged_traffic"]["rows"]] == [("2026-05-13", "gpt-4o-mini")]
 

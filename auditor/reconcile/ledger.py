@@ -39,8 +39,18 @@ class LedgerDay:
     dup_records: int = 0
     dup_cost: Decimal = ZERO
     hours: list[int] = field(default_factory=lambda: [0] * 24)
+    # cost per UTC hour at the price in effect (recorded cost + the pricing rules' difference): what the same
+    # hours of a neighbouring day are expected to cost when this day lacks them
+    hour_cost: list[Decimal] = field(default_factory=lambda: [ZERO] * 24)
+    hour_recorded: list[Decimal] = field(default_factory=lambda: [ZERO] * 24)  # the recorded cost per hour
     pricing: dict[str, list] = field(default_factory=dict)  # pricing rule code -> [records, recorded cost]
     teams: dict[str, Decimal] = field(default_factory=dict)  # team (or "" unallocated) -> cost
+    dup_teams: dict[str, Decimal] = field(default_factory=dict)  # team -> cost of the duplicate copies
+    # evidence of the pricing rules per kind (missing_cost, stale_price, cost_mismatch, unpriced):
+    # [records, difference to the price in effect (None: no price known), recorded cost, records without a price]
+    evidence: dict[str, list] = field(default_factory=dict)
+    evidence_teams: dict[tuple, Decimal] = field(default_factory=dict)  # (kind, team) -> difference
+    unpriced_tokens: dict[str, int] = field(default_factory=dict)  # token type -> tokens of $0 records with no price
 
     @property
     def model(self) -> str:
@@ -90,11 +100,28 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
     """
 
 
+EVIDENCE_KINDS = ("missing_cost", "stale_price", "cost_mismatch", "unpriced")
+
+
 def load_ledger(con: duckdb.DuckDBPyConnection) -> tuple[dict[tuple, LedgerDay], dict]:
     """Ledger days keyed by (day, provider key, model key), and totals of what was left out."""
-    src = ledger_source(con)
-    rows = con.execute(f"""
-        WITH r AS ({src})
+    # One pass over the records for every query below (a temp table, not a CTE evaluated four times).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rec_ledger AS {ledger_source(con)}")
+    out: dict[tuple, LedgerDay] = {}
+    _days(con, out)
+    _hours(con, out)
+    _pricing_findings(con, out)
+    _evidence(con, out)
+    undated = con.execute("SELECT count(*), coalesce(sum(cost), 0) FROM _rec_ledger WHERE timestamp IS NULL AND _n = 1").fetchall()[0]
+    return out, {"undated_records": int(undated[0]), "undated_cost": Decimal(undated[1])}
+
+
+def _key(day, provider, model) -> tuple:
+    return (day, names.provider_key(provider), names.model_key(model))
+
+
+def _days(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
+    rows = con.execute("""
         SELECT CAST(timestamp AS DATE) AS day, provider, model, (_n > 1) AS dup,
                coalesce(team_id, '') AS team, attributable, batch,
                count(*) AS n, sum(cost) AS cost, sum(t_input) AS ti, sum(t_cached) AS tc, sum(t_write) AS tw, sum(t_output) AS tout,
@@ -103,33 +130,27 @@ def load_ledger(con: duckdb.DuckDBPyConnection) -> tuple[dict[tuple, LedgerDay],
                sum(t_cached * coalesce(p_cached, p_in)) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_cached,
                sum(t_write * coalesce(p_write, p_in)) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_write,
                sum(t_output * p_out) FILTER (WHERE p_in IS NOT NULL AND p_out IS NOT NULL) AS s_out
-        FROM r WHERE timestamp IS NOT NULL
-        GROUP BY ALL
+        FROM _rec_ledger WHERE timestamp IS NOT NULL
+        GROUP BY ALL ORDER BY day, provider, model, dup, team, attributable, batch
     """).fetchall()
-    hours = con.execute(f"""
-        WITH r AS ({src})
-        SELECT CAST(timestamp AS DATE) AS day, provider, model, hour(timestamp) AS h, count(*)
-        FROM r WHERE timestamp IS NOT NULL AND _n = 1 GROUP BY ALL
-    """).fetchall()
-    undated = con.execute(f"WITH r AS ({src}) SELECT count(*), coalesce(sum(cost), 0) FROM r WHERE timestamp IS NULL AND _n = 1").fetchall()[0]
-    out: dict[tuple, LedgerDay] = {}
     for (day, provider, model, dup, team, attributable, batch, n, cost, ti, tc, tw, tout,
          snap_cost, s_in, s_cached, s_write, s_out) in rows:
-        key = (day, names.provider_key(provider), names.model_key(model))
+        key = _key(day, provider, model)
         d = out.get(key)
         if d is None:
             d = out[key] = LedgerDay(day, key[1], key[2])
         cost = Decimal(cost or 0)
+        tk = team if attributable and team else ""
         if dup:
             d.dup_records += int(n)
             d.dup_cost += cost
+            d.dup_teams[tk] = d.dup_teams.get(tk, ZERO) + cost
             continue
         d.models[model or ""] = d.models.get(model or "", 0) + int(n)
         d.cost += cost
         d.records += int(n)
         if attributable:
             d.attributable += cost
-        tk = team if attributable and team else ""
         d.teams[tk] = d.teams.get(tk, ZERO) + cost
         for tt, v in ((names.INPUT, ti), (names.CACHED, tc), (names.CACHE_WRITE, tw), (names.OUTPUT, tout)):
             d.tokens[tt] = d.tokens.get(tt, 0) + int(v or 0)
@@ -140,18 +161,80 @@ def load_ledger(con: duckdb.DuckDBPyConnection) -> tuple[dict[tuple, LedgerDay],
             d.snap_cost += Decimal(snap_cost)
             for tt, v in ((names.INPUT, s_in), (names.CACHED, s_cached), (names.CACHE_WRITE, s_write), (names.OUTPUT, s_out)):
                 d.snap_parts[tt] = d.snap_parts.get(tt, ZERO) + Decimal(v or 0)
-    for day, provider, model, h, n in hours:
-        out[(day, names.provider_key(provider), names.model_key(model))].hours[int(h)] += int(n)
+
+
+def _hours(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
+    for day, provider, model, h, n, cost in con.execute("""
+        SELECT CAST(timestamp AS DATE) AS day, provider, model, hour(timestamp) AS h, count(*), sum(cost)
+        FROM _rec_ledger WHERE timestamp IS NOT NULL AND _n = 1 GROUP BY ALL ORDER BY day, provider, model, h
+    """).fetchall():
+        d = out[_key(day, provider, model)]
+        d.hours[int(h)] += int(n)
+        d.hour_cost[int(h)] += Decimal(cost or 0)
+        d.hour_recorded[int(h)] += Decimal(cost or 0)
+
+
+def _pricing_findings(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
     codes = pricing_codes()
-    if codes and _has(con, "finding_rows"):
-        in_list = ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
-        for day, provider, model, code, n, cost in con.execute(f"""
-            WITH r AS ({src})
-            SELECT CAST(r.timestamp AS DATE), r.provider, r.model, f.code, count(DISTINCT r._row), sum(r.cost)
-            FROM r JOIN (SELECT DISTINCT code, _row FROM finding_rows WHERE code IN ({in_list})) f USING (_row)
-            WHERE r.timestamp IS NOT NULL AND r._n = 1 GROUP BY ALL
-        """).fetchall():
-            d = out.get((day, names.provider_key(provider), names.model_key(model)))
-            if d is not None:
-                d.pricing[code] = [int(n), Decimal(cost or 0)]
-    return out, {"undated_records": int(undated[0]), "undated_cost": Decimal(undated[1])}
+    if not codes or not _has(con, "finding_rows"):
+        return
+    in_list = ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
+    for day, provider, model, code, n, cost in con.execute(f"""
+        SELECT CAST(r.timestamp AS DATE) AS day, r.provider, r.model, f.code, count(DISTINCT r._row), sum(r.cost)
+        FROM _rec_ledger r JOIN (SELECT DISTINCT code, _row FROM finding_rows WHERE code IN ({in_list})) f USING (_row)
+        WHERE r.timestamp IS NOT NULL AND r._n = 1 GROUP BY ALL ORDER BY day, r.provider, r.model, f.code
+    """).fetchall():
+        d = out.get(_key(day, provider, model))
+        if d is not None:
+            d.pricing[code] = [int(n), Decimal(cost or 0)]
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
+    """Each record a pricing rule flags, once (PRC001 missing-cost, then PRC003 stale-price, PRC004
+    cost-mismatch, PRC002 unpriced-model), with its difference to the price in effect: the reference cost
+    the rules computed (``_prc_verdict.ref_expected``; for a stale implied-price regime, the current
+    regime's cost) minus the recorded cost."""
+    if not _has(con, "finding_rows"):
+        return
+    have_verdict, have_regime = _has(con, "_prc_verdict"), _has(con, "_prc_regime")
+    ref = "v.ref_expected" if have_verdict else "CAST(NULL AS DECIMAL(38,12))"
+    # A known price in effect wins; the current implied-price regime's cost only where no price is known.
+    stale_ref = ((f"CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce({'g.regime.b_cost, ' if have_regime else ''}"
+                  "v.ref_expected) END") if have_verdict else "CAST(NULL AS DECIMAL(38,12))")
+    joins = (" LEFT JOIN _prc_verdict v USING (_row)" if have_verdict else "") + (
+        " LEFT JOIN _prc_regime g USING (_row)" if have_regime and have_verdict else "")
+    rows = con.execute(f"""
+        WITH f AS (SELECT _row, bool_or(code = 'PRC001') AS p1, bool_or(code = 'PRC002') AS p2,
+                          bool_or(code = 'PRC003') AS p3, bool_or(code = 'PRC004') AS p4
+                   FROM finding_rows WHERE code IN ('PRC001', 'PRC002', 'PRC003', 'PRC004') GROUP BY _row),
+        e AS (
+            SELECT r.*, CASE WHEN p1 THEN 'missing_cost' WHEN p3 THEN 'stale_price' WHEN p4 THEN 'cost_mismatch'
+                             ELSE 'unpriced' END AS kind,
+                   CAST(CASE WHEN p1 THEN {ref} - r.cost WHEN p3 THEN {stale_ref} - r.cost WHEN p4 THEN {ref} - r.cost END
+                        AS {MONEY}) AS diff
+            FROM _rec_ledger r JOIN f USING (_row){joins}
+            WHERE r._n = 1 AND r.timestamp IS NOT NULL
+        )
+        SELECT CAST(timestamp AS DATE) AS day, provider, model, coalesce(team_id, '') AS team, attributable, kind,
+               hour(timestamp) AS h, count(*), sum(diff), sum(cost), count(*) - count(diff),
+               sum(t_input) FILTER (WHERE diff IS NULL AND cost = 0), sum(t_cached) FILTER (WHERE diff IS NULL AND cost = 0),
+               sum(t_write) FILTER (WHERE diff IS NULL AND cost = 0), sum(t_output) FILTER (WHERE diff IS NULL AND cost = 0)
+        FROM e GROUP BY ALL ORDER BY day, provider, model, team, attributable, kind, h
+    """).fetchall()
+    for day, provider, model, team, attributable, kind, h, n, diff, cost, unknown, ti, tc, tw, tout in rows:
+        d = out.get(_key(day, provider, model))
+        if d is None:
+            continue
+        ev = d.evidence.setdefault(kind, [0, None, ZERO, 0])
+        ev[0] += int(n)
+        ev[2] += Decimal(cost or 0)
+        ev[3] += int(unknown)
+        if diff is not None:
+            ev[1] = (ev[1] or ZERO) + Decimal(diff)
+            tk = team if attributable and team else ""
+            d.evidence_teams[(kind, tk)] = d.evidence_teams.get((kind, tk), ZERO) + Decimal(diff)
+            d.hour_cost[int(h)] += Decimal(diff)
+        if kind == "missing_cost":
+            for tt, v in ((names.INPUT, ti), (names.CACHED, tc), (names.CACHE_WRITE, tw), (names.OUTPUT, tout)):
+                if v:
+                    d.unpriced_tokens[tt] = d.unpriced_tokens.get(tt, 0) + int(v)

@@ -107,8 +107,17 @@ def render(result: AuditResult) -> str:
         r = d["reconciliation"]
         if r.get("summary_line"):
             lines += ["", r["summary_line"]]
-        for c in r.get("causes") or []:  # one line per likely cause, with its first piece of evidence
+        dec = r.get("decomposition")
+        if dec:  # the table adds up: ledger as logged + each component = invoice
+            lines.append("  " + dec["statement"])
+            rows = [["Decomposition (invoice - ledger)", "Amount", "Rules"], ["Ledger as logged", usd(dec["ledger_as_logged"]), ""]]
+            rows += [[f"{'+' if Decimal(str(c['amount'])) > 0 else '-'} {c['title']}", usd(c["amount"]), ", ".join(c["rules"])]
+                     for c in dec["components"]]
+            rows += [["= Invoice", usd(dec["invoice_total"]), f"explained {dec['explained_pct']}%"]]
+            lines += ["  " + x for x in _table(rows, "<><")]
+        for c in r.get("causes") or []:  # one line per cause, with its first piece of evidence and its effect
             ev = (c.get("evidence") or [""])[0]
-            lines.append(f"  {c['title']} ({usd(c['amount'])}): {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else ""))
+            lines.append(f"  {c.get('summary') or c['title']}: {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else "")
+                         + (f"; {c['effect']}" if c.get("effect") else ""))
     lines += ["", result.gate.line]
     return safe_text("\n".join(lines)) + "\n"
