@@ -150,8 +150,38 @@ def kind_and_gen(attrs: dict[str, Any], resource: dict[str, Any], scope_name: An
 
 
 def _status(status: Any) -> str:
-    code = status.get("code") if isinstance(status, dict) else None
-    return "failure" if code in (2, "2", "STATUS_CODE_ERROR") else "success"
+    """OTLP's ``{code: 2}`` / ``STATUS_CODE_ERROR``, and the SDKs' ``status_code: ERROR`` / ``StatusCode.ERROR``."""
+    if not isinstance(status, dict):
+        return "success"
+    code = str(status.get("code", status.get("status_code", ""))).upper()
+    return "failure" if code in ("2", "ERROR", "STATUS_CODE_ERROR", "STATUSCODE.ERROR") else "success"
+
+
+def _span_row(attrs: dict[str, Any], resource: dict[str, Any], scope: Any, stats: conventions.OwnerStats | None,
+              ids: tuple[str | None, str | None, str | None], span: dict[str, Any], start: Any) -> dict[str, Any]:
+    """The flattened row of one span, whichever shape it came in: ``ids`` are (trace, span, parent) in lowercase hex."""
+    scope_name = scope.get("name") if isinstance(scope, dict) else None
+    kind, gen = kind_and_gen(attrs, resource, scope_name)
+    owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
+    if stats is not None:
+        stats.add(kind, owner, src, attrs, resource)
+    return {
+        "resource": resource,
+        "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
+        "attributes": attrs,
+        "merged": {**resource, **attrs},
+        "gen": gen,
+        "owner": owner,
+        "owner_src": src,
+        "traceId": ids[0],
+        "spanId": ids[1],
+        "parentSpanId": ids[2],
+        "name": span.get("name"),
+        "kind": span.get("kind"),
+        "start": start,
+        "status": _status(span.get("status")),
+        "record_kind": kind,
+    }
 
 
 def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterator[dict[str, Any]]:
@@ -165,32 +195,12 @@ def flatten(request: Any, stats: conventions.OwnerStats | None = None) -> Iterat
             if not isinstance(ss, dict):
                 continue
             scope = ss.get("scope") or ss.get("instrumentationLibrary") or {}
-            scope_name = scope.get("name") if isinstance(scope, dict) else None
             for span in ss.get("spans") or []:
                 if not isinstance(span, dict):
                     continue
-                attrs = attributes(span.get("attributes"))
-                kind, gen = kind_and_gen(attrs, resource, scope_name)
-                owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
-                if stats is not None:
-                    stats.add(kind, owner, src, attrs, resource)
-                yield {
-                    "resource": resource,
-                    "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
-                    "attributes": attrs,
-                    "merged": {**resource, **attrs},
-                    "gen": gen,
-                    "owner": owner,
-                    "owner_src": src,
-                    "traceId": span_id(span.get("traceId"), 16),
-                    "spanId": span_id(span.get("spanId"), 8),
-                    "parentSpanId": span_id(span.get("parentSpanId"), 8),
-                    "name": span.get("name"),
-                    "kind": span.get("kind"),
-                    "start": _iso(span.get("startTimeUnixNano")),
-                    "status": _status(span.get("status")),
-                    "record_kind": kind,
-                }
+                ids = (span_id(span.get("traceId"), 16), span_id(span.get("spanId"), 8), span_id(span.get("parentSpanId"), 8))
+                yield _span_row(attributes(span.get("attributes")), resource, scope, stats, ids, span,
+                                _iso(span.get("startTimeUnixNano")))
 
 
 # The fields of an OTLP Span message (proto3 JSON names): a file of bare spans, outside any request.
@@ -236,32 +246,10 @@ def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None 
     res = span.get("resource")
     resource = res.get("attributes") if isinstance(res, dict) and isinstance(res.get("attributes"), dict) else {}
     scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or span.get("scope") or {}
-    scope_name = scope.get("name") if isinstance(scope, dict) else None
-    attrs = span["attributes"]
-    kind, gen = kind_and_gen(attrs, resource, scope_name)
-    owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
-    if stats is not None:
-        stats.add(kind, owner, src, attrs, resource)
-    status = span.get("status") if isinstance(span.get("status"), dict) else {}
-    code = str(status.get("code", status.get("status_code", ""))).upper()
-    failed = code in ("2", "ERROR", "STATUS_CODE_ERROR", "STATUSCODE.ERROR")
-    return {
-        "resource": resource,
-        "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
-        "attributes": attrs,
-        "merged": {**resource, **attrs},
-        "gen": gen,
-        "owner": owner,
-        "owner_src": src,
-        "traceId": _sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16),
-        "spanId": _sdk_id(ctx.get("spanId") or ctx.get("span_id"), 8),
-        "parentSpanId": _sdk_id(parent, 8),
-        "name": span.get("name"),
-        "kind": span.get("kind"),
-        "start": _hr_time(span.get("startTime") if "startTime" in span else span.get("start_time")),
-        "status": "failure" if failed else "success",
-        "record_kind": kind,
-    }
+    ids = (_sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16), _sdk_id(ctx.get("spanId") or ctx.get("span_id"), 8),
+           _sdk_id(parent, 8))
+    start = _hr_time(span.get("startTime") if "startTime" in span else span.get("start_time"))
+    return _span_row(span["attributes"], resource, scope, stats, ids, span, start)
 
 
 def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
