@@ -49,13 +49,24 @@ def gap(r: Row, series: dict[date, LedgerDay], *, recorded: bool = False) -> Gap
         every = share == len(missing) * len(nb)
         parts.append(f"no records in {hours_text(missing)} UTC on {r.day}, hours that carry traffic on "
                      f"{'every one' if every else 'most'} of the {len(nb)} neighbouring days")
-    if count and med >= 4 and count < 0.8 * med:
+    short = count and med >= 4 and count < 0.8 * med
+    if short:
         parts.append(f"{count} records on {r.day} against a median of {med:g} on the neighbouring days")
     if not parts:
         return None
+    basis = "recorded prices" if recorded else "price in effect"
     if missing:
-        parts.append(f"those hours cost {usd(estimate)} on a median neighbouring day at the "
-                     + ("recorded prices" if recorded else "price in effect"))
+        parts.append(f"those hours cost {usd(estimate)} on a median neighbouring day at the {basis}")
+    if short and not missing:
+        # Traffic lost inside busy hours leaves no empty hour: the records the day lacks against its
+        # neighbours, at their median cost per record, bound the loss from the count side. Empty hours,
+        # when there are any, are the direct measure and the count would double what they already cover.
+        per = median([sum(d.hour_recorded if recorded else d.hour_cost, ZERO) / d.records for d in nb])
+        by_count = Decimal(str(med - count)) * Decimal(per)
+        if by_count > estimate:
+            estimate = by_count
+            parts.append(f"{med - count:g} missing records at the neighbouring days' median {usd(Decimal(per))} "
+                         f"per record: {usd(by_count)} at the {basis}")
     return Gap(missing, estimate, len(nb), "; ".join(parts))
 
 
