@@ -291,13 +291,28 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
     text = _read_text(path, rejects)
     if text is None:
         return
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
-        return
     b = _Batcher()
-    for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
-        yield from _emit(b, req, 1, rejects, stats, index)
+    for line, doc in _documents(text, rejects):
+        for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
+            yield from _emit(b, req, line, rejects, stats, index)
     if b.docs:
         yield b.flush()
+
+
+def _documents(text: str, rejects: Rejects) -> Iterator[tuple[int, object]]:
+    """One JSON document, or several written one after another: the SDK's ConsoleSpanExporter prints each
+    span as its own pretty-printed object with nothing between them, so a captured stdout is a sequence."""
+    dec = json.JSONDecoder()
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i >= n:
+            return
+        line = text.count("\n", 0, i) + 1
+        try:
+            doc, i = dec.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
+            return
+        yield line, doc
