@@ -35,7 +35,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from auditor.loaders import conventions, langfuse
-from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
+from auditor.loaders.readers import Rejects, _Batcher, _decode, _line_counter, _raw_lines, _read_text
 
 
 class OtlpShapeError(ValueError):
@@ -303,13 +303,14 @@ def _documents(text: str, rejects: Rejects) -> Iterator[tuple[int, object]]:
     """One JSON document, or several written one after another: the SDK's ConsoleSpanExporter prints each
     span as its own pretty-printed object with nothing between them, so a captured stdout is a sequence."""
     dec = json.JSONDecoder()
+    line_of = _line_counter(text)  # counting from the start for every document would be quadratic in the file
     i, n = 0, len(text)
     while True:
         while i < n and text[i] in " \t\r\n":
             i += 1
         if i >= n:
             return
-        line = text.count("\n", 0, i) + 1
+        line = line_of(i)
         try:
             doc, i = dec.raw_decode(text, i)
         except json.JSONDecodeError as exc:
