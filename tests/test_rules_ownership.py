@@ -22,7 +22,7 @@ from auditor import audit
 from auditor.policy import Policy, from_dict
 from auditor.reporters import renderer
 from auditor.rules.keys import mask_key
-from auditor.rules.tags import normal_form, same_owner, words
+from auditor.rules.spellings import Neighbours, normal_form, same_owner, words
 from rapidfuzz import fuzz
 from helpers import record, write_jsonl
 
@@ -145,17 +145,40 @@ def test_pattern_violation_blocks_without_registry(tmp_path):
 
 
 def test_free_form_tag_fuzzy_work_is_on_distinct_values(tmp_path, monkeypatch):
-    """rapidfuzz sees each distinct spelling once, whatever the record count."""
-    import auditor.rules.tags as tags
+    """The fuzzy lookups run once per cluster centre of distinct spellings, whatever the record count."""
+    import auditor.rules.spellings as spellings
 
-    calls = []
-    real = tags.process.extract
-    monkeypatch.setattr(tags.process, "extract", lambda q, choices, **kw: calls.append(q) or real(q, choices, **kw))
+    lookups = []
+    real = spellings.Neighbours.candidates
+    monkeypatch.setattr(spellings.Neighbours, "candidates", lambda self, n, ws: lookups.append(n) or real(self, n, ws))
     records = [record(request_id=f"r{i}", team_id=["support-automation", "Support Automation", "supp-automation"][i % 3])
                for i in range(300)]
     result = run(tmp_path, records, select=["free-form-tag"])
     assert finding(result, "free-form-tag").count == 200
-    assert len(calls) <= 2  # one centre per cluster of normal forms, here: the team cluster (+ nothing else)
+    # team_id: one centre (supportautomation) takes the other spelling; service_id, cost_center, environment
+    # and tags have one distinct value each in the fixture: one lookup each
+    assert lookups.count("supportautomation") == 1 and "suppautomation" not in lookups
+    assert len(lookups) <= 5
+
+
+_name_words = st.sampled_from(["support", "suport", "supp", "automation", "automaton", "data", "date", "infra", "infa",
+                               "platform", "platfrom", "search", "api", "ui", "team", "eu", "billing", "cc", "4210",
+                               "4201", "a", "b", "intelligence", "inteligense", "x"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_name_words, min_size=1, max_size=3).map("-".join), min_size=1, max_size=25, unique=True))
+def test_neighbours_find_exactly_what_a_full_scan_finds(names):
+    """The blocking index is a speed-up only: for every spelling it finds the same matches as scoring all of them."""
+
+    by_norm = {}
+    for name in names:
+        by_norm.setdefault(normal_form(name), words(name))
+    index = Neighbours(by_norm.items())
+    for n, ws in by_norm.items():
+        full = sorted(((c, fuzz.ratio(n, c)) for c in by_norm if c != n
+                       and same_owner(ws, by_norm[c], fuzz.ratio(n, c), 85)), key=lambda cs: (-cs[1], cs[0]))
+        assert index.matches(n, ws, by_norm.__getitem__, 85) == full
 
 
 # --- keys ----------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
-from auditor.rules.tags import VALUES_CACHE
+from auditor.rules.tags import RESOLVED_CACHE, VALUES_CACHE
 
 SAMPLE_IDS = 10
 
@@ -85,6 +85,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     reset_copies(con)
     ensure_copies(con, LLM)
     con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
+    con.execute(f"DROP TABLE IF EXISTS {RESOLVED_CACHE}")
     _publish(con, [])
 
 

@@ -24,64 +24,20 @@ Clustering, per field:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
+from auditor.rules.spellings import Neighbours, normal_form, words
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 TAG_FIELDS = (*OWNER_FIELDS, "tags")
 TAG_PARAMS: dict[str, Any] = {"fuzzy_cutoff": 85, "fields": list(TAG_FIELDS), "max_clusters_in_report": 100}
-
-_SEP = re.compile(r"[\s_\-./:]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def normal_form(value: str) -> str:
-    """Case and separators removed: the spelling-independent form of an owner value."""
-    return _SEP.sub("", value.strip().lower())
-
-
-def words(value: str) -> tuple[str, ...]:
-    return tuple(w for w in _SEP.split(_CAMEL.sub(" ", value.strip()).lower()) if w)
-
-
-def _word_alike(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if a.isdigit() or b.isdigit():
-        return False
-    short, long_ = sorted((a, b), key=len)
-    if len(short) >= 4 and long_.startswith(short) and 2 * len(short) >= len(long_):
-        return True  # abbreviation: supp / support
-    if len(short) >= 6:
-        allowed = 2 if len(short) >= 10 else 1
-        return OSA.distance(a, b) <= allowed  # typo: suport / support
-    if len(short) >= 4 and OSA.distance(a, b) == 1:
-        # short words: a dropped, added or swapped letter (infa / infra), not a changed one (data / date)
-        return len(a) != len(b) or sorted(a) == sorted(b)
-    return False
-
-
-def same_owner(a: tuple[str, ...], b: tuple[str, ...], score: float, cutoff: float) -> bool:
-    """Whether two spellings (as word tuples) name the same owner: see the module docstring."""
-    if "".join(a) == "".join(b):
-        return True
-    if score < cutoff or len(a) != len(b):
-        return False
-    if _DIGITS.findall("-".join(a)) != _DIGITS.findall("-".join(b)):
-        return False
-    return all(_word_alike(x, y) for x, y in zip(a, b))
-
 
 @dataclass
 class Value:
@@ -163,14 +119,12 @@ def _distinct_values(ctx_con, table: str, fields: tuple[str, ...]) -> list[tuple
 
 def _resolve_registry(values: list[Value], known: dict[str, str], cutoff: float) -> None:
     by_norm: dict[str, str] = {}
+    norm_words: dict[str, tuple[str, ...]] = {}
     for k in sorted(known):  # deterministic: first spelling in sorted order wins a shared normal form
-        by_norm.setdefault(normal_form(k), known[k])
-    norms = sorted(by_norm)
-    norm_words = {n: None for n in norms}
-    for k in sorted(known):
         n = normal_form(k)
-        if norm_words[n] is None:
-            norm_words[n] = words(k)
+        by_norm.setdefault(n, known[k])
+        norm_words.setdefault(n, words(k))
+    index = Neighbours(norm_words.items())
     for v in values:
         v.source = "registry"
         if v.value in known:
@@ -181,14 +135,9 @@ def _resolve_registry(values: list[Value], known: dict[str, str], cutoff: float)
         if n in by_norm:
             v.canonical, v.status = by_norm[n], "variant"
             continue
-        candidates = [
-            (choice, score)
-            for choice, score, _ in process.extract(n, norms, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
-            if same_owner(words(v.value), norm_words[choice], score, cutoff)
-        ]
-        if candidates:
-            best = min(candidates, key=lambda c: (-c[1], c[0]))  # best score, then the first in sorted order
-            v.canonical, v.status = by_norm[best[0]], "fuzzy"
+        found = index.matches(n, words(v.value), norm_words.__getitem__, cutoff)
+        if found:  # best score, then the first in sorted order
+            v.canonical, v.status = by_norm[found[0][0]], "fuzzy"
         else:
             v.canonical, v.status = None, "invalid" if v.bad else "unknown"
 
@@ -207,19 +156,15 @@ def _resolve_data(values: list[Value], cutoff: float) -> None:
         return max((words(v.value) for v in groups[n]), key=lambda w: (len(w), w))
 
     order = sorted(groups, key=rank)
+    gwords = {n: group_words(n) for n in order}
+    index = Neighbours(gwords.items())
     unassigned = set(order)
     for centre in order:
         if centre not in unassigned:
             continue
         unassigned.discard(centre)
-        members = [centre]
-        rest = sorted(unassigned)
-        if rest:
-            cw = group_words(centre)
-            for choice, score, _ in process.extract(centre, rest, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None):
-                if same_owner(cw, group_words(choice), score, cutoff):
-                    members.append(choice)
-            unassigned.difference_update(members)
+        members = [centre] + [c for c, _ in index.matches(centre, gwords[centre], gwords.__getitem__, cutoff, unassigned)]
+        unassigned.difference_update(members)
         cluster = [v for n in members for v in groups[n]]
         canon = min(cluster, key=lambda v: (v.bad, -v.cost, -v.records, v.value))
         for v in cluster:
@@ -233,21 +178,48 @@ def _resolve_data(values: list[Value], cutoff: float) -> None:
                 v.status = "variant" if normal_form(v.value) == normal_form(canon.value) else "fuzzy"
 
 
+RESOLVED_CACHE = "_owner_resolved"  # what each value resolves to, per (table, field, cutoff); dropped with VALUES_CACHE
+
+
 def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG_FIELDS,
             cutoff: float | None = None) -> dict[str, list[Value]]:
-    """Every distinct value of ``fields`` with what it resolves to (see the module docstring)."""
+    """Every distinct value of ``fields`` with what it resolves to (see the module docstring). Three rules
+    resolve the same fields in one run: each field is clustered once and the result kept in a temp table."""
     if cutoff is None:
         cutoff = float({**TAG_PARAMS, **policy.rule_config("TAG001", "free-form-tag")}["fuzzy_cutoff"])
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RESOLVED_CACHE} (tbl VARCHAR, cutoff DOUBLE, f VARCHAR, v VARCHAR,"
+                " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR)")
+    done = {r[0] for r in con.execute(f"SELECT DISTINCT f FROM {RESOLVED_CACHE} WHERE tbl = ? AND cutoff = ?",
+                                      [table, cutoff]).fetchall()}
+    todo = tuple(f for f in fields if f not in done)
+    if todo:
+        fresh: dict[str, list[Value]] = {f: [] for f in todo}
+        for f, v, n, c, bad in _distinct_values(con, table, todo):
+            fresh[f].append(Value(f, v, int(n), Decimal(c), bool(bad)))
+        for f, values in fresh.items():
+            known = registry_values(policy, f) if f != "tags" else {}
+            if known:
+                _resolve_registry(values, known, cutoff)
+            else:
+                _resolve_data(values, cutoff)
+        _store_resolved(con, table, cutoff, [v for vs in fresh.values() for v in vs])
     out: dict[str, list[Value]] = {f: [] for f in fields}
-    for f, v, n, c, bad in _distinct_values(con, table, fields):
-        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad)))
-    for f, values in out.items():
-        known = registry_values(policy, f) if f != "tags" else {}
-        if known:
-            _resolve_registry(values, known, cutoff)
-        else:
-            _resolve_data(values, cutoff)
+    for f, v, n, c, bad, canon, status, source in con.execute(
+            f"SELECT f, v, n, cost, bad, canonical, status, source FROM {RESOLVED_CACHE}"
+            " WHERE tbl = ? AND cutoff = ? AND list_contains(?, f) ORDER BY f, v", [table, cutoff, list(fields)]).fetchall():
+        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source))
     return out
+
+
+def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None:
+    cols = {"f": [v.field for v in values], "v": [v.value for v in values], "n": [v.records for v in values],
+            "cost": [v.cost for v in values], "bad": [v.bad for v in values], "canonical": [v.canonical for v in values],
+            "status": [v.status for v in values], "source": [v.source for v in values]}
+    arrow = pa.table({k: pa.array(c, pa.decimal128(38, 12) if k == "cost" else None) for k, c in cols.items()})
+    con.register("_owner_resolved_arrow", arrow)
+    con.execute(f"INSERT INTO {RESOLVED_CACHE} SELECT {lit(table)}, {float(cutoff)!r}, f, v, n, cost, bad, canonical,"
+                " status, source FROM _owner_resolved_arrow")
+    con.unregister("_owner_resolved_arrow")
 
 
 def canonical_table(con, resolved: dict[str, list[Value]], name: str) -> str:

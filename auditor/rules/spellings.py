@@ -1,0 +1,149 @@
+"""Spellings of one owner: normal forms, the same-owner guard, and an index that finds the candidates.
+
+Clustering compares every distinct value with the others. Doing that with ``process.extract`` over all of
+them is quadratic in the distinct values: 100k service names took minutes. The guard in ``same_owner``
+is strict enough to block on exactly: two spellings can only be the same owner when they have the same
+number of words and the same digits, and each pair of words is equal, an abbreviation (shares the
+first 4 letters) or a typo of at most 2 edits (shares a deletion variant). ``Neighbours`` indexes the
+words by those keys, so a lookup only scores the spellings that could pass the guard, and it finds every
+one of them: the index changes the cost, never the clusters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import combinations
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+_SEP = re.compile(r"[\s_\-./:]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_DIGITS = re.compile(r"[0-9]+")
+
+# Longer values are compared only exactly: a 1 MB "team name" is data damage, not a spelling, and its
+# deletion variants alone would cost more than the rest of the audit.
+MAX_FUZZY_CHARS = 256
+_MAX_DELETION_WORD = 40  # 2-deletion variants grow with the square of the word: 780 at 40 letters
+
+
+def normal_form(value: str) -> str:
+    """Case and separators removed: the spelling-independent form of an owner value."""
+    return _SEP.sub("", value.strip().lower())
+
+
+def words(value: str) -> tuple[str, ...]:
+    return tuple(w for w in _SEP.split(_CAMEL.sub(" ", value.strip()).lower()) if w)
+
+
+def _word_alike(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if a.isdigit() or b.isdigit():
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 4 and long_.startswith(short) and 2 * len(short) >= len(long_):
+        return True  # abbreviation: supp / support
+    if len(short) >= 6:
+        allowed = 2 if len(short) >= 10 else 1
+        return OSA.distance(a, b) <= allowed  # typo: suport / support
+    if len(short) >= 4 and OSA.distance(a, b) == 1:
+        # short words: a dropped, added or swapped letter (infa / infra), not a changed one (data / date)
+        return len(a) != len(b) or sorted(a) == sorted(b)
+    return False
+
+
+def same_owner(a: tuple[str, ...], b: tuple[str, ...], score: float, cutoff: float) -> bool:
+    """Whether two spellings (as word tuples) name the same owner: see the tags module docstring."""
+    if "".join(a) == "".join(b):
+        return True
+    if score < cutoff or len(a) != len(b):
+        return False
+    if _DIGITS.findall("-".join(a)) != _DIGITS.findall("-".join(b)):
+        return False
+    return all(_word_alike(x, y) for x, y in zip(a, b))
+
+
+@lru_cache(maxsize=1 << 16)  # owner names share their words ("team", "api"): each word's keys are built once
+def word_keys(word: str) -> frozenset[str]:
+    """Keys two alike words always share (``_word_alike``): the word, its 4-letter prefix (abbreviations),
+    its 1-deletion variants (one edit or swap) and, from 10 letters, its 2-deletion variants (two edits)."""
+    keys = {word}
+    if word.isdigit() or len(word) < 4:
+        return frozenset(keys)
+    keys.add("\x00" + word[:4])  # a prefix key cannot collide with a word: no word holds NUL
+    if len(word) <= _MAX_DELETION_WORD:
+        keys.update(word[:i] + word[i + 1:] for i in range(len(word)))
+        if len(word) >= 10:
+            keys.update(word[:i] + word[i + 1:j] + word[j + 1:] for i, j in combinations(range(len(word)), 2))
+    return frozenset(keys)
+
+
+def _shape(ws: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    return len(ws), tuple(_DIGITS.findall("-".join(ws)))
+
+
+class Neighbours:
+    """The spellings that could be the same owner as a given one, found by blocking on word keys.
+
+    ``add`` each normal form with its words once; ``candidates`` returns the indexed normal forms that share
+    the word count, the digits and a key with the query's word at one position (the one with the fewest
+    candidates). It is a superset of what ``same_owner`` accepts, so callers score and guard each one.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, tuple[str, ...]]] = ()) -> None:
+        # (shape, position) -> key -> normal forms; blocking per position keeps "team-a" / "team-b" from
+        # meeting at all when no word position could match
+        self._index: dict[tuple, dict[str, set[str]]] = defaultdict(dict)
+        self.lookups = 0  # how many times ``candidates`` ran: the fuzzy work, for tests and benchmarks
+        for n, ws in items:
+            self.add(n, ws)
+
+    def add(self, n: str, ws: tuple[str, ...]) -> None:
+        if len(n) > MAX_FUZZY_CHARS or not ws:
+            return
+        shape = _shape(ws)
+        for pos, w in enumerate(ws):
+            at = self._index[(shape, pos)]
+            for k in word_keys(w):  # the keys are the cached frozenset's own strings: their hashes are kept
+                bucket = at.get(k)
+                if bucket is None:
+                    at[k] = {n}
+                else:
+                    bucket.add(n)
+
+    def candidates(self, n: str, ws: tuple[str, ...]) -> set[str]:
+        self.lookups += 1
+        if len(n) > MAX_FUZZY_CHARS or not ws:
+            return set()
+        shape = _shape(ws)
+        # Scan only the narrowest word position: the guard checks the other words anyway, and a union
+        # over a common word ("team", "service") would make every lookup as large as the index.
+        best: list[set[str]] | None = None
+        best_size = -1
+        for pos, w in enumerate(ws):
+            at = self._index.get((shape, pos), {})
+            buckets = [b for b in map(at.get, word_keys(w)) if b]
+            size = sum(len(b) for b in buckets)
+            if best is None or size < best_size:
+                best, best_size = buckets, size
+            if not size:
+                return set()
+        out: set[str] = set().union(*best) if best else set()
+        out.discard(n)
+        return out
+
+    def matches(self, n: str, ws: tuple[str, ...], words_of, cutoff: float, among=None) -> list[tuple[str, float]]:
+        """``(normal form, fuzz.ratio)`` of every indexed spelling that passes ``same_owner`` with ``n``
+        (restricted to ``among`` when given), best score first, then in sorted order."""
+        out = []
+        for c in self.candidates(n, ws):
+            if among is not None and c not in among:
+                continue
+            score = fuzz.ratio(n, c)
+            if score >= cutoff and same_owner(ws, words_of(c), score, cutoff):
+                out.append((c, score))
+        return sorted(out, key=lambda cs: (-cs[1], cs[0]))
