@@ -114,8 +114,28 @@ def mask(secret: str) -> str:
     return f"{c[:4]}…{c[-4:]}" if len(c) > 12 else "…"
 
 
+# Above this size the renderers' last pass finds the secrets with RE2 (DuckDB's regexp functions, linear in the
+# text, the engine the loader masks with) instead of Python's re, which tries every alternative at every
+# position: a 172 MB JSON report took 76 s in re and 0.8 s in RE2.
+_RE2_FROM_CHARS = 1 << 20
+
+
 def mask_text(text: str) -> str:
+    if len(text) >= _RE2_FROM_CHARS:
+        return _mask_text_re2(text)
     return _RE.sub(lambda m: mask(m.group(0)), text)
+
+
+def _mask_text_re2(text: str) -> str:
+    import duckdb
+
+    with duckdb.connect() as con:
+        found = con.execute("SELECT list_distinct(regexp_extract_all(?, ?))", [text, SECRET_PATTERN]).fetchone()[0]
+    # longest first, so a secret that holds a shorter one is masked whole; masking every copy of a matched
+    # string (also one that stands where the pattern would not match) can only mask more, never less
+    for secret in sorted(found or (), key=lambda m: (-len(m), m)):
+        text = text.replace(secret, mask(secret))
+    return text
 
 
 def has_secret(text: str) -> bool:

@@ -465,7 +465,7 @@ def test_gate_result_is_as_visible_as_the_tier(tmp_path, browser):
 
 
 def test_daily_chart_is_a_time_axis_with_gaps_and_years():
-    from auditor.reporters.html import daily_chart
+    from auditor.reporters.charts import daily_chart
 
     days = [{"day": d, "cost": c, "attributable_cost": c, "records": 1}
             for d, c in (("2025-06-20", "0.08"), ("2026-05-04", "0.05"), ("2026-05-05", "0.15"), ("2026-05-08", "0.11"))]
@@ -483,6 +483,36 @@ def test_daily_chart_is_a_time_axis_with_gaps_and_years():
     assert len({len(x.split(".")[-1]) for x in labels}) == 1, labels  # one precision: $0.05 / $0.10 / $0.15
     steps = [Decimal(x.lstrip("$")) for x in labels]
     assert len({b - a for a, b in zip(steps, steps[1:])}) == 1
+
+
+def test_reconciliation_chart_is_a_time_axis_and_marks_only_flagged_days(tmp_path):
+    """Issue 17: the invoice/ledger chart had an index axis (2025-06-20 beside 2026-05-04), labels without the
+    year, uneven y ticks and the flagged marker on every day."""
+    from auditor.reporters.charts import reconciliation_chart
+
+    days = [{"day": d, "invoice": i, "ledger": led, "flagged": f}
+            for d, i, led, f in (("2025-06-20", "0.08", "0.08", False), ("2026-05-04", "0.15", "0.11", True),
+                                 ("2026-05-05", "0.05", "0.05", False), ("2026-05-08", "0.11", "0.02", True))]
+    ch = reconciliation_chart(days)
+    assert ch["breaks"] and ch["breaks"][0]["days"] == 317
+    assert {"2025-06-20", "2026-05-04"} <= {lab["text"] for lab in ch["labels"]}
+    assert [b["flagged"] for b in ch["bars"]] == [False, True, False, True]
+    xs = [b["xi"] for b in ch["bars"]]
+    assert abs((xs[3] - xs[2]) - 3 * (xs[2] - xs[1])) < 0.05  # x follows the date inside a run
+    steps = [Decimal(t["label"].lstrip("$")) for t in ch["ticks"]]
+    assert len({b - a for a, b in zip(steps, steps[1:])}) == 1 and steps[-1] >= Decimal("0.15")
+    # the tallest bar (invoice $0.15) reaches its tick's height: geometry and labels agree
+    tick = {t["label"]: t["y"] for t in ch["ticks"]}
+    if "$0.15" in tick:
+        assert abs(ch["bars"][1]["yi"] - tick["$0.15"]) < 0.05
+
+    result = audit([SAMPLE_LOGS / "litellm_payload.jsonl"], SAMPLE_LOGS / "policy.toml", invoices=[REPO / "sample_invoices"])
+    html = renderer("html")(result)
+    svg = html[html.index('id="reconciliation-chart"'):]
+    svg = svg[:svg.index("</svg>")]
+    flagged = [p for p in result.reconciliation["chart"] if p["flagged"]]
+    assert svg.count('class="flag"') == len(flagged) < len(result.reconciliation["chart"])
+    assert svg.count('<g class="day') == len(result.reconciliation["chart"])
 
 
 def test_tag_clusters_are_lists_and_empty_labels_are_hidden(tmp_path):

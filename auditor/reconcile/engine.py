@@ -246,12 +246,15 @@ class Reconciler:
         }
 
     def chart(self) -> list[dict[str, Any]]:
-        days = sorted({r.day for r in self.rows if r.day})
-        flagged = {r.day for r in self.rows if r.day and self.flagged(r)}
-        return [{"day": d.isoformat(),
-                 "invoice": sum((r.invoice for r in self.rows if r.day == d), ZERO),
-                 "ledger": sum((r.led for r in self.rows if r.day == d), ZERO),
-                 "flagged": d in flagged} for d in days]
+        per_day: dict[Any, list] = {}
+        for r in self.rows:
+            if r.day:
+                acc = per_day.setdefault(r.day, [ZERO, ZERO, False])
+                acc[0] += r.invoice
+                acc[1] += r.led
+                acc[2] = acc[2] or self.flagged(r)
+        return [{"day": d.isoformat(), "invoice": inv, "ledger": led, "flagged": flag}
+                for d, (inv, led, flag) in sorted(per_day.items())]
 
     def inputs(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -23,11 +22,11 @@ import jinja2
 
 from auditor.fmt import pct, usd
 from auditor.redact import mask_text
+from auditor.reporters.charts import _dec, _num, daily_chart, reconciliation_chart, team_chart
 from auditor.result import AuditResult
 
 FORMAT = "html"
 TEMPLATES = Path(__file__).parent / "templates"
-MAX_TEAM_BARS = 20
 MAX_TABLE_ROWS = 50
 
 # Which rules feed which report section (by rule name; unknown names still appear under "Findings by rule").
@@ -85,142 +84,6 @@ def _masked(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_masked(x) for x in v]
     return v
-
-
-def _num(v: Any) -> float:
-    return float(_dec(v))
-
-
-def _nice_ticks(top: float, n: int = 4) -> list[float]:
-    if top <= 0:
-        return [0.0]
-    raw = top / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [step * i for i in range(int(math.ceil(top / step)) + 1)]
-
-
-def _tick_labels(ticks: list[float]) -> list[str]:
-    """Axis labels at one precision for the whole axis, so equal steps read as equal ($0.025, $0.050, $0.075)."""
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else (ticks[0] or 1.0)
-    if ticks[-1] >= 1000:
-        return [_short_usd(t) for t in ticks]
-    decimals = 0
-    while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-6:
-        decimals += 1
-    if ticks[-1] >= 1 and decimals == 1:
-        decimals = 2  # dollars and cents
-    return [f"${t:,.{decimals}f}" for t in ticks]
-
-
-def _short_usd(v: float) -> str:
-    if v >= 1_000_000:
-        return f"${v / 1_000_000:.1f}M"
-    if v >= 10_000:
-        return f"${v / 1000:.0f}k"
-    if v >= 1000:
-        return f"${v / 1000:.1f}k"
-    if v >= 1 or v == 0:
-        return f"${v:,.0f}" if v >= 10 or v == 0 else f"${v:.1f}"
-    return f"${v:.2g}"
-
-
-def _dec(v: Any) -> Decimal:
-    try:
-        return Decimal(str(v)) if v is not None else Decimal(0)
-    except Exception:  # noqa: BLE001 - a malformed figure charts as 0
-        return Decimal(0)
-
-
-def team_chart(d: dict[str, Any]) -> dict[str, Any]:
-    """Horizontal stacked bars: attributable vs not, per team, plus spend that carries no team.
-    Labels are exact (decimal) figures; only the geometry is floating point."""
-    rows = [(t.get("label") or t["team_id"], _dec(t["attributable_cost"]), _dec(t["cost"]) - _dec(t["attributable_cost"])) for t in d["teams"]]
-    if len(rows) > MAX_TEAM_BARS:
-        rest = rows[MAX_TEAM_BARS - 1:]
-        rows = rows[:MAX_TEAM_BARS - 1] + [(f"{len(rest)} other teams", sum((r[1] for r in rest), Decimal(0)),
-                                            sum((r[2] for r in rest), Decimal(0)))]
-    no_team = _dec(d["summary"]["total_cost"]) - sum((_dec(t["cost"]) for t in d["teams"]), Decimal(0))
-    if no_team > 0:
-        rows.append(("(no team)", Decimal(0), no_team))
-    top = float(max((a + u for _, a, u in rows), default=Decimal(0))) or 1.0
-    ticks = _nice_ticks(top)
-    scale_top = ticks[-1] or 1.0
-    label_w, bar_w, row_h = 190, 560, 28
-    bars = []
-    for i, (label, att, un) in enumerate(rows):
-        wa, wu = bar_w * float(att) / scale_top, bar_w * float(un) / scale_top
-        bars.append({"label": label if len(label) <= 28 else label[:27] + "…", "full": label, "y": 8 + i * row_h,
-                     "wa": round(wa, 2), "wu": round(wu, 2), "xu": round(label_w + wa, 2),
-                     "text_x": round(label_w + wa + wu + 6, 2), "total": usd(att + un), "att": usd(att), "un": usd(un)})
-    height = 8 + len(rows) * row_h + 24
-    return {"bars": bars, "label_w": label_w, "bar_w": bar_w, "height": height, "width": label_w + bar_w + 90,
-            "ticks": [{"x": round(label_w + bar_w * t / scale_top, 2), "label": lab} for t, lab in zip(ticks, _tick_labels(ticks))],
-            "axis_y": height - 18}
-
-
-def daily_chart(days: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Stacked bars per day (attributable, unattributed) on a time axis: a day's x is its date, so a gap in the
-    logs shows as a gap, and the labels carry the year. Days far apart (more than a third of the span empty)
-    are drawn on a broken axis: each run of days gets its own segment, with a marked break between them."""
-    import datetime as dt
-
-    dated = []
-    for x in days:
-        try:
-            dated.append((dt.date.fromisoformat(str(x.get("day"))[:10]), x))
-        except (TypeError, ValueError):
-            continue
-    if not dated:
-        return None
-    dated.sort(key=lambda p: p[0])
-    # Runs of days separated by more than 30 empty days become segments of a broken axis.
-    segments: list[list[tuple[Any, dict[str, Any]]]] = [[dated[0]]]
-    for prev, cur in zip(dated, dated[1:]):
-        if (cur[0] - prev[0]).days > 31:
-            segments.append([])
-        segments[-1].append(cur)
-    left, width, top_pad, plot_h, gap = 70, 820, 10, 200, 26
-    slots = sum((seg[-1][0] - seg[0][0]).days + 1 for seg in segments)
-    unit = (width - gap * (len(segments) - 1)) / max(slots, 1)
-    top = max(_num(x["cost"]) for _, x in dated) or 1.0
-    ticks = _nice_ticks(top)
-    scale_top = ticks[-1] or 1.0
-    bw = min(36.0, max(1.0, unit * 0.8))
-    base = top_pad + plot_h
-    bars, labels, breaks = [], [], []
-    x0 = float(left)
-    for n, seg in enumerate(segments):
-        first = seg[0][0]
-        span = (seg[-1][0] - first).days + 1
-        for day, x in seg:
-            c, a = _num(x["cost"]), _num(x["attributable_cost"])
-            ha, hu = plot_h * a / scale_top, plot_h * max(0.0, c - a) / scale_top
-            cx = x0 + ((day - first).days + 0.5) * unit
-            bars.append({"x": round(cx - bw / 2, 2), "w": round(bw, 2), "ya": round(base - ha, 2), "ha": round(ha, 2),
-                         "yu": round(base - ha - hu, 2), "hu": round(hu, 2),
-                         "title": f"{day.isoformat()}: {usd(x['cost'])} ({usd(x['attributable_cost'])} attributable, "
-                                  f"{x['records']:,} requests)"})
-        # labels: the first and last day of each segment, and about one a week inside long ones
-        every = max(1, math.ceil(span / max(2, int(span * unit / 90))))
-        marks = sorted({0, span - 1, *range(0, span, every)})
-        last_x = -1e9
-        for k in marks:
-            lx = x0 + (k + 0.5) * unit
-            if lx - last_x < 80 and k != 0:
-                continue
-            labels.append({"x": round(lx, 2), "text": (first + dt.timedelta(days=k)).isoformat()})
-            last_x = lx
-        x0 += span * unit
-        if n < len(segments) - 1:
-            nxt = segments[n + 1][0][0]
-            breaks.append({"x": round(x0 + gap / 2, 2), "days": (nxt - seg[-1][0]).days - 1})
-            x0 += gap
-    return {"bars": bars, "width": left + width + 10, "height": top_pad + plot_h + 30, "left": left,
-            "base": base, "right": left + width, "breaks": breaks,
-            "ticks": [{"y": round(top_pad + plot_h - plot_h * t / scale_top, 2), "label": lab}
-                      for t, lab in zip(ticks, _tick_labels(ticks))],
-            "labels": labels, "label_y": top_pad + plot_h + 18}
 
 
 _MONEY_NAME = re.compile(r"(^|_)(cost|spend|amount|difference|usd|variance|(invoice|ledger|usage|billed|log)_total)($|_)")
@@ -374,6 +237,7 @@ def context(result: AuditResult) -> dict[str, Any]:
         "unnamed_shared": len({k["key"] for k in unnamed_keys if not k.get("owner")}),
         "team_chart": team_chart(d),
         "daily_chart": daily_chart(d["sections"].get("daily", [])),
+        "reconciliation_chart": reconciliation_chart(rec.get("chart") or []) if rec else None,
         "daily": d["sections"].get("daily", []),
         "scoring": d["sections"].get("scoring", {}),
         "reconciliation": rec,
