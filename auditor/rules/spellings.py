@@ -6,7 +6,8 @@ is strict enough to block on exactly: two spellings can only be the same owner w
 number of words and the same digits, and each pair of words is equal, an abbreviation (shares the
 first 4 letters) or a typo of at most 2 edits (shares a deletion variant). ``Neighbours`` indexes the
 words by those keys, so a lookup only scores the spellings that could pass the guard, and it finds every
-one of them: the index changes the cost, never the clusters.
+one of them: the index changes the cost, never the clusters (except that a typo in a word of more than 40
+letters is not looked for: such a word only matches when equal or abbreviated).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def same_owner(a: tuple[str, ...], b: tuple[str, ...], score: float, cutoff: flo
 @lru_cache(maxsize=1 << 16)  # owner names share their words ("team", "api"): each word's keys are built once
 def word_keys(word: str) -> frozenset[str]:
     """Keys two alike words always share (``_word_alike``): the word, its 4-letter prefix (abbreviations),
-    its 1-deletion variants (one edit or swap) and, from 10 letters, its 2-deletion variants (two edits)."""
+    its 1-deletion variants (one edit or swap) and, from 10 letters, its 2-deletion variants (two edits).
+    Computed for distinct words only (``Neighbours``), never per value."""
     keys = {word}
     if word.isdigit() or len(word) < 4:
         return frozenset(keys)
@@ -87,17 +89,20 @@ def _shape(ws: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
 
 
 class Neighbours:
-    """The spellings that could be the same owner as a given one, found by blocking on word keys.
+    """The spellings that could be the same owner as a given one, found by blocking on words.
 
-    ``add`` each normal form with its words once; ``candidates`` returns the indexed normal forms that share
-    the word count, the digits and a key with the query's word at one position (the one with the fewest
-    candidates). It is a superset of what ``same_owner`` accepts, so callers score and guard each one.
+    Two levels, because owner names share their words ("team", "platform", "api"): the distinct words are
+    indexed by ``word_keys``, so each word's alike words (``_word_alike``) are found once; the spellings are
+    indexed by (word count, digits, position, word), a few entries each. ``candidates`` returns the spellings
+    of the same shape whose word at one position (the one with the fewest) is alike to the query's: a
+    superset of what ``same_owner`` accepts, so callers score and guard each one.
     """
 
     def __init__(self, items: Iterable[tuple[str, tuple[str, ...]]] = ()) -> None:
-        # (shape, position) -> key -> normal forms; blocking per position keeps "team-a" / "team-b" from
-        # meeting at all when no word position could match
-        self._index: dict[tuple, dict[str, set[str]]] = defaultdict(dict)
+        self._word_index: dict[str, set[str]] = defaultdict(set)  # word key -> distinct words
+        self._words: set[str] = set()
+        self._alike: dict[str, tuple[str, ...]] = {}
+        self._items: dict[tuple, set[str]] = defaultdict(set)  # (shape, position, word) -> normal forms
         self.lookups = 0  # how many times ``candidates`` ran: the fuzzy work, for tests and benchmarks
         for n, ws in items:
             self.add(n, ws)
@@ -107,13 +112,20 @@ class Neighbours:
             return
         shape = _shape(ws)
         for pos, w in enumerate(ws):
-            at = self._index[(shape, pos)]
-            for k in word_keys(w):  # the keys are the cached frozenset's own strings: their hashes are kept
-                bucket = at.get(k)
-                if bucket is None:
-                    at[k] = {n}
-                else:
-                    bucket.add(n)
+            if w not in self._words:
+                self._words.add(w)
+                self._alike.clear()  # a new word may be alike to one already looked up
+                for k in word_keys(w):
+                    self._word_index[k].add(w)
+            self._items[(shape, pos, w)].add(n)
+
+    def alike(self, w: str) -> tuple[str, ...]:
+        """The indexed words alike to ``w`` (``w`` itself among them when indexed)."""
+        found = self._alike.get(w)
+        if found is None:
+            near = {x for k in word_keys(w) for x in self._word_index.get(k, ())}
+            found = self._alike[w] = tuple(x for x in near if _word_alike(w, x))
+        return found
 
     def candidates(self, n: str, ws: tuple[str, ...]) -> set[str]:
         self.lookups += 1
@@ -122,17 +134,16 @@ class Neighbours:
         shape = _shape(ws)
         # Scan only the narrowest word position: the guard checks the other words anyway, and a union
         # over a common word ("team", "service") would make every lookup as large as the index.
-        best: list[set[str]] | None = None
+        best: list[set[str]] = []
         best_size = -1
         for pos, w in enumerate(ws):
-            at = self._index.get((shape, pos), {})
-            buckets = [b for b in map(at.get, word_keys(w)) if b]
+            buckets = [b for b in (self._items.get((shape, pos, x)) for x in self.alike(w)) if b]
             size = sum(len(b) for b in buckets)
-            if best is None or size < best_size:
-                best, best_size = buckets, size
             if not size:
                 return set()
-        out: set[str] = set().union(*best) if best else set()
+            if best_size < 0 or size < best_size:
+                best, best_size = buckets, size
+        out: set[str] = set().union(*best)
         out.discard(n)
         return out
 
