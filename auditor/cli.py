@@ -264,6 +264,38 @@ def check_schema_cmd(paths, out_format, output, policy_path, input_format, fail_
     sys.exit(EXIT_PASS if exit_zero else result.exit_code)
 
 
+@main.command("init")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("-o", "--output", default="audit-logs.toml", show_default=True,
+              help="Where to write the draft policy (`-` for standard output).")
+@click.option("--input-format", "--mapping", "input_format", help="Skip detection: a format name or a mapping .toml file.")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+def init_cmd(paths, output, input_format, force):
+    """Draft a policy (audit-logs.toml) from the logs in PATHS: teams with their names, services, keys,
+    environments and cost centers, each with its evidence (records, $) as a comment. Other spellings,
+    shared keys and value shapes are suggestions in comments, for a person to accept. Review the draft,
+    then audit with it (`audit-logs PATH...` finds ./audit-logs.toml)."""
+    from auditor.api import audit
+    from auditor.draft import draft, write
+    from auditor.policy import from_dict
+
+    target = None if output == "-" else Path(output)
+    if target is not None and target.exists() and not force:
+        _fail(f"{output} exists: review it, or give --force to replace it")
+    _check_outputs({"-o/--output": output})
+    with _no_traceback():
+        result = audit(paths, from_dict({}, "(no policy: init drafts one)"), fmt=input_format)
+        text = draft(result)
+        if target is None:
+            click.echo(text, nl=False)
+        else:
+            write(text, target, force)
+            n = result.attribution.records - result.attribution.copies
+            click.echo(f"audit-logs: wrote {output}: {len(result.attribution.teams)} teams from {n:,} LLM requests."
+                       " Review it; what needs a decision is a comment.", err=True)
+    sys.exit(EXIT_PASS)
+
+
 @main.command("rules")
 @click.option("--format", "-f", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one line per rule; json: code, name, category, severity, blocks_attribution, summary, "
