@@ -25,50 +25,8 @@ from auditor.fmt import usd
 from auditor.policy import from_dict
 from auditor.redact import MARKER
 from auditor.rules.base import LLM
+from auditor.rules.spellings import dominant_shape
 from auditor.rules.tags import Value, resolve
-
-SHAPE_SHARE = Decimal("0.9")  # a shape is the organisation's when values of that shape carry 90% of the field's records
-SHAPE_MIN_VALUES = 3  # ... and at least this many distinct values follow it (one value is not a convention)
-_DIGIT_RUN = re.compile(r"[0-9]+")
-
-
-_META = re.compile(r"([.^$*+?{}\[\]\\|()])")
-
-
-def _escape(text: str) -> str:
-    return _META.sub(r"\\\1", text)  # only what is special outside a class: "cc-" stays readable
-
-
-def shape(value: str) -> str:
-    """The regular expression a value's shape is: digits become ``[0-9]{n}``, everything else stays literal
-    (``FIN-1234`` -> ``^FIN-[0-9]{4}$``)."""
-    out, last = [], 0
-    for m in _DIGIT_RUN.finditer(value):
-        out.append(_escape(value[last:m.start()]))
-        out.append(f"[0-9]{{{len(m.group(0))}}}")
-        last = m.end()
-    out.append(_escape(value[last:]))
-    return "^" + "".join(out) + "$"
-
-
-def dominant_shape(values: Iterable[tuple[str, int]]) -> tuple[str, Decimal, int] | None:
-    """``(pattern, share of records, distinct values)`` of the shape most of ``(value, records)`` follow, or None
-    when no shape is dominant (see SHAPE_SHARE, SHAPE_MIN_VALUES)."""
-    per: dict[str, list[int]] = {}
-    total = 0
-    for v, n in values:
-        acc = per.setdefault(shape(v), [0, 0])
-        acc[0] += n
-        acc[1] += 1
-        total += n
-    if not per or not total:
-        return None
-    pattern, (records, distinct) = min(per.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    share = Decimal(records) / Decimal(total)
-    if share < SHAPE_SHARE or distinct < SHAPE_MIN_VALUES:
-        return None
-    return pattern, share, distinct
-
 
 @dataclass
 class _Team:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from auditor.api import audit
 from auditor.cli import main
-from auditor.draft import dominant_shape, shape
+from auditor.rules.spellings import dominant_shape, shape
 from auditor.policy import from_dict, load_policy
 from helpers import record, write_jsonl
 

@@ -181,6 +181,35 @@ def test_neighbours_find_exactly_what_a_full_scan_finds(names):
         assert index.matches(n, ws, by_norm.__getitem__, 85) == full
 
 
+def _shaped(tmp_path, odd: str, policy: dict | None = None, n: int = 20):
+    records = [record(request_id=f"r{i}", cost_center=f"FIN-{1000 + i % 5}", cost=1) for i in range(n)]
+    records.append(record(request_id="odd", cost_center=odd, cost=0.5))
+    return run(tmp_path, records, policy, select=["free-form-tag"])
+
+
+def test_free_form_tag_flags_values_off_the_fields_shape(tmp_path):
+    """Issue 15 item 2: cost centers are FIN- and four digits on almost all spend; "q3 campaign" is free text."""
+    result = _shaped(tmp_path, "q3 campaign")
+    f = finding(result, "free-form-tag")
+    assert f is not None and f.count == 1
+    detail, fix, blocks = rows(result, f.code)["odd"]
+    assert "cost_center 'q3 campaign' does not follow the shape" in detail and "^FIN-[0-9]{4}$ (98% of the spend)" in detail
+    assert fix is None and not blocks  # no owner to suggest; without a registry it stays attributable
+    assert f.extra["off_shape_values"][0]["value"] == "q3 campaign"
+    assert "break the shape" in f.message or "breaks the shape" in f.message
+
+
+def test_off_shape_needs_a_dominant_shape_and_yields_to_the_policy(tmp_path):
+    assert finding(_shaped(tmp_path, "FIN-2001"), "free-form-tag") is None  # follows the shape
+    # a policy pattern for the field decides instead (CON002 invalid-value), not the inferred shape
+    policy = {"fields": {"cost_center": {"pattern": "^(FIN-[0-9]{4}|q3 campaign)$"}}}
+    assert finding(_shaped(tmp_path, "q3 campaign", policy), "free-form-tag") is None
+    # no dominant shape: 3 free-text cost centers with as much spend as the coded ones
+    records = [record(request_id=f"r{i}", cost_center=["alpha", "beta", "FIN-1000", "FIN-1001"][i % 4], cost=1)
+               for i in range(8)]
+    assert finding(run(tmp_path, records, select=["free-form-tag"]), "free-form-tag") is None
+
+
 # --- keys ----------------------------------------------------------------------------------------------
 
 def test_mask_key():

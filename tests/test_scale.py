@@ -53,7 +53,7 @@ class _Counting:
 
 
 def _fuzzy_work(monkeypatch, tmp_path, copies: int) -> list:
-    tags = pytest.importorskip("auditor.rules.tags")
+    tags = pytest.importorskip("auditor.rules.spellings")
     log: list = []
     with monkeypatch.context() as m:
         for attr in ("process", "fuzz", "OSA"):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 from functools import lru_cache
 from itertools import combinations
 
@@ -24,6 +26,7 @@ from rapidfuzz.distance import OSA
 _SEP = re.compile(r"[\s_\-./:]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _DIGITS = re.compile(r"[0-9]+")
+_DIGIT_RUN = _DIGITS
 
 # Longer values are compared only exactly: a 1 MB "team name" is data damage, not a spelling, and its
 # deletion variants alone would cost more than the rest of the audit.
@@ -158,3 +161,47 @@ class Neighbours:
             if score >= cutoff and same_owner(ws, words_of(c), score, cutoff):
                 out.append((c, score))
         return sorted(out, key=lambda cs: (-cs[1], cs[0]))
+
+
+# --- value shapes: the convention an organisation's values follow (cost centers "FIN-" and four digits) ---
+
+SHAPE_SHARE = Decimal("0.9")  # a shape is the organisation's when values of that shape carry 90% of the field's weight
+SHAPE_MIN_VALUES = 3  # ... and at least this many distinct values follow it (one value is not a convention)
+
+
+_META = re.compile(r"([.^$*+?{}\[\]\\|()])")
+
+
+def _escape(text: str) -> str:
+    return _META.sub(r"\\\1", text)  # only what is special outside a class: "cc-" stays readable
+
+
+def shape(value: str) -> str:
+    """The regular expression a value's shape is: digits become ``[0-9]{n}``, everything else stays literal
+    (``FIN-1234`` -> ``^FIN-[0-9]{4}$``)."""
+    out, last = [], 0
+    for m in _DIGIT_RUN.finditer(value):
+        out.append(_escape(value[last:m.start()]))
+        out.append(f"[0-9]{{{len(m.group(0))}}}")
+        last = m.end()
+    out.append(_escape(value[last:]))
+    return "^" + "".join(out) + "$"
+
+
+def dominant_shape(values: Iterable[tuple[str, Any]]) -> tuple[str, Decimal, int] | None:
+    """``(pattern, share of the weight, distinct values)`` of the shape most of ``(value, weight)`` follow (weight:
+    records or cost), or None when no shape is dominant (see SHAPE_SHARE, SHAPE_MIN_VALUES)."""
+    per: dict[str, list] = {}
+    total = 0
+    for v, n in values:
+        acc = per.setdefault(shape(v), [0, 0])
+        acc[0] += n
+        acc[1] += 1
+        total += n
+    if not per or not total:
+        return None
+    pattern, (records, distinct) = min(per.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    share = Decimal(records) / Decimal(total)
+    if share < SHAPE_SHARE or distinct < SHAPE_MIN_VALUES:
+        return None
+    return pattern, share, distinct

@@ -24,6 +24,7 @@ Clustering, per field:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ import pyarrow as pa
 from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
-from auditor.rules.spellings import Neighbours, normal_form, words
+from auditor.rules.spellings import Neighbours, dominant_shape, normal_form, words
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 TAG_FIELDS = (*OWNER_FIELDS, "tags")
@@ -49,12 +50,13 @@ class Value:
     cost: Decimal
     bad: bool  # fails the policy's pattern / enum for the field
     canonical: str | None = None  # the owner value it means (None: unknown)
-    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid
+    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape
     source: str = "data"  # registry | data
+    shape: str | None = None  # off-shape: the pattern most values of the field follow, and this one does not
 
     @property
     def flagged(self) -> bool:
-        return self.status in ("variant", "fuzzy", "unknown", "invalid")
+        return self.status in ("variant", "fuzzy", "unknown", "invalid", "off-shape")
 
     @property
     def blocks(self) -> bool:
@@ -178,6 +180,20 @@ def _resolve_data(values: list[Value], cutoff: float) -> None:
                 v.status = "variant" if normal_form(v.value) == normal_form(canon.value) else "fuzzy"
 
 
+def _flag_off_shape(values: list[Value]) -> None:
+    """Without a registry or a policy pattern: when the field's values follow one shape (``FIN-`` and four digits
+    on 90% of the spend), the owners that break it are flagged, with the shape in the detail."""
+    cost = sum((v.cost for v in values), Decimal(0))
+    found = dominant_shape((v.value, v.cost if cost > 0 else v.records) for v in values if v.status == "canonical")
+    if found is None:
+        return
+    pattern, share, _ = found
+    rx = re.compile(pattern)
+    for v in values:
+        if v.status == "canonical" and not rx.match(v.value):
+            v.status, v.canonical, v.shape = "off-shape", None, f"{pattern} ({share * 100:.0f}% of the {'spend' if cost > 0 else 'records'})"
+
+
 RESOLVED_CACHE = "_owner_resolved"  # what each value resolves to, per (table, field, cutoff); dropped with VALUES_CACHE
 
 
@@ -188,7 +204,7 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
     if cutoff is None:
         cutoff = float({**TAG_PARAMS, **policy.rule_config("TAG001", "free-form-tag")}["fuzzy_cutoff"])
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RESOLVED_CACHE} (tbl VARCHAR, cutoff DOUBLE, f VARCHAR, v VARCHAR,"
-                " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR)")
+                " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR, shape VARCHAR)")
     done = {r[0] for r in con.execute(f"SELECT DISTINCT f FROM {RESOLVED_CACHE} WHERE tbl = ? AND cutoff = ?",
                                       [table, cutoff]).fetchall()}
     todo = tuple(f for f in fields if f not in done)
@@ -202,23 +218,26 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
                 _resolve_registry(values, known, cutoff)
             else:
                 _resolve_data(values, cutoff)
+                if f != "tags" and not {"pattern", "enum"} & set(policy.fields.get(f) or {}):
+                    _flag_off_shape(values)
         _store_resolved(con, table, cutoff, [v for vs in fresh.values() for v in vs])
     out: dict[str, list[Value]] = {f: [] for f in fields}
-    for f, v, n, c, bad, canon, status, source in con.execute(
-            f"SELECT f, v, n, cost, bad, canonical, status, source FROM {RESOLVED_CACHE}"
+    for f, v, n, c, bad, canon, status, source, shp in con.execute(
+            f"SELECT f, v, n, cost, bad, canonical, status, source, shape FROM {RESOLVED_CACHE}"
             " WHERE tbl = ? AND cutoff = ? AND list_contains(?, f) ORDER BY f, v", [table, cutoff, list(fields)]).fetchall():
-        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source))
+        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source, shp))
     return out
 
 
 def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None:
     cols = {"f": [v.field for v in values], "v": [v.value for v in values], "n": [v.records for v in values],
             "cost": [v.cost for v in values], "bad": [v.bad for v in values], "canonical": [v.canonical for v in values],
-            "status": [v.status for v in values], "source": [v.source for v in values]}
-    arrow = pa.table({k: pa.array(c, pa.decimal128(38, 12) if k == "cost" else None) for k, c in cols.items()})
+            "status": [v.status for v in values], "source": [v.source for v in values], "shape": [v.shape for v in values]}
+    types = {"cost": pa.decimal128(38, 12), "canonical": pa.string(), "shape": pa.string()}
+    arrow = pa.table({k: pa.array(c, types.get(k)) for k, c in cols.items()})
     con.register("_owner_resolved_arrow", arrow)
     con.execute(f"INSERT INTO {RESOLVED_CACHE} SELECT {lit(table)}, {float(cutoff)!r}, f, v, n, cost, bad, canonical,"
-                " status, source FROM _owner_resolved_arrow")
+                " status, source, shape FROM _owner_resolved_arrow")
     con.unregister("_owner_resolved_arrow")
 
 
@@ -239,6 +258,8 @@ def _detail(v: Value) -> str:
         return f"{field} {v.value!r} is another spelling of {v.canonical!r}"
     if v.status == "fuzzy":
         return f"{field} {v.value!r} looks like a misspelling of {v.canonical!r}"
+    if v.status == "off-shape":
+        return f"{field} {v.value!r} does not follow the shape of the other {field} values: {v.shape}"
     if v.status == "invalid":
         return f"{field} {v.value!r} does not match the policy's pattern for {field}" + (
             f" (probably {v.canonical!r})" if v.canonical else "")
@@ -341,11 +362,11 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
             "values": [{"value": m.value, "records": m.records, "cost": m.cost, "status": m.status} for m in members],
         })
     shown.sort(key=lambda c: (-c["flagged_cost"], -c["flagged_records"], c["field"], c["canonical"]))
-    unknown = sorted(
-        ({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "status": v.status}
-         for v in flagged if v.canonical is None),
-        key=lambda u: (-u["cost"], -u["records"], u["field"], u["value"]),
-    )
+    order = lambda u: (-u["cost"], -u["records"], u["field"], u["value"])  # noqa: E731
+    unknown = sorted(({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "status": v.status}
+                      for v in flagged if v.canonical is None and v.status != "off-shape"), key=order)
+    off_shape = sorted(({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "shape": v.shape}
+                        for v in flagged if v.status == "off-shape"), key=order)
     limit = int(ctx.params.get("max_clusters_in_report", 100))
     n_variants = sum(1 for v in flagged if v.canonical is not None)
     n_unknown = len(unknown)
@@ -359,6 +380,11 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     if n_unknown:
         parts_msg.append(f"{n_unknown:,} value{'s' if n_unknown != 1 else ''} match{'' if n_unknown != 1 else 'es'} no known owner"
                          + (" in the ownership registry" if ctx.policy.has_registry else ""))
+    if off_shape:
+        ex = off_shape[0]
+        parts_msg.append(f"{len(off_shape):,} value{'s' if len(off_shape) != 1 else ''} break{'' if len(off_shape) != 1 else 's'}"
+                         f" the shape the field's other values follow (e.g. {ex['field']} {ex['value']!r} against"
+                         f" {ex['shape']})")
     message = ("{count} requests ({cost}) carry free-form owner values: " + "; ".join(parts_msg)
                + ". Chargeback would split their spend across spellings or post it to no one; map them to the canonical value.")
     return Hits(
@@ -369,5 +395,6 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
             "clusters_total": len(shown),
             "unknown_values": unknown[:limit],
             "unknown_values_total": n_unknown,
+            **({"off_shape_values": off_shape[:limit], "off_shape_values_total": len(off_shape)} if off_shape else {}),
         },
     )
