@@ -26,7 +26,6 @@ from rapidfuzz.distance import OSA
 _SEP = re.compile(r"[\s_\-./:]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _DIGITS = re.compile(r"[0-9]+")
-_DIGIT_RUN = _DIGITS
 
 # Longer values are compared only exactly: a 1 MB "team name" is data damage, not a spelling, and its
 # deletion variants alone would cost more than the rest of the audit.
@@ -106,7 +105,6 @@ class Neighbours:
         self._words: set[str] = set()
         self._alike: dict[str, tuple[str, ...]] = {}
         self._items: dict[tuple, set[str]] = defaultdict(set)  # (shape, position, word) -> normal forms
-        self.lookups = 0  # how many times ``candidates`` ran: the fuzzy work, for tests and benchmarks
         for n, ws in items:
             self.add(n, ws)
 
@@ -131,7 +129,6 @@ class Neighbours:
         return found
 
     def candidates(self, n: str, ws: tuple[str, ...]) -> set[str]:
-        self.lookups += 1
         if len(n) > MAX_FUZZY_CHARS or not ws:
             return set()
         shape = _shape(ws)
@@ -180,7 +177,7 @@ def shape(value: str) -> str:
     """The regular expression a value's shape is: digits become ``[0-9]{n}``, everything else stays literal
     (``FIN-1234`` -> ``^FIN-[0-9]{4}$``)."""
     out, last = [], 0
-    for m in _DIGIT_RUN.finditer(value):
+    for m in _DIGITS.finditer(value):
         out.append(_escape(value[last:m.start()]))
         out.append(f"[0-9]{{{len(m.group(0))}}}")
         last = m.end()
