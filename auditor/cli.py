@@ -276,7 +276,7 @@ def init_cmd(paths, output, input_format, force):
     shared keys and value shapes are suggestions in comments, for a person to accept. Review the draft,
     then audit with it (`audit-logs PATH...` finds ./audit-logs.toml)."""
     from auditor.api import audit
-    from auditor.draft import draft, write
+    from auditor.draft import draft
     from auditor.policy import from_dict
 
     target = None if output == "-" else Path(output)
@@ -289,7 +289,7 @@ def init_cmd(paths, output, input_format, force):
         if target is None:
             click.echo(text, nl=False)
         else:
-            write(text, target, force)
+            target.write_text(text, encoding="utf-8")
             n = result.attribution.records - result.attribution.copies
             click.echo(f"audit-logs: wrote {output}: {len(result.attribution.teams)} teams from {n:,} LLM requests."
                        " Review it; what needs a decision is a comment.", err=True)

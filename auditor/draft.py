@@ -18,7 +18,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Iterable
 
 from auditor.fmt import usd
@@ -55,6 +54,13 @@ def _usable(v: str | None) -> bool:
     return bool(v) and MARKER not in v
 
 
+def _add(bucket: dict[str, list], value: str, records: int, cost) -> None:
+    """Sum (records, cost) per value: several logged spellings add up under the value they resolve to."""
+    acc = bucket.setdefault(value, [0, Decimal(0)])
+    acc[0] += int(records)
+    acc[1] += Decimal(cost)
+
+
 def _canon(resolved: dict[str, list[Value]], fld: str) -> dict[str, str]:
     return {v.value: (v.canonical or v.value) for v in resolved.get(fld, [])}
 
@@ -84,9 +90,7 @@ def _collect(con) -> tuple[dict[str, _Team], dict[str, list[Value]]]:
         for bucket, value in ((t.services, services.get(svc, svc)), (t.environments, env),
                               (t.cost_centers, cost_centers.get(cc, cc))):
             if _usable(value):
-                acc = bucket.setdefault(value, [0, Decimal(0)])
-                acc[0] += int(n)
-                acc[1] += Decimal(c)
+                _add(bucket, value, n, c)
     for key, per_team in _keys(con).items():
         owner, n, c = per_team[0]
         if len(per_team) == 1:
@@ -155,9 +159,7 @@ def _registry_lines(con, teams: dict[str, _Team], resolved: dict[str, list[Value
                                        " WHERE NOT a.is_copy GROUP BY 1 ORDER BY 1").fetchall():
             value = canon[fld].get(value, value)
             if _usable(value) and not (fld == "cost_center" and value in own):
-                acc = totals.setdefault(value, [0, Decimal(0)])
-                acc[0] += int(n)
-                acc[1] += Decimal(c)
+                _add(totals, value, n, c)
         if totals:
             lines.append(f"{key} = [")
             lines += [f"  {_q(v)},  # {_ev(*e)}" for v, e in sorted(totals.items())]
@@ -174,9 +176,7 @@ def _unowned_lines(con, teams: dict[str, _Team], resolved: dict[str, list[Value]
                                  " AND service IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall():
         svc = canon.get(svc, svc)
         if _usable(svc) and svc not in owned:
-            acc = rows.setdefault(svc, [0, Decimal(0)])
-            acc[0] += int(n)
-            acc[1] += Decimal(c)
+            _add(rows, svc, n, c)
     if not rows:
         return []
     return ["", "# Services seen only on requests that carry no team. Add each to the services of the team that owns it;",
@@ -225,9 +225,3 @@ def draft(result) -> str:
 
 def _parse(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
-
-
-def write(text: str, path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists: review it, or give --force to replace it")
-    path.write_text(text, encoding="utf-8")

@@ -196,5 +196,5 @@ _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u
 
 def json_safe(text: str) -> str:
     """JSON text (``json.dumps`` output, which escapes C0 already) with DEL, C1 and the other invisible controls as
-    ``\\uXXXX`` escapes: the same JSON value, safe to print. They can only stand inside strings."""
+    ``\\u`` escapes (four hex digits): the same JSON value, safe to print. They can only stand inside strings."""
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", mask_text(text))

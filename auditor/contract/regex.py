@@ -6,7 +6,7 @@ so both give the same verdict:
 
 * ``$`` in Python also matches just before a final newline; in RE2 only at the very end.
 * ``\\d``, ``\\w`` and ``\\s`` are Unicode-aware in Python and ASCII-only in RE2.
-* ``\\uXXXX`` (Python and ECMA 262) is ``\\x{XXXX}`` in RE2; ``\\Z`` (Python: end of text) is ``\\z``.
+* ``\\u`` + four hex digits (Python and ECMA 262) is ``\\x{...}`` in RE2; ``\\Z`` (Python: end of text) is ``\\z``.
 
 What RE2 cannot run at all (it guarantees linear time, so it has no backtracking constructs) is
 rejected when the policy loads, by :func:`problem`, with the reason: lookahead and lookbehind,
