@@ -79,7 +79,7 @@ def evaluate(findings: list[Finding], *, attributable_pct: float, unattributed_c
             )
     if total_cost is not None and total_cost == 0 and records:
         # Zero is not 100%: requests that carry no cost cannot be charged back, whatever the thresholds say.
-        reasons.append(f"the {records:,} LLM request{'' if records == 1 else 's'} carry no cost ($0 in total): nothing can be charged back")
+        reasons.append(f"the {records:,} LLM request{' carries' if records == 1 else 's carry'} no cost ($0 in total): nothing can be charged back")
     lo = settings.get("min_attributable_pct")
     if lo is not None and attributable_pct < float(lo):
         a, b = _apart(Decimal(str(attributable_pct)), Decimal(str(lo)), _pct_text, _limit_text)

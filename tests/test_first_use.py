@@ -189,6 +189,10 @@ def test_requests_with_no_cost_are_never_100_percent_or_a_pass(tmp_path):
     assert "carry no cost" in r.stdout
     doc = json.loads(run(logs, "--fail-on", "never", "-q", "--format", "json").stdout)
     assert doc["summary"]["attributable_pct"] == 0 and all(t["attributable_pct"] == 0 for t in doc["teams"])
+    # the tier reasons say why there is no share, not that a 0.0% share is below the threshold
+    reasons = doc["verdict"]["reasons"] + [r for t in doc["teams"] for r in t["tier_reasons"]]
+    assert reasons and not any("0.0%" in r for r in reasons), reasons
+    assert any("n/a" in r for r in doc["verdict"]["reasons"]) and all(any("n/a" in r for r in t["tier_reasons"]) for t in doc["teams"])
     html = run(logs, "--fail-on", "never", "-q", "--html", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert html.exit_code == 1 and "100.0%" not in page

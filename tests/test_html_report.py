@@ -412,7 +412,6 @@ def _layout(driver, page: Path, width: int, media: str):
 
 CLIPPED_JS = """
 return Array.from(document.querySelectorAll('main table')).filter(function (t) {
-  if (t.closest('#reconciliation')) { return false; }  // the reconciliation partial has its own owner and test
   var box = t.parentElement; var s = getComputedStyle(box);
   var clipped = box.scrollWidth > box.clientWidth + 1 && s.overflowX !== 'visible';
   return clipped || t.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
@@ -447,6 +446,31 @@ def test_no_table_clipped_and_no_word_or_figure_broken(tmp_path, browser, width,
     _layout(browser, page, width, media)
     assert browser.execute_script(CLIPPED_JS) == []
     assert browser.execute_script(BROKEN_JS) == []
+
+
+# Break labels ("317 days") whose box meets a bar of the same chart.
+HIDDEN_BREAK_JS = """
+var out = [];
+document.querySelectorAll('svg g.break text').forEach(function (t) {
+  var b = t.getBoundingClientRect();
+  t.closest('svg').querySelectorAll('rect').forEach(function (r) {
+    var q = r.getBoundingClientRect();
+    if (q.width && q.height && q.left < b.right && q.right > b.left && q.top < b.bottom && q.bottom > b.top) {
+      out.push(t.textContent);
+    }
+  });
+});
+return out;
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width, media", [(1400, "screen"), (794, "print")])
+def test_axis_break_labels_are_not_hidden_behind_bars(tmp_path, browser, width, media):
+    page, _ = _sample_page(tmp_path)
+    _layout(browser, page, width, media)
+    assert browser.execute_script("return document.querySelectorAll('svg g.break text').length") >= 2  # both charts break
+    assert browser.execute_script(HIDDEN_BREAK_JS) == []
 
 
 @needs_chromium

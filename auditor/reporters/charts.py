@@ -98,7 +98,7 @@ def _dated(days: list[dict[str, Any]]) -> list[tuple[Any, dict[str, Any]]]:
     return sorted(out, key=lambda p: p[0])
 
 
-def _time_axis(dates: list[Any], left: float, width: float, gap: float = 26) -> dict[str, Any]:
+def _time_axis(dates: list[Any], left: float, width: float, gap: float = 50) -> dict[str, Any]:
     """x of each day's centre on a time axis, so a gap in the logs shows as a gap, with labels that carry the
     year. Runs of days more than 31 days apart are drawn as segments of a broken axis, with a marked break."""
     import datetime as dt

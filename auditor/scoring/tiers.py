@@ -43,10 +43,13 @@ class Thresholds:
         return cls(float(th.get("attributable_pct", 95.0)), float(th.get("showback_attributable_pct", DEFAULT_SHOWBACK_PCT)),
                    float(th.get("variance_pct", 2.0)), variance_of(result.reconciliation))
 
-    def reasons(self, attributable_pct: float) -> list[str]:
+    def reasons(self, attributable_pct: float, cost: Decimal) -> list[str]:
         """The reasons shared by a team and the data set: attributable spend, reconciliation variance."""
         out = []
-        if attributable_pct < self.ready_pct:
+        if not cost:
+            # Zero is not 100% (nor 0%): with no spend there is no attributable share to compare with the threshold.
+            out.append("no recorded spend ($0): the attributable share is n/a")
+        elif attributable_pct < self.ready_pct:
             out.append(f"attributable spend {attributable_pct:.1f}% is below {self.ready_pct:g}%")
         if self.variance is not None and abs(self.variance) >= self.max_var:
             out.append(f"reconciliation variance {abs(self.variance):.2f}% is not below {self.max_var:g}%")
@@ -109,7 +112,7 @@ def _team_keys(t: TeamScore, prod_keys: dict[str, list[tuple]], key_owner: Calla
 
 
 def _team_reasons(t: TeamScore, th: Thresholds, bad_cost: int, keys: list[dict[str, Any]]) -> list[str]:
-    reasons = th.reasons(t.attributable_pct)
+    reasons = th.reasons(t.attributable_pct, t.cost)
     if bad_cost:
         reasons.append(f"{plural(bad_cost, 'request')} with an invalid cost (negative or not a number)")
     unnamed = [k for k in keys if not k["named"]]

@@ -22,7 +22,7 @@ def dataset_verdict(result: "AuditResult", th: "Thresholds", ds_score: float) ->
     for t in a.teams:
         by_tier[t.extra["tier"]].append(t)
     ready_cost = sum((t.cost for t in by_tier[TIER_READY]), ZERO)
-    reasons = th.reasons(a.attributable_pct)
+    reasons = th.reasons(a.attributable_pct, a.total_cost)
     not_ready = len(by_tier[TIER_SHOWBACK]) + len(by_tier[TIER_NOT_READY])
     if not_ready:
         reasons.append(f"{not_ready} of {len(a.teams)} teams are not chargeback-ready")
