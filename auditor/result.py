@@ -149,7 +149,9 @@ def _input_notes(i: InputFile, timezone: str) -> dict[str, Any]:
         out["ownership"] = i.ownership
     if i.naive_timestamps:
         out["naive_timestamps"] = i.naive_timestamps
-    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format)
+    if i.no_pricing_source:
+        out["no_pricing_source"] = i.no_pricing_source
+    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source)
     if lines:
         out["notes"] = lines
     return out

@@ -332,9 +332,9 @@ def _n(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
-def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str) -> list[str]:
-    """Sentences for the report: where each owner field came from, what to map when none was found, and how many
-    timestamps had no zone."""
+def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0) -> list[str]:
+    """Sentences for the report: where each owner field came from, what to map when none was found, how many
+    timestamps had no zone, and that the source logs no price source."""
     out: list[str] = []
     if ownership and ownership.get("llm_records"):
         total = ownership["llm_records"]
@@ -358,4 +358,8 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
                 out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...)")
     if naive:
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
+    if no_pricing_source:
+        out.append(f"pricing_source: no LLM record of this file says how it was priced ({source} logs no price source here;"
+                   f" {_n(no_pricing_source, 'LLM record')}), so it is not required of each record; costs are checked against"
+                   " the published prices (PRC001-PRC004). To record one, map pricing_source (--mapping FILE)")
     return out

@@ -17,7 +17,9 @@ list), ``map`` (``map = {from = "to"}``, ``default = ...``), ``prefix`` (``prefi
 ``anthropic``; null when the name has no ``/``) and ``tag`` (``tag = ["env", "environment"]``: from a list of tags, the
 value of the first ``env:prod`` / ``env=prod`` item, ``prod``; null when none) and ``sum_keys``
 (``prefixes = ["input", "cache_read"]``: the sum of an object's numbers under keys with one of those prefixes, ``total``
-excepted, for usage split into disjoint parts; null when no key matches).
+excepted, for usage split into disjoint parts; null when no key matches) and ``label`` (``label = "litellm/cost-calculator"``:
+that text wherever the path holds a value, null where it does not: "this source priced the request" when the
+source logs that it priced it but not how).
 A value that a transform cannot convert is passed on unchanged, so the contract check reports it.
 
 ``json_fields = ["metadata"]`` names top-level fields that hold JSON as text (CSV cells, SpendLogs).
@@ -36,7 +38,7 @@ from auditor.contract.schema import FIELDS
 from auditor.contract.sql import ident, json_literal, lit
 
 TRANSFORMS = ("timestamp", "cents", "number", "integer", "boolean", "string", "lower", "split", "map", "prefix",
-              "provider_prefix", "tag", "sum_keys")
+              "provider_prefix", "tag", "sum_keys", "label")
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 FIELD_NAMES = {f.name for f in FIELDS}
 EXTRA_FIELDS = ("record_kind",)  # not in the contract: "llm", or "agent"/"tool"/"other" for trace context spans
@@ -127,7 +129,9 @@ def _spec(name: str, raw: Any, where: str) -> FieldSpec:
                                             and all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", t)
                                                     for t in raw["prefixes"])):
             raise MappingError(f"{where}: field {name!r}: transform 'sum_keys' needs prefixes = [\"input\", ...]")
-        allowed = {"map", "default", "prefix", "unit", "tag", "prefixes"}
+        if transform == "label" and not (isinstance(raw.get("label"), str) and raw["label"]):
+            raise MappingError(f"{where}: field {name!r}: transform 'label' needs label = \"text\"")
+        allowed = {"map", "default", "prefix", "unit", "tag", "prefixes", "label"}
         unknown = set(raw) - allowed
         if unknown:
             raise MappingError(f"{where}: field {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -235,7 +239,8 @@ def _transform(spec: FieldSpec, v: str) -> str:
         default = json_literal(o["default"]) if "default" in o else v
         return f"CASE WHEN {v} IS NULL THEN {json_literal(o['default']) if 'default' in o else 'NULL'} ELSE CASE {s} {cases} ELSE {default} END END"
     if t == "prefix":
-        return f"CASE WHEN {jt} = 'VARCHAR' THEN to_json({lit(o['prefix'])} || {s}) ELSE {v} END"
+        # "" stays "": a prefix on nothing would read as a value (LiteLLM logs model_map_key "" for custom prices).
+        return f"CASE WHEN {jt} = 'VARCHAR' AND {s} <> '' THEN to_json({lit(o['prefix'])} || {s}) ELSE {v} END"
     if t == "tag":
         # The value of the first ``name:value`` (or ``name=value``) item of a list of tags: env:prod -> prod.
         names = "|".join(re.escape(n) for n in o["tag"])
@@ -253,6 +258,8 @@ def _transform(spec: FieldSpec, v: str) -> str:
         nums = f"list_transform({keys}, lambda k: TRY_CAST(json_extract_string({v}, {key_path}) AS DECIMAL(38,6)))"
         return (f"CASE WHEN {jt} = 'OBJECT' AND len(list_filter({nums}, lambda x: x IS NOT NULL)) > 0"
                 f" THEN to_json(list_sum(list_filter({nums}, lambda x: x IS NOT NULL))) END")
+    if t == "label":
+        return f"CASE WHEN {jt} IS NOT NULL AND {jt} <> 'NULL' THEN to_json({lit(o['label'])}) END"
     if t == "provider_prefix":
         return f"CASE WHEN {jt} = 'VARCHAR' AND strpos({s}, '/') > 1 THEN to_json(split_part({s}, '/', 1)) END"
     raise MappingError(f"unknown transform {t}")

@@ -50,6 +50,7 @@ class InputFile:
     # Where the owner fields came from (conventions.OwnerStats.to_dict), for the readers that find them by convention.
     ownership: dict | None = None
     naive_timestamps: int = 0  # records whose timestamp string had no time zone (read in the policy's timezone)
+    no_pricing_source: int = 0  # LLM records of a file none of whose LLM records says how it was priced
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,19 @@ class Loader:
             self.progress(max(n - shown.records, 0))
         return True
 
+    def _unlogged_pricing_source(self, start: int) -> int:
+        """When no LLM record of the file says how it was priced (OpenInference spans; a gateway that logs none),
+        the source has nothing to say: that is one note for the file, not a missing-field on every record. The
+        costs are still judged against the published prices. Returns the file's LLM records in that case, else 0."""
+        n, present = self.con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE pricing_source <> '') FROM records WHERE _row >= ? AND record_kind = 'llm'",
+            [start]).fetchall()[0]
+        if not n or present:
+            return 0
+        self.con.execute("UPDATE records SET _violations = list_filter(_violations, lambda v: NOT starts_with(v, 'pricing_source:'))"
+                         " WHERE _row >= ? AND record_kind = 'llm'", [start])
+        return int(n)
+
     def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
         """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
         it: one reject with its line, not an all-missing record that would count against every team."""
@@ -577,6 +591,7 @@ class Loader:
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
         info.records, info.context_spans = self._count(start)
+        info.no_pricing_source = self._unlogged_pricing_source(start)
         info.rejected = len(rejects.items)
         if stats.llm:
             info.ownership = stats.to_dict()
