@@ -210,6 +210,40 @@ def test_off_shape_needs_a_dominant_shape_and_yields_to_the_policy(tmp_path):
     assert finding(run(tmp_path, records, select=["free-form-tag"]), "free-form-tag") is None
 
 
+UUID_A, UUID_B, UUID_C = ("3f1c2a9e-5b7d-4e21-9a0c-1d2e3f4a5b6c", "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                          "0c9b8a7d-6e5f-4d3c-8b2a-1f0e9d8c7b6a")
+
+
+def _team_records(n_b: int = 3, name_b: str = "Data Platform", policy: dict | None = None):
+    records = [record(request_id=f"a{i}", team_id=UUID_A, team_name="data-platform", cost=1) for i in range(10)]
+    records += [record(request_id=f"b{i}", team_id=UUID_B, team_name=name_b, cost=0.5) for i in range(n_b)]
+    records += [record(request_id=f"c{i}", team_id=UUID_C, team_name="Research", cost=2) for i in range(4)]
+    return records
+
+
+def test_a_second_team_record_under_another_spelling_is_flagged(tmp_path):
+    """Issue 15 item 2: two team ids whose names are spellings of one team split its spend in two."""
+    result = run(tmp_path, _team_records(), select=["free-form-tag"])
+    f = finding(result, "free-form-tag")
+    assert f is not None and f.count == 3  # the three records of the smaller team record, nothing else
+    got = rows(result, f.code)
+    assert set(got) == {"b0", "b1", "b2"}
+    detail, fix, blocks = got["b0"]
+    assert UUID_B in detail and UUID_A in detail and "'Data Platform' beside 'data-platform'" in detail
+    assert fix == f"team_id: {UUID_A}" and not blocks  # still one team: attributable, to be merged
+    assert "second record of another team" in f.message
+    cluster = next(c for c in f.extra["clusters"] if c["field"] == "team_id")
+    assert cluster["canonical"] == UUID_A and {v["value"]: v["cost"] for v in cluster["values"]} == {
+        UUID_A: Decimal(10), UUID_B: Decimal("1.5")}
+
+
+def test_team_records_with_different_names_or_a_registry_are_not_duplicates(tmp_path):
+    assert finding(run(tmp_path, _team_records(name_b="Data Science"), select=["free-form-tag"]), "free-form-tag") is None
+    # the registry names both ids as teams: it decides, not the names
+    policy = {"teams": {UUID_A: {"name": "data-platform"}, UUID_B: {"name": "Data Platform"}, UUID_C: {}}}
+    assert finding(run(tmp_path, _team_records(), policy, select=["free-form-tag"]), "free-form-tag") is None
+
+
 # --- keys ----------------------------------------------------------------------------------------------
 
 def test_mask_key():

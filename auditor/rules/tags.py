@@ -35,6 +35,7 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 from auditor.rules.spellings import Neighbours, dominant_shape, normal_form, words
+from auditor.rules.team_records import DUPLICATE, mark_duplicates, team_names
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 TAG_FIELDS = (*OWNER_FIELDS, "tags")
@@ -50,13 +51,14 @@ class Value:
     cost: Decimal
     bad: bool  # fails the policy's pattern / enum for the field
     canonical: str | None = None  # the owner value it means (None: unknown)
-    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape
+    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape | duplicate-record
     source: str = "data"  # registry | data
-    shape: str | None = None  # off-shape: the pattern most values of the field follow, and this one does not
+    # off-shape: the pattern most values of the field follow, and this one does not; duplicate-record: the two names
+    shape: str | None = None
 
     @property
     def flagged(self) -> bool:
-        return self.status in ("variant", "fuzzy", "unknown", "invalid", "off-shape")
+        return self.status in ("variant", "fuzzy", "unknown", "invalid", "off-shape", DUPLICATE)
 
     @property
     def blocks(self) -> bool:
@@ -220,6 +222,8 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
                 _resolve_data(values, cutoff)
                 if f != "tags" and not {"pattern", "enum"} & set(policy.fields.get(f) or {}):
                     _flag_off_shape(values)
+            if f == "team_id":
+                _second_team_records(con, table, values, cutoff)
         _store_resolved(con, table, cutoff, [v for vs in fresh.values() for v in vs])
     out: dict[str, list[Value]] = {f: [] for f in fields}
     for f, v, n, c, bad, canon, status, source, shp in con.execute(
@@ -227,6 +231,18 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
             " WHERE tbl = ? AND cutoff = ? AND list_contains(?, f) ORDER BY f, v", [table, cutoff, list(fields)]).fetchall():
         out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source, shp))
     return out
+
+
+def _second_team_records(con, table: str, values: list[Value], cutoff: float) -> None:
+    rows = team_names(con, table)
+    names = {tid: name for tid, name, _, _ in rows}
+    by_name: dict[str, Value] = {}
+    for _, name, n, c in rows:
+        v = by_name.setdefault(name, Value("team_name", name, 0, Decimal(0), False))
+        v.records, v.cost = v.records + int(n), v.cost + Decimal(c)
+    clustered = list(by_name.values())
+    _resolve_data(clustered, cutoff)
+    mark_duplicates(values, names, clustered)
 
 
 def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None:
@@ -258,6 +274,8 @@ def _detail(v: Value) -> str:
         return f"{field} {v.value!r} is another spelling of {v.canonical!r}"
     if v.status == "fuzzy":
         return f"{field} {v.value!r} looks like a misspelling of {v.canonical!r}"
+    if v.status == DUPLICATE:
+        return f"team_id {v.value!r} is a second team record of {v.canonical!r}: names {v.shape}"
     if v.status == "off-shape":
         return f"{field} {v.value!r} does not follow the shape of the other {field} values: {v.shape}"
     if v.status == "invalid":
@@ -280,7 +298,12 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     (case and separators normalised, then rapidfuzz on the distinct values only, with a guard so
     "search-api" / "search-ui", "team-a" / "team-b" and "billing" / "billing-eu" stay apart); the
     spelling with the most spend (then records) is the canonical one and every other member of the
-    cluster is flagged with it as the fix. Values alone in their cluster are not flagged.
+    cluster is flagged with it as the fix. Values alone in their cluster are not flagged. Team ids
+    are also judged by their names (team_name, e.g. LiteLLM's team alias): several team ids whose
+    names are spellings of one team ("data-platform" and "Data Platform") are one team with two
+    records; the record with less spend is flagged, with the other as the fix. Without a registry,
+    a value that follows no shape its field's other values follow (cost centers "FIN-" and four
+    digits on most of the spend, "q3 campaign" on the rest) is flagged with that shape.
 
     Which records block attribution: records whose value is not in the registry (with a registry for
     that field), or does not match the policy's pattern, cannot be posted to any ledger owner and go to
@@ -368,7 +391,8 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     off_shape = sorted(({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "shape": v.shape}
                         for v in flagged if v.status == "off-shape"), key=order)
     limit = int(ctx.params.get("max_clusters_in_report", 100))
-    n_variants = sum(1 for v in flagged if v.canonical is not None)
+    n_variants = sum(1 for v in flagged if v.canonical is not None and v.status != DUPLICATE)
+    dups = [v for v in flagged if v.status == DUPLICATE]
     n_unknown = len(unknown)
     parts_msg = []
     if n_variants:
@@ -377,6 +401,9 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
             f"{n_variants:,} value{'s are' if n_variants != 1 else ' is'} another spelling of a known owner"
             + (f" (e.g. {example['value']!r} for {next(c['canonical'] for c in shown if example in c['values'])!r})" if example else "")
         )
+    if dups:
+        parts_msg.append(f"{len(dups):,} team record{'s are' if len(dups) != 1 else ' is'} a second record of another team"
+                         f" (e.g. {dups[0].value!r} for {dups[0].canonical!r}: names {dups[0].shape})")
     if n_unknown:
         parts_msg.append(f"{n_unknown:,} value{'s' if n_unknown != 1 else ''} match{'' if n_unknown != 1 else 'es'} no known owner"
                          + (" in the ownership registry" if ctx.policy.has_registry else ""))
