@@ -237,6 +237,25 @@ def test_a_second_team_record_under_another_spelling_is_flagged(tmp_path):
         UUID_A: Decimal(10), UUID_B: Decimal("1.5")}
 
 
+def test_a_second_team_record_is_charged_to_its_team_and_init_drafts_it_as_an_alias(tmp_path):
+    import tomllib
+
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+    from auditor.policy import load_policy
+
+    logs = write_jsonl(tmp_path / "records.jsonl", _team_records())
+    teams = {t.team_id: t.cost for t in audit([logs], from_dict({})).attribution.teams}
+    assert teams == {UUID_A: Decimal("11.5"), UUID_C: Decimal(8)}  # one team, its spend whole
+    draft = tmp_path / "audit-logs.toml"
+    assert CliRunner().invoke(main, ["init", str(logs), "-o", str(draft)]).exit_code == 0
+    draft.write_text(draft.read_text().replace("# aliases = ", "aliases = "))
+    assert tomllib.loads(draft.read_text())["teams"][UUID_A]["aliases"] == [UUID_B]
+    accepted = audit([logs], load_policy(draft), select=["free-form-tag"])
+    assert not any("second team record" in detail for detail, _, _ in rows(accepted, "TAG001").values())
+
+
 def test_team_records_with_different_names_or_a_registry_are_not_duplicates(tmp_path):
     assert finding(run(tmp_path, _team_records(name_b="Data Science"), select=["free-form-tag"]), "free-form-tag") is None
     # the registry names both ids as teams: it decides, not the names
