@@ -12,6 +12,7 @@
 4. ``_prc_class`` (a view over ``_prc_verdict``): one verdict per record: ok, stale (matches an older version),
    mismatch, unpriced (its snapshot cost ``snap_expected``/``snap_match`` only where a verdict or finding reads
    it), and ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
+5. ``price_in_effect`` (_row, expected_cost, current_cost): the published evidence other modules read.
 """
 
 from __future__ import annotations
@@ -289,6 +290,15 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
           LEFT JOIN _prc_vinfo vn ON vn.vid = c.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = c.last_vid
     """)
     _regimes(con, tol)
+    # What the reconciliation reads (and the only pricing table it may): per priced record, its cost at the price
+    # in effect, and at the price it should have moved to (for a stale implied-price regime, the current regime's
+    # cost, used only where no published price is known).
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW price_in_effect AS
+        SELECT v._row, v.ref_expected AS expected_cost,
+               CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce(g.regime.b_cost, v.ref_expected) END AS current_cost
+        FROM _prc_verdict v LEFT JOIN _prc_regime g USING (_row)
+    """)
 
 
 def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import duckdb
 
-from auditor.contract.sql import MONEY
+from auditor.contract.sql import MONEY, lit
 from auditor.copies import ensure_copies
 from auditor.reconcile import names
 
@@ -189,29 +189,31 @@ def _pricing_findings(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay
             d.pricing[code] = [int(n), Decimal(cost or 0)]
 
 
+# The variance cause each pricing rule's findings are evidence of, by rule name (its stable identity), in the
+# order a record flagged by several is counted under: once, by the first.
+EVIDENCE_OF = {"missing-cost": "missing_cost", "stale-price": "stale_price", "cost-mismatch": "cost_mismatch",
+               "unpriced-model": "unpriced"}
+
+
 def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
-    """Each record a pricing rule flags, once (PRC001 missing-cost, then PRC003 stale-price, PRC004
-    cost-mismatch, PRC002 unpriced-model), with its difference to the price in effect: the reference cost
-    the rules computed (``_prc_verdict.ref_expected``; for a stale implied-price regime, the current
-    regime's cost) minus the recorded cost."""
-    if not _has(con, "finding_rows"):
+    """Each record a pricing rule flags, once (missing-cost, then stale-price, cost-mismatch, unpriced-model),
+    with its difference to the price in effect: the cost the pricing build published in ``price_in_effect``
+    (for a stale price, the price it should have moved to) minus the recorded cost."""
+    codes = {name: code for code, name in pricing_codes().items() if name in EVIDENCE_OF}
+    if not _has(con, "finding_rows") or not codes:
         return
-    have_verdict, have_regime = _has(con, "_prc_verdict"), _has(con, "_prc_regime")
-    ref = "v.ref_expected" if have_verdict else "CAST(NULL AS DECIMAL(38,12))"
-    # A known price in effect wins; the current implied-price regime's cost only where no price is known.
-    stale_ref = ((f"CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce({'g.regime.b_cost, ' if have_regime else ''}"
-                  "v.ref_expected) END") if have_verdict else "CAST(NULL AS DECIMAL(38,12))")
-    joins = (" LEFT JOIN _prc_verdict v USING (_row)" if have_verdict else "") + (
-        " LEFT JOIN _prc_regime g USING (_row)" if have_regime and have_verdict else "")
+    ref = "p.expected_cost" if _has(con, "price_in_effect") else "CAST(NULL AS DECIMAL(38,12))"
+    joins = " LEFT JOIN price_in_effect p USING (_row)" if ref.startswith("p.") else ""
+    flags = ", ".join(f"bool_or(code = {lit(c)}) AS {EVIDENCE_OF[n]}" for n, c in codes.items())
+    kinds = [k for k in EVIDENCE_OF.values() if k in {EVIDENCE_OF[n] for n in codes}]
+    diffs = {"missing_cost": ref, "stale_price": ref.replace("expected_cost", "current_cost"), "cost_mismatch": ref}
+    kind_sql = "CASE " + " ".join(f"WHEN f.{k} THEN {lit(k)}" for k in kinds) + " END"
+    diff_sql = "CASE " + " ".join(f"WHEN f.{k} THEN {diffs[k]} - r.cost" for k in kinds if k in diffs) + " END"
     rows = con.execute(f"""
-        WITH f AS (SELECT _row, bool_or(code = 'PRC001') AS p1, bool_or(code = 'PRC002') AS p2,
-                          bool_or(code = 'PRC003') AS p3, bool_or(code = 'PRC004') AS p4
-                   FROM finding_rows WHERE code IN ('PRC001', 'PRC002', 'PRC003', 'PRC004') GROUP BY _row),
+        WITH f AS (SELECT _row, {flags} FROM finding_rows WHERE code IN ({', '.join(lit(c) for c in codes.values())})
+                   GROUP BY _row),
         e AS (
-            SELECT r.*, CASE WHEN p1 THEN 'missing_cost' WHEN p3 THEN 'stale_price' WHEN p4 THEN 'cost_mismatch'
-                             ELSE 'unpriced' END AS kind,
-                   CAST(CASE WHEN p1 THEN {ref} - r.cost WHEN p3 THEN {stale_ref} - r.cost WHEN p4 THEN {ref} - r.cost END
-                        AS {MONEY}) AS diff
+            SELECT r.*, {kind_sql} AS kind, CAST({diff_sql} AS {MONEY}) AS diff
             FROM _rec_ledger r JOIN f USING (_row){joins}
             WHERE r._n = 1 AND r.timestamp IS NOT NULL
         )
