@@ -13,6 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from auditor.cli import main
@@ -113,3 +115,30 @@ def test_open_objects_accept_new_keys(files):
     doc["summary"]["new_total"] = "1"
     doc["reconciliation"] = {"summary_line": "x", "anything": [1, 2]}
     assert _errors(doc) == []
+
+
+# The JSON writer: json.dumps(indent=2) to the byte for short lists, one compact item per line for long ones.
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                     lambda kids: st.lists(kids, max_size=70) | st.dictionaries(st.text(max_size=4), kids, max_size=4),
+                     max_leaves=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json)
+def test_json_writer_is_json_dumps_indent_2_or_one_item_per_line(doc):
+    from auditor.reporters import json_report
+
+    text = json_report.dumps(doc)
+    assert json.loads(text) == doc
+    if not _has_long_list(doc, json_report.LONG_LIST):
+        assert text == json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        assert len(text.splitlines()) <= len(json.dumps(doc, indent=2).splitlines())
+
+
+def _has_long_list(x, n: int) -> bool:
+    if isinstance(x, list):
+        return len(x) > n or any(_has_long_list(v, n) for v in x)
+    if isinstance(x, dict):
+        return any(_has_long_list(v, n) for v in x.values())
+    return False
