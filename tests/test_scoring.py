@@ -136,11 +136,26 @@ def test_top_fixes_are_phrased_and_ranked_by_the_money_they_make_attributable(tm
     recs += [team_record("alpha", 20, environment=..., cost=1.0)]
     r = run(tmp_path, recs, {}, select=["OWN", "CON"])
     fixes = teams_of(r)["alpha"]["top_fixes"]
-    assert fixes[0]["text"] == "tag 3 requests of service ticket-triage with a cost center: $30.00"
+    assert fixes[0]["text"] == "tag 3 requests of service ticket-triage with a cost center: $30.00 made attributable"
     assert fixes[0]["attributable_gain"] == "30"
-    assert fixes[1]["text"] == "tag 1 request of service svc-alpha with an environment: $1.00"
-    costs = [Decimal(f["attributable_gain"]) for f in fixes if f["kind"] == "attribution"]
-    assert costs == sorted(costs, reverse=True)
+    assert fixes[1]["text"] == "tag 1 request of service svc-alpha with an environment: $1.00 made attributable"
+    money = [Decimal(f["money"]) for f in fixes]
+    assert money == sorted(money, reverse=True)
+    assert all(Decimal(f["money"]) == max(Decimal(f["attributable_gain"]), Decimal(f["cost"])) for f in fixes)
+
+
+def test_a_fix_shows_the_amount_it_is_ranked_by(tmp_path):
+    """Issue 17: a free-form-tag fix ranked by its $ at risk showed only the smaller attributable gain."""
+    recs = [team_record("alpha", i, cost=1.0) for i in range(3)]
+    recs += [team_record("alpha", 10, team_id="Alpha", cost=2.0)]  # a spelling of alpha: $2 at risk
+    recs += [team_record("alpha", 20, cost_center=..., cost=0.5)]  # $0.50 not attributable
+    r = run(tmp_path, recs, {}, select=["OWN", "TAG"])
+    fixes = teams_of(r)["alpha"]["top_fixes"]
+    money = [Decimal(f["money"]) for f in fixes]
+    assert money == sorted(money, reverse=True) and len(fixes) >= 2
+    for f in fixes:  # the ranking amount is in the text a reader sees
+        shown = "${:,.2f}".format(Decimal(f["money"]))
+        assert shown in f["text"], (shown, f["text"])
 
 
 def test_cost_per_rule_per_team_and_unallocated_causes(tmp_path):

@@ -110,7 +110,7 @@ def fix_groups(con: duckdb.DuckDBPyConnection, by_code: dict[str, Finding], copy
 
 
 def top_fixes(groups: list[tuple], by_code: dict[str, Finding]) -> list[dict[str, Any]]:
-    """A team's fixes, the ones that make spend attributable first, each kind by the money it moves."""
+    """A team's fixes, by the money each recovers (see ``money``)."""
     top = []
     for code, service, n, cost, unattributable, malformed_owner, details in groups:
         f = by_code.get(code)
@@ -120,13 +120,20 @@ def top_fixes(groups: list[tuple], by_code: dict[str, Finding]) -> list[dict[str
         # value) holds spend back; other fixes make the cost right, and show the spend at risk.
         gain = Decimal(unattributable) if f.blocks_attribution else (
             Decimal(malformed_owner) if f.name == "invalid-value" else ZERO)
-        blocking = gain > 0
+        blocking, cost = gain > 0, Decimal(cost)
         phrase = _fix_phrase(f.name, int(n), service, [d for d in details if d])
+        # The money a fix recovers, and what it is ranked by: the larger of the spend it makes attributable and
+        # the spend at risk it corrects; the text names both when they differ, so the order can be read off it.
+        money = max(gain, cost)
+        if not blocking:
+            text = f"{phrase}: {usd(cost)} at risk"
+        elif gain >= cost:
+            text = f"{phrase}: {usd(gain)} made attributable"
+        else:
+            text = f"{phrase}: {usd(cost)} at risk, of which {usd(gain)} not attributable today"
         top.append({
-            "code": code, "rule": f.name, "service_id": service, "records": int(n), "cost": Decimal(cost),
-            "attributable_gain": gain, "kind": "attribution" if blocking else "accuracy",
-            "text": f"{phrase}: {usd(gain)}" if blocking else f"{phrase}: {usd(Decimal(cost))} at risk",
+            "code": code, "rule": f.name, "service_id": service, "records": int(n), "cost": cost,
+            "attributable_gain": gain, "money": money, "kind": "attribution" if blocking else "accuracy", "text": text,
         })
-    top.sort(key=lambda x: (x["kind"] != "attribution", -(x["attributable_gain"] or x["cost"]), x["code"],
-                            x["service_id"] or ""))
+    top.sort(key=lambda x: (-x["money"], x["code"], x["service_id"] or ""))
     return top[:TOP_FIXES]
