@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 
 from auditor.baseline import apply as apply_baseline
+from auditor.baseline import check as check_baseline
 from auditor.gate import evaluate, gate_settings
 from auditor.loaders import InputError, Loaded, load
 from auditor.policy import Policy, load_policy
@@ -151,6 +152,13 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     check_config(policy)
+    gate_settings(policy.gate, gate)  # a bad limit is a usage error before the audit, not after it
+    check_baseline(policy, gate, update=update_baseline)
+    read = None
+    if invoices:  # read (and so checked) before the audit: a wrong --invoice fails in a moment
+        from auditor.reconcile import read_invoices
+
+        read = read_invoices([str(p) for p in invoices])
     rules = select_rules(select if select is not None else policy.rules.get("select"),
                          [*(policy.rules.get("ignore") or []), *(ignore or [])])
     if not rules:
@@ -180,7 +188,7 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
         from auditor.reconcile import reconcile
 
         phase(progress, "reconciling with the invoice")
-        reconciliation = reconcile(loaded.con, [str(p) for p in invoices],
+        reconciliation = reconcile(loaded.con, read,
                                    threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
     settings = gate_settings(policy.gate, gate)
     comparison = apply_baseline(policy, gate, findings, loaded.con, update=update_baseline)  # --baseline

@@ -200,6 +200,20 @@ def resolve(policy, overrides: dict[str, Any] | None) -> str | None:
     return str(p)
 
 
+def check(policy, overrides: dict[str, Any] | None, *, update: bool = False) -> None:
+    """Before the audit: the baseline to compare with can be read, the one to write has a directory to go to."""
+    path = resolve(policy, overrides)
+    if path is None:
+        if update:
+            raise BaselineError("--update-baseline needs a baseline file: --baseline FILE or [gate] baseline in the policy")
+        return
+    if update:
+        if not Path(path).parent.is_dir():
+            raise BaselineError(f"{path}: cannot write the baseline: no such directory {Path(path).parent}")
+    else:
+        read(path)
+
+
 def apply(policy, overrides: dict[str, Any] | None, findings: list[Finding], con, *, update: bool = False) -> Comparison | None:
     """Write the baseline (``update``) and/or compare the findings with it; None when there is no baseline."""
     path = resolve(policy, overrides)

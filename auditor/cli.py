@@ -107,6 +107,14 @@ def _check_outputs(outputs: dict[str, str | None], export: str | None = None) ->
             _fail(f"{option} {raw}: cannot write there: no such directory {parent}")
         if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             _fail(f"{option} {raw}: cannot write there: permission denied")
+        if not path.exists():
+            # os.access says yes for root everywhere, and for file systems that refuse new files (/proc, a
+            # read-only mount): creating the file is the only test that holds.
+            try:
+                path.open("x").close()
+                path.unlink()
+            except OSError as exc:
+                _fail(f"{option} {raw}: cannot write there: {exc.strerror or exc}")
 
 
 def _write(text: str, output: str | None) -> None:

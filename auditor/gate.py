@@ -33,7 +33,30 @@ def gate_settings(policy_gate: dict[str, Any], overrides: dict[str, Any] | None 
                 "baseline": None}
     settings.update({k: v for k, v in policy_gate.items() if k in settings})
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    _check_ranges(settings)
     return settings
+
+
+_RANGES = {"min_attributable_pct": (0, 100), "max_unattributed_cost": (0, None), "max_variance_pct": (0, None)}
+
+
+def _check_ranges(settings: dict[str, Any]) -> None:
+    """A limit out of range, or NaN (which TOML allows and every comparison ignores, so it would turn the gate off
+    silently), is a usage error, whether it came from the policy, the CLI or the Python API."""
+    import math
+
+    from auditor.policy import PolicyError
+
+    for key, (lo, hi) in _RANGES.items():
+        v = settings.get(key)
+        if v is None:
+            continue
+        ok = isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and math.isfinite(float(v))
+        if not ok or float(v) < lo or (hi is not None and float(v) > hi):
+            want = f"{lo}..{hi}" if hi is not None else f"a number >= {lo}"
+            raise PolicyError(f"gate {key} = {v!r}: must be {want}")
+    if settings.get("fail_on") not in FAIL_ON:
+        raise PolicyError(f"gate fail_on = {settings.get('fail_on')!r}: must be one of {', '.join(FAIL_ON)}")
 
 
 def _pct_text(d: Decimal) -> str:

@@ -102,6 +102,10 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
             aliases=tuple(t.get("aliases", ())),
             production_only=bool(t.get("production_only", False)),
         )
+    for table in ("thresholds", "gate"):  # NaN passes every schema bound (no comparison holds) and turns a check off
+        for key, v in (doc.get(table) or {}).items():
+            if isinstance(v, float) and v != v:
+                raise PolicyError(f"{origin}: {table}.{key}: nan is not a number this check can use")
     reg = doc.get("registry", {})
     thresholds = {"attributable_pct": 95.0, "variance_pct": 2.0, **doc.get("thresholds", {})}
     policy = Policy(

@@ -134,6 +134,10 @@ def test_directory_walk_reports_skipped_files_with_why(tmp_path):
     (["--html", "/nonexistent/dir/r.html"], "no such directory /nonexistent/dir"),
     (["-o", "/nonexistent/dir/r.json", "--format", "json"], "no such directory"),
     (["-o", "."], "is a directory"),
+    (["--export-findings", "/proc/x.csv"], "cannot write there"),  # os.access says yes for root; creating says no
+    (["--invoice", "big.jsonl"], "big.jsonl"),  # not an invoice: read before the audit
+    (["--baseline", "nosuch.json"], "no such baseline file"),
+    (["--baseline", "/nonexistent/b.json", "--update-baseline"], "no such directory"),
 ])
 def test_bad_output_fails_before_the_audit(tmp_path, monkeypatch, args, said):
     import time
@@ -160,6 +164,25 @@ def test_bad_output_fails_before_the_audit(tmp_path, monkeypatch, args, said):
 def test_threshold_out_of_range_is_a_usage_error(tmp_path, args):
     r = run(write_jsonl(tmp_path / "a.jsonl", [record()]), *args)
     assert r.exit_code == 2 and args[0] in r.output and ("range" in r.output or "finite" in r.output)
+
+
+@pytest.mark.parametrize("table", ["[gate]\nmax_variance_pct = nan", "[thresholds]\nvariance_pct = nan",
+                                   "[gate]\nmin_attributable_pct = 150"])
+def test_policy_limits_nan_or_out_of_range_are_a_policy_error(tmp_path, table):
+    """nan passes every schema bound and turned the gate off silently."""
+    logs = write_jsonl(tmp_path / "a.jsonl", [record()])
+    r = run(logs, "--policy", policy_file(tmp_path, table))
+    assert r.exit_code == 2 and ("nan" in r.output or "150" in r.output), r.output
+
+
+def test_python_api_gate_limits_are_checked_before_the_audit(tmp_path):
+    from auditor import audit
+    from auditor.policy import PolicyError
+
+    logs = write_jsonl(tmp_path / "a.jsonl", [record()])
+    for gate in ({"min_attributable_pct": 150}, {"max_variance_pct": float("nan")}, {"fail_on": "sometimes"}):
+        with pytest.raises(PolicyError, match="gate"):
+            audit([logs], gate=gate)
 
 
 def test_gate_reason_never_rounds_the_figures_away(tmp_path):

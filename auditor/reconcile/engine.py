@@ -270,9 +270,11 @@ class Reconciler:
         }
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, invoices: Iterable[str], *, threshold_pct: float = 2.0) -> dict[str, Any]:
-    """Reconcile the ledger in ``con`` (``records`` / ``llm`` / ``attribution``) against the invoice files."""
-    lines, files = read_invoices(list(invoices))
+def reconcile(con: duckdb.DuckDBPyConnection, invoices: Iterable[str] | tuple[list, list], *,
+              threshold_pct: float = 2.0) -> dict[str, Any]:
+    """Reconcile the ledger in ``con`` (``records`` / ``llm`` / ``attribution``) against the invoice files, or
+    against what ``read_invoices`` already read from them (``(lines, files)``)."""
+    lines, files = invoices if isinstance(invoices, tuple) else read_invoices(list(invoices))
     rec = Reconciler(con, lines, threshold_pct).run()
     rec["inputs"]["invoices"] = [{"path": f.path, "format": f.format, "lines": f.lines, "amount": f.amount,
                                   **({"note": f.note} if f.note else {})} for f in files]
