@@ -113,16 +113,16 @@ def test_directory_walk_reports_skipped_files_with_why(tmp_path):
     d = tmp_path / "logs"
     d.mkdir()
     write_jsonl(d / "a.jsonl", [record()])
-    for n in ("notes.txt", "README.md", "pyproject.toml", ".hidden.jsonl"):
+    for n in ("notes.txt", "README.md", "pyproject.toml", "ci.yaml", ".hidden.jsonl"):
         (d / n).write_text("x\n")
     r = run(d, "-q")
     assert r.exit_code in (0, 1)
-    for n in ("notes.txt", "README.md", "pyproject.toml"):
+    for n in ("notes.txt", "README.md", "pyproject.toml", "ci.yaml"):
         line = next(x for x in r.stdout.splitlines() if n in x)
         assert "skipped:" in line and Path(n).suffix in line and "not gateway logs" in line
     assert "hidden file" in next(x for x in r.stdout.splitlines() if ".hidden.jsonl" in x)
     doc = json.loads(run(d, "-q", "--format", "json").stdout)
-    assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".hidden.jsonl", "README.md", "notes.txt", "pyproject.toml"]
+    assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".hidden.jsonl", "README.md", "ci.yaml", "notes.txt", "pyproject.toml"]
     assert doc["summary"]["read"] == 1
 
 

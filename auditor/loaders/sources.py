@@ -13,7 +13,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
 # Files a directory walk passes over: they are never gateway logs.
-_SKIP_SUFFIXES = {".md", ".txt", ".toml", ".py", ".sh", ".html", ".png", ".svg"}
+_SKIP_SUFFIXES = {".md", ".txt", ".toml", ".yaml", ".yml", ".ini", ".cfg", ".py", ".sh", ".html", ".png", ".svg"}
 
 
 class InputError(Exception):
