@@ -638,3 +638,19 @@ if __name__ == "__main__":  # regenerate docs/report.png from the demo data (or 
         html_file.write_text(renderer("html")(res), encoding="utf-8")
         screenshot(html_file, REPO / "docs" / "report.png")
         print(res.verdict["sentence"])
+
+
+def test_a_finding_with_many_rows_shows_ten_and_collapses_the_rest(tmp_path):
+    """Issue 17: at 200k records the copied-key block was 19,000 px (36 keys x 13 team bullets)."""
+    recs = [record(request_id=f"r{k}-{t}", api_key_id=f"key-{k:02d}", team_id=f"team-{t:02d}", cost=0.01 * (k + 1))
+            for k in range(30) for t in range(12)]
+    result = audit([write_jsonl(tmp_path / "keys.jsonl", recs)], from_dict({}), select=["copied-key"])
+    html = renderer("html")(result)
+    block = html[html.index('<section id="keys"'):]
+    block = block[block.index('<div class="finding">'):block.index("</section>")]
+    shown, _, rest = block.partition("more rows</summary>")
+    assert rest, "the rows after the tenth are collapsed"
+    assert shown.count("<tr>") == 10 + 1  # header + ten rows
+    cells = re.findall(r'<ul class="cell">(.*?)</ul>', shown, re.S)
+    assert cells and max(c.count("<li>") for c in cells) <= 9  # eight items and "… and N more"
+    assert "… and 4 more" in shown  # 12 teams on a key: 8 shown, 4 counted

@@ -28,6 +28,7 @@ from auditor.result import AuditResult
 FORMAT = "html"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_TABLE_ROWS = 50
+CELL_ITEMS = 8  # items of a list in one table cell (the rest are counted; all of them are in --format json)
 
 # Which rules feed which report section (by rule name; unknown names still appear under "Findings by rule").
 SECTION_RULES = {
@@ -125,7 +126,7 @@ def _empty(v: Any) -> bool:
 def _list_cell(v: Any, name: str | None = None) -> Any:
     """A table cell: a list of objects (a tag cluster's spellings) stays a list, one line per item."""
     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-        return [_cell(x) for x in v[:20]] + ([f"… and {len(v) - 20} more"] if len(v) > 20 else [])
+        return [_cell(x) for x in v[:CELL_ITEMS]] + ([f"… and {len(v) - CELL_ITEMS} more"] if len(v) > CELL_ITEMS else [])
     return _cell(v, name)
 
 
