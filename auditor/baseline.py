@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.findings import Finding
+from auditor.fmt import usd
 
 BASELINE_VERSION = 1
 MAX_IDS = 1000
@@ -142,7 +143,7 @@ class Comparison:
         if row is None or row["status"] == "new":
             return "new since the baseline"
         return (f"grew since the baseline: {row['baseline_count']:,} -> {row['count']:,} records, "
-                f"${row['baseline_cost']} -> ${row['cost']}")
+                f"{usd(Decimal(str(row['baseline_cost'])))} -> {usd(Decimal(str(row['cost'])))}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "updated": self.updated, "rules": self.rows}

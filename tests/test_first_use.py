@@ -37,6 +37,7 @@ def policy_file(tmp_path: Path, text: str) -> Path:
     (r"^(?>cc)-", "atomic group"),
     (r"^c++", "possessive"),
     (r"\w{1000}", "too large for RE2"),
+    (r"^[[:alpha:]]+$", "POSIX character class"),
 ])
 def test_unrunnable_pattern_is_a_policy_error_naming_file_key_and_why(tmp_path, pattern, why):
     pol = policy_file(tmp_path, f"[fields.cost_center]\npattern = {json.dumps(pattern)}\n")

@@ -148,7 +148,7 @@ def test_baseline_fails_only_on_new_or_grown_findings(logs):
     _write(owned + [record(request_id="x1", team_id=None, cost=0.5), record(request_id="x3", team_id=None, cost=0.01),
                     record(request_id="x2", pricing_source=None)])
     r = run("day.jsonl", *sel, "--baseline", "baseline.json")
-    assert r.exit_code == 1 and "OWN001 missing-owner (grew since the baseline: 1 -> 2 records" in r.stdout
+    assert r.exit_code == 1 and "OWN001 missing-owner (grew since the baseline: 1 -> 2 records, $0.50 -> $0.51)" in r.stdout
 
     # Grown by cost only: same number of records, more money.
     _write(owned + [record(request_id="x1", team_id=None, cost=0.75), record(request_id="x2", pricing_source=None)])

@@ -121,6 +121,11 @@ def problem(pattern: str) -> str | None:
     after :func:`to_re2`, by the second."""
     if not isinstance(pattern, str):
         return "a pattern must be a string"
+    if "[[:" in pattern or "[[=" in pattern or "[[." in pattern:
+        # A POSIX class: RE2 reads [[:alpha:]] as a class of letters, Python as "[", ":", "a", ... (with a
+        # FutureWarning): the two engines would disagree on every value.
+        return ("a POSIX character class ([[:alpha:]] and the like) means different things in the two regex engines"
+                " the audit uses; write it as a range ([A-Za-z], [0-9])")
     try:
         parsed = _sre_parse.parse(pattern)
     except re.error as exc:
