@@ -44,7 +44,7 @@ class _DefaultGroup(click.Group):
             return None
         import difflib
 
-        names = [n for n in self.commands if n != "audit"]
+        names = list(self.commands)  # "auidt sample_logs/" is a typo of the default command too
         folded = {n.replace("-", "").replace("_", ""): n for n in names}
         key = word.lower().replace("-", "").replace("_", "")
         if key in folded:

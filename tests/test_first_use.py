@@ -263,7 +263,7 @@ def test_api_takes_one_path_and_gives_money_as_decimal(tmp_path):
 # -- (f) conventions users expect ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("typo, command", [("rule", "rules"), ("explian", "explain"), ("check_schema", "check-schema"),
-                                           ("Rules", "rules"), ("chek-schema", "check-schema")])
+                                           ("Rules", "rules"), ("chek-schema", "check-schema"), ("auidt", "audit")])
 def test_mistyped_subcommand_suggests_the_command(tmp_path, monkeypatch, typo, command):
     monkeypatch.chdir(tmp_path)
     r = run(typo)
