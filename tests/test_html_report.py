@@ -551,6 +551,9 @@ def test_tag_clusters_are_lists_and_empty_labels_are_hidden(tmp_path):
     assert prc3["regimes"] == []  # the sample has an empty list here ...
     assert "<dt>regimes</dt>" not in pricing  # ... and the report shows no label for it
     assert not re.search(r"<dt>[^<]*</dt>\s*<dd>\s*(0|—)?\s*</dd>", html)
+    ret = next(f for f in d["findings"] if f["code"] == "RET001")
+    assert ret["details"]["dangling"] == {"records": 0, "cost": "0"}  # the sample's retries dangle nowhere ...
+    assert "<dt>dangling</dt>" not in html  # ... so no "dangling: cost $0.00" label
 
 
 def test_key_hygiene_is_summarised_sorted_by_money_with_the_tail_collapsed(tmp_path):

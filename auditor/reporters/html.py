@@ -118,9 +118,15 @@ def table_of(value: Any, name: str | None = None) -> dict[str, Any]:
     return {"kind": "text", "text": _cell(value, name)}
 
 
+_OWNER_KEYS = ("team", "team_id", "service", "service_id", "cost_center", "environment", "owner")
+
+
 def _empty(v: Any) -> bool:
-    """Nothing to show: no value, an empty list or table, or a zero count."""
-    return v is None or v == "" or v == [] or v == {} or (isinstance(v, int) and not isinstance(v, bool) and v == 0)
+    """Nothing to show: no value, an empty list or table, a zero count, or a table of only zeros ("dangling":
+    {"records": 0, "cost": "0"})."""
+    if isinstance(v, dict):
+        return all(_empty(x) or x in ("0", 0.0) for x in v.values())
+    return v is None or v == "" or v == [] or (isinstance(v, int) and not isinstance(v, bool) and v == 0)
 
 
 def _list_cell(v: Any, name: str | None = None) -> Any:
@@ -136,7 +142,9 @@ def _cell(v: Any, name: str | None = None) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, dict):
-        return "; ".join(f"{str(k).replace('_', ' ')}: {_cell(x, k)}" for k, x in list(v.items())[:12] if not _empty(x))
+        # A null owner is a value of its own ("no team"), not nothing: the row's figures are that owner's.
+        return "; ".join(f"{str(k).replace('_', ' ')}: {'(none)' if x is None and k in _OWNER_KEYS else _cell(x, k)}"
+                         for k, x in list(v.items())[:12] if not _empty(x) or (x is None and k in _OWNER_KEYS))
     if isinstance(v, list):
         return ", ".join(_cell(x) for x in v[:20]) + (" …" if len(v) > 20 else "")
     if _is_money(name) and isinstance(v, (int, float, str, Decimal)):
