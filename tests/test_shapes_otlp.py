@@ -172,3 +172,44 @@ def test_python_sdk_span_json_is_read(tmp_path, container):
                     "2025-03-02 10:00"),
                    ("tool", "0000000000000003", "5b8aa5a2d2c872e8321cf37308d69df2", "search", "search-api", None, "success",
                     "2025-03-03 10:00")]
+
+
+def _cloudwatch_span(trace: str, i: int, parent: int | None, attrs: dict, scope: str) -> dict:
+    """A span as CloudWatch's aws/spans log group stores it (Bedrock AgentCore Observability)."""
+    out = {"resource": {"attributes": {"service.name": "agent.DEFAULT", "team.name": "support"}},
+           "scope": {"name": scope, "version": ""}, "traceId": trace, "spanId": f"{i:016x}", "flags": 256,
+           "name": f"s{i}", "kind": "CLIENT", "startTimeUnixNano": 1_763_425_611_858_303_367 + i,
+           "endTimeUnixNano": 1_763_425_612_858_303_367, "durationNano": 1_000_000_000 - i, "attributes": attrs,
+           "status": {"code": "UNSET"}}
+    return out if parent is None else {**out, "parentSpanId": f"{parent:016x}"}
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_cloudwatch_spans_and_a_call_span_around_a_call_span(tmp_path, wrapped):
+    """aws/spans objects (bare, one per line, or as the AgentCore starter toolkit's {timestamp, raw_otel_json} rows) are
+    read; a framework's call span around the instrumented client's call span of the same request counts once,
+    through the child; a call span with no call under it, and the same span id in another trace, stay calls."""
+    usage = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+             "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10}
+    t1, t2 = "691bbd4b51c1a4c319aa2bf92068c474", "691bbd2521293a552b6cbb5c30547369"
+    spans = [_cloudwatch_span(t1, 1, None, {"gen_ai.operation.name": "invoke_agent", "gen_ai.system": "strands-agents",
+                                            "gen_ai.usage.input_tokens": 200}, "strands.telemetry.tracer"),
+             _cloudwatch_span(t1, 2, 1, {**usage, "gen_ai.system": "strands-agents"}, "strands.telemetry.tracer"),
+             _cloudwatch_span(t1, 3, 2, {**usage, "gen_ai.system": "aws.bedrock"}, "opentelemetry.instrumentation.botocore"),
+             _cloudwatch_span(t1, 4, 1, {**usage, "gen_ai.system": "strands-agents"}, "strands.telemetry.tracer"),
+             _cloudwatch_span(t2, 3, None, {**usage, "gen_ai.system": "aws.bedrock"}, "opentelemetry.instrumentation.botocore")]
+    p = tmp_path / ("rows.json" if wrapped else "aws-spans.jsonl")
+    p.write_text(json.dumps([{"timestamp": "2025-11-18 00:26:54.850", "raw_otel_json": s} for s in spans], indent=2)
+                 if wrapped else "\n".join(json.dumps(s) for s in spans) + "\n")
+    loaded = load_records([p], Policy())
+    assert loaded.inputs[0].format == "otlp" and loaded.rejected == 0
+    got = loaded.con.execute("SELECT trace_id = ?, span_id, parent_span_id, record_kind, provider, team_id,"
+                             " epoch_ns(timestamp) FROM records ORDER BY 1 DESC, span_id", [t1]).fetchall()
+    assert [g[:6] for g in got] == [
+        (True, "0000000000000001", None, "agent", None, "support"),
+        (True, "0000000000000002", "0000000000000001", "agent", "bedrock", "support"),
+        (True, "0000000000000003", "0000000000000002", "llm", "bedrock", "support"),
+        (True, "0000000000000004", "0000000000000001", "llm", "bedrock", "support"),
+        (False, "0000000000000003", None, "llm", "bedrock", "support")]
+    assert got[0][6] == 1_763_425_611_858_303_000  # startTimeUnixNano, to the microsecond
+    assert (loaded.inputs[0].records, loaded.inputs[0].context_spans) == (3, 2)

@@ -117,6 +117,15 @@ def _otlp_attributes(items: list[dict]) -> dict:
     return out
 
 
+def _cloudwatch_spans(rows: list[dict]) -> tuple[int, Decimal, int, int]:
+    """CloudWatch aws/spans rows as the AgentCore starter toolkit stores them (``raw_otel_json`` is the span: OTLP
+    names, attributes as an object). Strands' ``chat`` span is the parent of botocore's ``chat <model>`` span of the
+    same Bedrock request, with the same usage: a call span parenting a call span is counted through its child."""
+    spans = [r["raw_otel_json"] for r in rows]
+    parents = {s.get("parentSpanId") for s in spans if _is_call(s["attributes"])}
+    return _sdk_spans([s for s in spans if not (_is_call(s["attributes"]) and s["spanId"] in parents)])
+
+
 def expected(path: Path) -> tuple[int, Decimal, int, int]:
     """(LLM records, total cost, input tokens, output tokens) from the raw file."""
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -124,6 +133,8 @@ def expected(path: Path) -> tuple[int, Decimal, int, int]:
         return _sdk_spans([{"attributes": _otlp_attributes(doc["attributes"])}])
     if isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "parent_span_id" in doc:
         return _langfuse_span(doc["attributes"])
+    if isinstance(doc, list) and doc and all("raw_otel_json" in r for r in doc):
+        return _cloudwatch_spans(doc)
     if isinstance(doc, list) and doc and all("spanContext" in s or "context" in s or "span_id" in s for s in doc):
         return _sdk_spans(doc)
     if "batch" in doc or "observations" in doc:
@@ -162,7 +173,7 @@ def test_enough_upstream_files() -> None:
     provenance = (UPSTREAM / "PROVENANCE.md").read_text(encoding="utf-8")
     for p in FILES:
         assert p.relative_to(UPSTREAM).as_posix() in provenance, p
-    assert len(projects) >= 5 and len(FILES) >= 25
+    assert len(projects) >= 6 and len(FILES) >= 28
 
 
 # Where the raw file names who billed the call, and how (the field each upstream project documents).
@@ -176,6 +187,8 @@ PROVIDER_HINTS = {
     "strands/evals-mapper-fixtures/adk_live_spans.json": "gemini",  # gen_ai.system gemini (call_llm: gcp.vertex.agent)
     "strands/evals-mapper-fixtures/pydantic_ai_live_spans.json": "bedrock",  # gen_ai.provider.name bedrock
     "envoy-ai-gateway/testopeninference-spans/chat-streaming.json": "openai",  # llm.system openai
+    "bedrock-agentcore/observability-fixtures/raw_otel_langchain_spans.json": "bedrock",  # gen_ai.system aws.bedrock
+    "bedrock-agentcore/observability-fixtures/raw_otel_strands_bedrock_spans.json": "bedrock",  # aws.bedrock
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from auditor.loaders.mapping import Mapping_, MappingError, load_mapping, parse_mapping
-from auditor.loaders.otlp import OTLP_SPAN_FIELDS
+from auditor.loaders.otlp import CLOUDWATCH_SPAN_FIELDS, OTLP_SPAN_FIELDS
 from auditor.loaders.sources import PARQUET_MAGIC, InputError, head_bytes, open_binary
 
 import tomllib
@@ -175,6 +175,10 @@ def source_by_shape(keys: set[str]) -> tuple[str, str] | None:
                                            or {"span_id", "trace_id"} <= keys
                                            or not keys - {"name", "attributes", "parent_span_id", "parentSpanId"}):
         return "otlp", "OpenTelemetry spans as JSON objects (name, ids, attributes object), not OTLP"
+    if {"name", "attributes", "traceId", "spanId"} <= keys and not keys - OTLP_SPAN_FIELDS - CLOUDWATCH_SPAN_FIELDS:
+        return "otlp", "OpenTelemetry spans as CloudWatch stores them (aws/spans: OTLP names, attributes as objects)"
+    if "raw_otel_json" in keys and not keys - {"timestamp", "raw_otel_json"}:
+        return "otlp", "CloudWatch aws/spans query results (timestamp, raw_otel_json)"
     if "batch" in keys and not keys - {"batch", "metadata"}:
         return "langfuse-api", "Langfuse ingestion batch (batch of trace/observation events)"
     if "observations" in keys and ({"trace"} <= keys or {"id", "timestamp"} <= keys or "userId" in keys):

@@ -19,7 +19,8 @@ accepted. protobufjs' JSON (``toJSON`` without options) writes ids as base64 and
 Besides requests, a file may hold bare OTLP ``Span`` objects (Envoy AI Gateway's recorder), or spans as an SDK
 serialises them, attributes as a plain object: JavaScript's ReadableSpan (``spanContext``, ``startTime: [s, ns]``),
 Python's ``Span.to_json()``, flat ``{span_id, trace_id, start_time, attributes}`` objects (Strands Evals), and the
-``{name, parent_span_id, attributes}`` spans of LiteLLM's Langfuse OTel logger (``langfuse.observation.*``).
+``{name, parent_span_id, attributes}`` spans of LiteLLM's Langfuse OTel logger (``langfuse.observation.*``), and
+CloudWatch's aws/spans objects (OTLP names, attributes as objects), bare or in ``{timestamp, raw_otel_json}`` rows.
 """
 
 from __future__ import annotations
@@ -209,6 +210,11 @@ OTLP_SPAN_FIELDS = frozenset({"traceId", "spanId", "parentSpanId", "traceState",
                               "droppedEventsCount", "links", "droppedLinksCount", "status"})
 
 
+# CloudWatch's aws/spans log group (AgentCore Observability, Transaction Search) stores each span as one object
+# with the OTLP field names, attributes as plain objects, its resource and scope inline, and durationNano.
+CLOUDWATCH_SPAN_FIELDS = frozenset({"resource", "scope", "durationNano"})
+
+
 def is_otlp_span(doc: Any) -> bool:
     """One OTLP ``Span`` in proto3 JSON (attributes as ``[{key, value}]``) on its own, as Envoy AI Gateway's recorder
     stores the spans it receives: it has no resource or scope."""
@@ -224,7 +230,7 @@ def is_sdk_span(doc: Any) -> bool:
     LiteLLM's Langfuse OTel logger records."""
     return (isinstance(doc, dict) and isinstance(doc.get("attributes"), dict) and "name" in doc
             and (isinstance(doc.get("spanContext"), dict) or isinstance(doc.get("context"), dict)
-                 or "parent_span_id" in doc or "parentSpanId" in doc or "span_id" in doc))
+                 or "parent_span_id" in doc or "parentSpanId" in doc or "span_id" in doc or "spanId" in doc))
 
 
 def _hr_time(v: Any) -> Any:
@@ -248,12 +254,17 @@ def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None 
     scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or span.get("scope") or {}
     ids = (_sdk_id(ctx.get("traceId") or ctx.get("trace_id"), 16), _sdk_id(ctx.get("spanId") or ctx.get("span_id"), 8),
            _sdk_id(parent, 8))
-    start = _hr_time(span.get("startTime") if "startTime" in span else span.get("start_time"))
+    start = _hr_time(next((span[k] for k in ("startTime", "start_time", "startTimeUnixNano") if k in span), None))
     return _span_row(span["attributes"], resource, scope, stats, ids, span, start)
 
 
 def _emit(b: _Batcher, request: Any, line: int, rejects: Rejects,
           stats: conventions.OwnerStats | None, position: int = 0) -> Iterator[pa.RecordBatch]:
+    if isinstance(request, dict) and isinstance(request.get("raw_otel_json"), dict) and not set(request) - {
+            "timestamp", "raw_otel_json"}:
+        # A CloudWatch Logs Insights row of aws/spans with its @message parsed, as the AgentCore starter toolkit
+        # records them: the span is the message; the row's timestamp is when it was logged, not when it started.
+        request = request["raw_otel_json"]
     if is_sdk_span(request):
         b.add(json.dumps(flatten_sdk_span(request, stats)), line, position)
         if b.full():
@@ -317,3 +328,14 @@ def _documents(text: str, rejects: Rejects) -> Iterator[tuple[int, object]]:
             rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
             return
         yield line, doc
+
+
+def mark_wrapped_calls(con: Any, start: int) -> None:
+    """A call span with a call span directly under it is a framework's span around the instrumented client's
+    (Strands' ``chat`` around botocore's ``chat <model>``, OpenLLMetry's LangChain ``ChatBedrockConverse.chat``
+    around it): both carry the same usage, so the outer one is agent context and the inner one, the request the
+    provider billed, is the call. Spans of this file only (rows after ``start``)."""
+    con.execute(
+        "UPDATE records SET record_kind = 'agent' WHERE _row > ? AND record_kind = 'llm' AND coalesce(span_id, '') <> ''"
+        " AND span_id IN (SELECT c.parent_span_id FROM records c WHERE c._row > ? AND c.record_kind = 'llm'"
+        " AND c.trace_id IS NOT DISTINCT FROM records.trace_id)", [start, start])

@@ -590,6 +590,8 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
+        if det.source == "otlp":
+            otlp.mark_wrapped_calls(self.con, start)
         info.records, info.context_spans = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start)
         info.rejected = len(rejects.items)
