@@ -151,7 +151,9 @@ def _input_notes(i: InputFile, timezone: str) -> dict[str, Any]:
         out["naive_timestamps"] = i.naive_timestamps
     if i.no_pricing_source:
         out["no_pricing_source"] = i.no_pricing_source
-    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source)
+    if i.wrapped_calls:
+        out["wrapped_calls"] = i.wrapped_calls
+    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source, i.wrapped_calls)
     if lines:
         out["notes"] = lines
     return out

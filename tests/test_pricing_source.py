@@ -86,3 +86,18 @@ def test_a_file_where_some_records_carry_a_price_source_still_flags_the_others(t
     doc = _doc(_payloads(tmp_path, [lambda p: None, no_source, no_source]))
     assert _missing_fields(doc).get("pricing_source") == 2
     assert "no_pricing_source" not in doc["inputs"][0]
+
+
+def test_the_note_is_per_file_whatever_the_file_before_it(tmp_path):
+    """The file's rows are those after the previous file's last _row: the last record of a LiteLLM file before an
+    OTLP file must neither hide the OTLP file's note nor lose its own pricing_source check."""
+    def no_source(p):
+        p.pop("model_map_information")
+        p["response_cost"] = None
+
+    first = _payloads(tmp_path, [lambda p: None, no_source, lambda p: None])  # last record has a source
+    doc = _doc(first, SPAN)
+    by_name = {Path(i["path"]).name: i for i in doc["inputs"]}
+    assert by_name[SPAN.name]["no_pricing_source"] == 1
+    assert "no_pricing_source" not in by_name[first.name]
+    assert _missing_fields(doc).get("pricing_source") == 1  # the LiteLLM record without one, still flagged

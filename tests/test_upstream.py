@@ -210,3 +210,12 @@ def test_upstream_otlp_ids_decoded() -> None:
     trace_id, span_id, ts = loaded.con.execute("SELECT trace_id, span_id, epoch_ns(timestamp) FROM records").fetchone()
     assert trace_id == base64.b64decode(raw["traceId"]).hex() and span_id == base64.b64decode(raw["spanId"]).hex()
     assert ts // 1000 == int(raw["startTimeUnixNano"]) // 1000
+
+
+def test_wrapped_call_spans_are_said_once_per_file():
+    """A framework's call span around the client's is read as context; the report says how many, per file."""
+    doc = auditor.audit([UPSTREAM / "bedrock-agentcore/observability-fixtures/raw_otel_strands_bedrock_spans.json"],
+                        Policy()).to_dict()
+    inp = doc["inputs"][0]
+    assert inp["wrapped_calls"] == 3 == doc["summary"]["records"]
+    assert sum("wrap another call span" in n for n in inp["notes"]) == 1

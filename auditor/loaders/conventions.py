@@ -64,7 +64,7 @@ _CANDIDATE = {
     "cost_center": re.compile(r"(cost|budget|billing|chargeback|gl)[._]?(center|centre|code|account|id)?", re.I),
     "environment": re.compile(r"(^|[._])(env|environment|stage|tier)([._]|$)", re.I),
 }
-_NOT_CANDIDATE = re.compile(r"^(telemetry|gen_ai|llm|http|url|net|server|process|host|os|rpc|db|code|thread|exception|"
+_NOT_CANDIDATE = re.compile(r"^(telemetry|gen_ai|llm|http|url|net|server|process|host|os|rpc|db|code|thread|exception|aws|log|"
                             r"openinference|traceloop|input|output|session|user|enduser|k8s|container|cloud|service\.version|"
                             r"service\.instance|service\.namespace)([._]|$)", re.I)
 
@@ -332,7 +332,8 @@ def _n(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
-def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0) -> list[str]:
+def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0,
+          wrapped_calls: int = 0) -> list[str]:
     """Sentences for the report: where each owner field came from, what to map when none was found, how many
     timestamps had no zone, and that the source logs no price source."""
     out: list[str] = []
@@ -358,6 +359,10 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
                 out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...)")
     if naive:
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
+    if wrapped_calls:
+        out.append(f"{_n(wrapped_calls, 'call span')} wrap another call span of the same request (a framework's span around"
+                   " the client's, both with the same usage): read as context, so each request counts once; the owner"
+                   " figures above count the spans as read")
     if no_pricing_source:
         out.append(f"pricing_source: no LLM record of this file says how it was priced ({source} logs no price source here;"
                    f" {_n(no_pricing_source, 'LLM record')}), so it is not required of each record; costs are checked against"

@@ -330,12 +330,12 @@ def _documents(text: str, rejects: Rejects) -> Iterator[tuple[int, object]]:
         yield line, doc
 
 
-def mark_wrapped_calls(con: Any, start: int) -> None:
+def mark_wrapped_calls(con: Any, start: int) -> int:
     """A call span with a call span directly under it is a framework's span around the instrumented client's
     (Strands' ``chat`` around botocore's ``chat <model>``, OpenLLMetry's LangChain ``ChatBedrockConverse.chat``
     around it): both carry the same usage, so the outer one is agent context and the inner one, the request the
     provider billed, is the call. Spans of this file only (rows after ``start``)."""
-    con.execute(
+    return con.execute(
         "UPDATE records SET record_kind = 'agent' WHERE _row > ? AND record_kind = 'llm' AND coalesce(span_id, '') <> ''"
         " AND span_id IN (SELECT c.parent_span_id FROM records c WHERE c._row > ? AND c.record_kind = 'llm'"
-        " AND c.trace_id IS NOT DISTINCT FROM records.trace_id)", [start, start])
+        " AND c.trace_id IS NOT DISTINCT FROM records.trace_id)", [start, start]).fetchall()[0][0]

@@ -51,6 +51,7 @@ class InputFile:
     ownership: dict | None = None
     naive_timestamps: int = 0  # records whose timestamp string had no time zone (read in the policy's timezone)
     no_pricing_source: int = 0  # LLM records of a file none of whose LLM records says how it was priced
+    wrapped_calls: int = 0  # call spans around another call span of the same request, read as context (otlp)
 
 
 @dataclass(frozen=True)
@@ -487,12 +488,12 @@ class Loader:
         the source has nothing to say: that is one note for the file, not a missing-field on every record. The
         costs are still judged against the published prices. Returns the file's LLM records in that case, else 0."""
         n, present = self.con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE pricing_source <> '') FROM records WHERE _row >= ? AND record_kind = 'llm'",
+            "SELECT count(*), count(*) FILTER (WHERE pricing_source <> '') FROM records WHERE _row > ? AND record_kind = 'llm'",
             [start]).fetchall()[0]
         if not n or present:
             return 0
         self.con.execute("UPDATE records SET _violations = list_filter(_violations, lambda v: NOT starts_with(v, 'pricing_source:'))"
-                         " WHERE _row >= ? AND record_kind = 'llm'", [start])
+                         " WHERE _row > ? AND record_kind = 'llm'", [start])
         return int(n)
 
     def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
@@ -591,7 +592,7 @@ class Loader:
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
         if det.source == "otlp":
-            otlp.mark_wrapped_calls(self.con, start)
+            info.wrapped_calls = otlp.mark_wrapped_calls(self.con, start)
         info.records, info.context_spans = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start)
         info.rejected = len(rejects.items)
