@@ -203,7 +203,7 @@ def _paragraphs(doc: str) -> list[str]:
 def _fix_money(fx: dict[str, Any]) -> float:
     """The money a fix recovers: the spend it makes attributable (ownership fixes), else the spend at risk it
     corrects (pricing, duplicates, keys): the larger of the two when a fix does both."""
-    return _num(fx["money"]) if "money" in fx else max(_num(fx.get("attributable_gain")), _num(fx.get("cost")))
+    return _num(fx["money"])
 
 
 def _rest(keys: list[dict[str, Any]]) -> dict[str, Any] | None:
