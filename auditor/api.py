@@ -152,7 +152,7 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     check_config(policy)
-    gate_settings(policy.gate, gate)  # a bad limit is a usage error before the audit, not after it
+    settings = gate_settings(policy.gate, gate)  # a bad limit is a usage error before the audit, not after it
     check_baseline(policy, gate, update=update_baseline)
     read = None
     if invoices:  # read (and so checked) before the audit: a wrong --invoice fails in a moment
@@ -190,7 +190,6 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
         phase(progress, "reconciling with the invoice")
         reconciliation = reconcile(loaded.con, read,
                                    threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
-    settings = gate_settings(policy.gate, gate)
     comparison = apply_baseline(policy, gate, findings, loaded.con, update=update_baseline)  # --baseline
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,

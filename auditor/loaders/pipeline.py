@@ -429,12 +429,13 @@ class Loader:
 
         return pa.RecordBatchReader.from_batches(schema, gen())
 
-    def _count(self, since: int) -> tuple[int, int]:
-        llm, ctx = self.con.execute(
-            "SELECT count(*) FILTER (WHERE record_kind = 'llm'), count(*) FILTER (WHERE record_kind <> 'llm')"
-            " FROM records WHERE _row > ?", [since]
+    def _count(self, since: int) -> tuple[int, int, int]:
+        """The file's LLM records, its context spans, and the LLM records that say how they were priced."""
+        llm, ctx, priced = self.con.execute(
+            "SELECT count(*) FILTER (WHERE record_kind = 'llm'), count(*) FILTER (WHERE record_kind <> 'llm'),"
+            " count(*) FILTER (WHERE record_kind = 'llm' AND pricing_source <> '') FROM records WHERE _row > ?", [since]
         ).fetchall()[0]
-        return int(llm), int(ctx)
+        return int(llm), int(ctx), int(priced)
 
     def _load_jsonl_fast(self, path: Path, mapping: Mapping_, name: str) -> bool:
         """A plain JSON Lines file in one parallel statement, DuckDB reading the file itself; False (and
@@ -483,18 +484,15 @@ class Loader:
             self.progress(max(n - shown.records, 0))
         return True
 
-    def _unlogged_pricing_source(self, start: int) -> int:
+    def _unlogged_pricing_source(self, start: int, llm: int, priced: int) -> int:
         """When no LLM record of the file says how it was priced (OpenInference spans; a gateway that logs none),
         the source has nothing to say: that is one note for the file, not a missing-field on every record. The
         costs are still judged against the published prices. Returns the file's LLM records in that case, else 0."""
-        n, present = self.con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE pricing_source <> '') FROM records WHERE _row > ? AND record_kind = 'llm'",
-            [start]).fetchall()[0]
-        if not n or present:
+        if not llm or priced:
             return 0
         self.con.execute("UPDATE records SET _violations = list_filter(_violations, lambda v: NOT starts_with(v, 'pricing_source:'))"
                          " WHERE _row > ? AND record_kind = 'llm'", [start])
-        return int(n)
+        return llm
 
     def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
         """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
@@ -593,8 +591,8 @@ class Loader:
         self._reject_empty(start, mapping, rejects)
         if det.source == "otlp":
             info.wrapped_calls = otlp.mark_wrapped_calls(self.con, start)
-        info.records, info.context_spans = self._count(start)
-        info.no_pricing_source = self._unlogged_pricing_source(start)
+        info.records, info.context_spans, priced = self._count(start)
+        info.no_pricing_source = self._unlogged_pricing_source(start, info.records, priced)
         info.rejected = len(rejects.items)
         if stats.llm:
             info.ownership = stats.to_dict()

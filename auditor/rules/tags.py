@@ -35,7 +35,7 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 from auditor.rules.spellings import Neighbours, dominant_shape, normal_form, words
-from auditor.rules.team_records import DUPLICATE, mark_duplicates, team_names
+from auditor.rules.team_records import DUPLICATE, logged_team_names, mark_duplicates
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 TAG_FIELDS = (*OWNER_FIELDS, "tags")
@@ -234,7 +234,7 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
 
 
 def _second_team_records(con, table: str, values: list[Value], cutoff: float) -> None:
-    rows = team_names(con, table)
+    rows = logged_team_names(con, table)
     names = {tid: name for tid, name, _, _ in rows}
     by_name: dict[str, Value] = {}
     for _, name, n, c in rows:

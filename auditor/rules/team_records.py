@@ -15,14 +15,17 @@ from typing import Any
 DUPLICATE = "duplicate-record"
 
 
-def team_names(con, table: str) -> list[tuple[str, str, int, Decimal]]:
-    """``(team_id, name, records, cost)``: each team id with the name most of its records carry."""
+def logged_team_names(con, table: str) -> list[tuple[str, str, int, Decimal]]:
+    """``(team_id, name, records, cost)``: each logged team id with the name most of its records carry (ties: the
+    first in sort order, as scoring.attribution.team_names, which reads the attribution the rules come before)."""
     if "team_name" not in {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}:
         return []
     return con.execute(
-        "SELECT team_id, arg_max(team_name, n ORDER BY team_name DESC), sum(n), sum(cost) FROM ("
+        "SELECT team_id, team_name, sum(n) OVER w, sum(cost) OVER w FROM ("
         " SELECT team_id, team_name, count(*) AS n, coalesce(sum(cost), 0)::DECIMAL(38,12) AS cost"
-        f" FROM {table} WHERE team_id <> '' AND team_name <> '' GROUP BY ALL) GROUP BY team_id ORDER BY team_id"
+        f" FROM {table} WHERE team_id <> '' AND team_name <> '' GROUP BY ALL)"
+        " WINDOW w AS (PARTITION BY team_id)"
+        " QUALIFY row_number() OVER (PARTITION BY team_id ORDER BY n DESC, team_name) = 1 ORDER BY team_id"
     ).fetchall()
 
 
@@ -33,7 +36,7 @@ def mark_duplicates(ids: list[Any], names: dict[str, str], clustered: list[Any])
     by_cluster: dict[str, list[Any]] = {}
     for v in ids:
         if v.value in names:
-            by_cluster.setdefault(cluster_of.get(names[v.value], names[v.value]), []).append(v)
+            by_cluster.setdefault(cluster_of[names[v.value]], []).append(v)
     for members in by_cluster.values():
         if len(members) < 2:
             continue
