@@ -395,8 +395,14 @@ def test_the_browser_checks_catch_a_request_and_a_console_error(tmp_path, browse
 # -- issue 17: a report a finance lead reads at a glance ------------------------------------------------------------
 
 def _sample_page(tmp_path: Path) -> tuple[Path, dict]:
-    result = audit([SAMPLE_LOGS / "litellm_payload.jsonl"], SAMPLE_LOGS / "policy.toml",
-                   invoices=[REPO / "sample_invoices"])
+    # Paths are shown as given, so a clone in a deep directory gives long ones: read the samples from one
+    # deeper than any checkout (CI's failed on a path this test never had here).
+    deep = tmp_path.joinpath(*["a-long-checkout-directory"] * 4)
+    deep.mkdir(parents=True)
+    shutil.copy(SAMPLE_LOGS / "litellm_payload.jsonl", deep)
+    shutil.copytree(REPO / "sample_invoices", deep / "sample_invoices")
+    result = audit([deep / "litellm_payload.jsonl"], SAMPLE_LOGS / "policy.toml",
+                   invoices=[deep / "sample_invoices"])
     page = tmp_path / "sample.html"
     page.write_text(renderer("html")(result), encoding="utf-8")
     return page, result.to_dict()
