@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from auditor import audit
 from auditor import progress as prog
 from helpers import record, write_jsonl
 
@@ -102,3 +105,68 @@ def test_cli_is_quiet_when_stderr_is_not_a_terminal(tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0
     assert "records read" not in proc.stderr
+
+
+class _Bytes:
+    """A progress that records each step of bytes read, and where each file ended."""
+
+    def __init__(self):
+        self.total, self.done, self.steps, self.records = None, 0, [], 0
+
+    def __call__(self, n):
+        self.records += n
+
+    def set_total(self, total):
+        self.total = total
+
+    def add_bytes(self, n):
+        self.done += n
+        self.steps.append(self.done)
+
+    def file_done(self, done):
+        self.steps.append(("file done", done))
+
+
+def _gz(path, text):
+    import gzip
+
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["jsonl.gz", "csv", "parquet"])
+def test_progress_counts_bytes_of_the_file_on_disk_as_it_is_read(tmp_path, monkeypatch, kind):
+    """A .gz or CSV file's percentage moves while it is read and never passes the file's size (before, a .gz sat at
+    0% and a CSV, counted by the JSON made of its rows, ran to 100% early), and Parquet counts too."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from auditor.loaders import readers
+
+    monkeypatch.setattr(readers, "BATCH_ROWS", 200)
+    monkeypatch.setattr(readers, "JSONL_BLOCK_BYTES", 64 << 10)
+    rnd = random.Random(5)
+    # random ids, so the .gz is several of its reader's reads long (repeated text compresses into one)
+    rows = [record(request_id=f"r{i}-{rnd.randbytes(120).hex()}", service_id=f"svc-{rnd.getrandbits(40):x}") for i in range(3000)]
+    if kind == "jsonl.gz":
+        path = _gz(tmp_path / "a.jsonl.gz", "".join(json.dumps(r) + "\n" for r in rows))
+    elif kind == "csv":
+        cols = sorted({k for r in rows for k in r if not isinstance(r[k], (dict, list))})
+        path = tmp_path / "a.csv"
+        pd.DataFrame([{c: r.get(c) for c in cols} for r in rows]).to_csv(path, index=False)
+    else:
+        path = tmp_path / "a.parquet"
+        pq.write_table(pa.Table.from_pylist([{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows]), path)
+    seen = _Bytes()
+    result = audit([path], progress=seen)
+    size = path.stat().st_size
+    assert seen.total == size and seen.records == result.to_dict()["summary"]["read"] == 3000
+    during = [s for s in seen.steps if not isinstance(s, tuple)]
+    assert seen.steps[-1] == ("file done", size)
+    assert during == sorted(during) and all(s <= size for s in during)
+    if kind != "parquet":  # one statement: DuckDB's own estimate, polled twice a second, may not be sampled
+        moved = sorted({s for s in during if 0 < s < size})
+        assert len(moved) >= 3, seen.steps

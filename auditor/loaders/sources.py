@@ -160,15 +160,65 @@ def open_binary(path: Path) -> IO[bytes]:
     return io.BufferedReader(_Transcoded(fh, kind), 1 << 20) if kind else fh
 
 
+# Files whose readers report how far they have got (see :class:`ByteMeter`), by absolute path. A plain dict,
+# not a context variable: the reader runs in whichever DuckDB thread pulls the next batch.
+_METERS: dict[str, "ByteMeter"] = {}
+
+
+class ByteMeter:
+    """How far the readers of one file have got, in bytes of the file on disk: compressed bytes for .gz and
+    .zst, the CSV's own bytes, not those of the JSON documents made of it. A percentage of the file's size is
+    only right in those units (counting decompressed or re-encoded bytes ran past 100%, or sat at 0%)."""
+
+    def __init__(self, path: Path):
+        self.key = os.path.abspath(path)
+        self.pos = 0
+
+    def __enter__(self) -> "ByteMeter":
+        _METERS[self.key] = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _METERS.pop(self.key, None)
+
+
+class _Metered(io.RawIOBase):
+    def __init__(self, fh: IO[bytes], meter: ByteMeter):
+        self.fh, self.meter = fh, meter
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.fh.readinto(b)
+        if n:
+            # The furthest any reader got: a file read twice (lines counted, then parsed) does not count double.
+            self.meter.pos = max(self.meter.pos, self.fh.tell())
+        return n
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def _open_disk(path: Path) -> IO[bytes]:
+    meter = _METERS.get(os.path.abspath(path))
+    fh = open(path, "rb")
+    return io.BufferedReader(_Metered(fh, meter), 1 << 16) if meter else fh
+
+
 def _open_raw(path: Path) -> IO[bytes]:
     kind = compression_of(path)
     if kind == "gzip":
-        return gzip.open(path, "rb")
+        fh = _open_disk(path)
+        g = gzip.GzipFile(fileobj=fh, mode="rb")
+        g.myfileobj = fh  # closed with it, as gzip.open does for the file it opens itself
+        return g
     if kind == "zstd":
         import zstandard
 
-        return io.BufferedReader(_Zstd(open(path, "rb")))
-    return open(path, "rb")
+        return io.BufferedReader(_Zstd(_open_disk(path)))
+    return _open_disk(path)
 
 
 class _Zstd(io.RawIOBase):
