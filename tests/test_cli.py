@@ -63,9 +63,9 @@ def test_check_schema_text_shows_files_fields_and_first_offenders(logs):
     assert r.exit_code == 1
     out = r.stdout
     assert "PASS  good.jsonl" in out and "FAIL  bad.jsonl" in out
-    assert "OWN001 missing-owner [error]: 1 records: team_id: null (1)" in out
+    assert "OWN001 missing-owner [error]: 1 record: team_id: null (1)" in out
     assert "bad.jsonl:2  b2  no team_id" in out
-    assert "CON001 missing-field [error]: 1 records: pricing_source: null (1)" in out
+    assert "CON001 missing-field [error]: 1 record: pricing_source: null (1)" in out
     assert "bad.jsonl:3  b3  missing pricing_source" in out
     assert "bad.jsonl:4  b4  status: enum" in out
     assert "bad.jsonl:5  malformed JSON" in out

@@ -483,3 +483,24 @@ def test_text_report_shows_the_missing_cost_estimate(tmp_path):
     assert est > 0
     row = next(x for x in run(logs, "-q").stdout.splitlines() if x.strip().startswith("PRC001  "))
     assert row.rstrip().endswith(f"est. {usd(est)}")
+
+
+# -- issue 17: one record is "1 request", in every output ------------------------------------------------------------
+
+def test_one_flagged_record_is_one_request_not_1_requests(tmp_path):
+    from auditor import audit
+    from auditor.reporters import renderer
+
+    recs = [record(request_id="a", team_id=None), record(request_id="b", cost=0),
+            *[record(request_id=f"r{i}", team_id=None, cost=0) for i in range(3)]]
+    one = audit([write_jsonl(tmp_path / "one.jsonl", recs[:2])])
+    msgs = {f.name: f.message for f in one.findings}
+    assert msgs["missing-owner"].startswith("1 request (") and " carries no complete owner" in msgs["missing-owner"]
+    assert msgs["missing-cost"].startswith("1 request carries no cost")
+    from auditor.reporters import check_schema
+
+    for fmt in ("text", "html", "markdown", "junit", "github", "check-schema"):
+        out = check_schema.render(one) if fmt == "check-schema" else renderer(fmt)(one)
+        assert not re.search(r"(?<![\d,])1 (requests|records)\b", out), (fmt, re.findall(r".{40}(?<![\d,])1 (?:requests|records).{20}", out))
+    many = audit([write_jsonl(tmp_path / "many.jsonl", recs[2:])])
+    assert {f.name: f.message for f in many.findings}["missing-owner"].startswith("3 requests (")

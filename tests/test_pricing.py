@@ -406,3 +406,18 @@ def test_findings_invariant_to_order_and_file_split(tmp_path):
     result = audit([b, a], from_dict({}), select=PRC)
     assert {n: set(flagged(result, n)) for n in PRC} == expected
     assert expected["stale-price"] == {"old-20", "stale"} and expected["cost-mismatch"] == {"mm"}
+
+
+def test_missing_cost_with_no_known_price_says_no_estimate_not_zero(tmp_path):
+    """Nothing to estimate from is not an estimate of $0: the details carry null and every output says so."""
+    from auditor.reporters import renderer
+
+    result = run(tmp_path, [record(request_id=f"c{i}", provider="internal", model="llama-ft", cost=0) for i in range(2)])
+    f = finding(result, "missing-cost")
+    assert f.extra["estimated_missing_cost"] is None and f.extra["records_without_price"] == 2
+    assert "cannot be estimated" in f.message
+    text = renderer("text")(result)
+    line = next(x for x in text.splitlines() if "missing-cost" in x)
+    assert "no estimate" in line and "$0.00" not in line
+    page = renderer("html")(result)
+    assert "not estimable" in page and "estimated missing cost" not in page.lower().replace("_", " ")

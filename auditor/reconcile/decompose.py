@@ -118,7 +118,7 @@ class Decomposer:
                     r.evid.pop(code, None)
                     r.team_effect.pop(code, None)
                     r.causes.remove(code)
-                    r.notes.append(f"{n:,} records flagged by {'PRC003' if code == 'stale_price' else 'PRC004'} are billed "
+                    r.notes.append(f"{plural(n, 'record')} flagged by {'PRC003' if code == 'stale_price' else 'PRC004'} {'is' if n == 1 else 'are'} billed "
                                    "at their recorded cost, not at the price in effect: the published price is not this "
                                    "account's (add the agreed price to a [pricing] catalog)")
 
@@ -136,7 +136,7 @@ class Decomposer:
                 r.add("missing_cost", q(est), f"{plural(unknown, 'record')} of {r.where} at $0 for a model with no known price "
                       f"(PRC001, PRC002 unpriced-model): {usd(est)} at {basis}", records=unknown)
             else:
-                r.notes.append(f"{unknown:,} records at $0 for a model with no known price (PRC001, PRC002): their "
+                r.notes.append(f"{plural(unknown, 'record')} at $0 for a model with no known price (PRC001, PRC002): their "
                                "cost cannot be estimated")
         n, diff, cost, _, teams = _merged(r, "stale_price")
         if diff:
@@ -151,7 +151,7 @@ class Decomposer:
             self._full_rate_fallback(r, before)
         n, _, cost, _, _ = _merged(r, "unpriced")
         if n:
-            r.notes.append(f"{n:,} records ({usd(cost)}) of a model with no known price (PRC002 unpriced-model): their "
+            r.notes.append(f"{plural(n, 'record')} ({usd(cost)}) of a model with no known price (PRC002 unpriced-model): their "
                            "cost cannot be checked against a price")
         return sum(r.comp.values(), ZERO) - r.comp.get("duplicates", ZERO) - before
 
@@ -299,7 +299,7 @@ class Decomposer:
         bound = sum((quantum(l.amount) / 2 for l in r.lines), ZERO) + MONEY_QUANTUM * (r.records + len(r.ledger) + 1)
         if abs(rest) <= bound:
             r.add("rounding", rest, f"{r.where}: {signed(rest)}, within the rounding of the bill's {len(r.lines)} line(s) "
-                  f"and the ledger's {r.records:,} records (at most {usd(bound)})")
+                  f"and the ledger's {plural(r.records, 'record')} (at most {usd(bound)})")
             return
         why = "; ".join(r.notes) if r.notes else (
             "the invoice bills nothing for this model that day: a model name the bill spells differently, or traffic "

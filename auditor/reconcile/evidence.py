@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from auditor.fmt import plural
 from auditor.reconcile import names
 from auditor.reconcile.ledger import LedgerDay
 from auditor.reconcile.rows import ZERO, Row, hours_text, median, usd
@@ -93,8 +94,8 @@ def usage_gap(r: Row) -> tuple[Decimal | None, str] | None:
         return None
     total = sum(inv_tok.values())
     source = "invoice" if any(l.tokens is not None for l in r.lines) else "provider's usage report"
-    text = (f"the {source} counts {total:,} tokens" + (f" in {inv_req:,} requests" if inv_req else "")
-            + f", the ledger {sum(r.tokens(tt) for tt in names.TOKEN_TYPES):,} tokens in {r.records:,} records"
+    text = (f"the {source} counts {total:,} tokens" + (f" in {plural(inv_req, 'request')}" if inv_req else "")
+            + f", the ledger {sum(r.tokens(tt) for tt in names.TOKEN_TYPES):,} tokens in {plural(r.records, 'record')}"
             + (f": {', '.join(parts)} not logged" if parts else ""))
     if priced:
         text += f", {usd(amount)} at the invoice's own unit prices"

@@ -9,7 +9,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from auditor.fmt import usd
+from auditor.fmt import plural, usd
 
 MAX_TEAM_BARS = 20
 
@@ -157,7 +157,7 @@ def daily_chart(days: list[dict[str, Any]]) -> dict[str, Any] | None:
         bars.append({"x": round(axis["xs"][day] - bw / 2, 2), "w": round(bw, 2), "ya": round(base - ha, 2),
                      "ha": round(ha, 2), "yu": round(base - ha - hu, 2), "hu": round(hu, 2),
                      "title": f"{day.isoformat()}: {usd(x['cost'])} ({usd(x['attributable_cost'])} attributable, "
-                              f"{x['records']:,} requests)"})
+                              f"{plural(x['records'], 'request')})"})
     return {"bars": bars, "width": left + width + 10, "height": top_pad + plot_h + 30, "left": left,
             "base": base, "right": left + width, "breaks": axis["breaks"], "ticks": ticks,
             "labels": axis["labels"], "label_y": top_pad + plot_h + 18}

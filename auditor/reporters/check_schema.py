@@ -3,6 +3,7 @@ file:line of the first offenders. Not an ``--format`` of the audit (it defines n
 
 from __future__ import annotations
 
+from auditor.fmt import plural
 from auditor.redact import safe_text
 from auditor.result import AuditResult
 
@@ -14,11 +15,11 @@ def render(result: AuditResult) -> str:
     for f in files:
         extra = f", {f['rejected']:,} unreadable" if f.get("rejected") else ""
         fmt = f" [{f['format']}]" if f.get("format") else ""
-        lines.append(f"{'PASS' if f['passed'] else 'FAIL'}  {f['path']}{fmt}  {f['records']:,} records{extra}")
+        lines.append(f"{'PASS' if f['passed'] else 'FAIL'}  {f['path']}{fmt}  {plural(f['records'], 'record')}{extra}")
         for x in f["failures"]:
             note = "" if x.get("fails_gate") else "  (does not fail the gate)"
             fields = ", ".join(f"{k} ({v:,})" for k, v in x["fields"].items())
-            lines.append(f"  {x['code']} {x['name']} [{x['severity']}]: {x['count']:,} records"
+            lines.append(f"  {x['code']} {x['name']} [{x['severity']}]: {plural(x['count'], 'record')}"
                          + (f": {fields}" if fields else "") + note)
             for o in x["first"]:
                 where = f"{f['path']}:{o['line']}" if o.get("line") else f["path"]

@@ -14,7 +14,7 @@ step, so the most costly findings come first (the findings' own order).
 
 from __future__ import annotations
 
-from auditor.fmt import pct, usd
+from auditor.fmt import pct, plural, usd
 from auditor.locations import first_per_file
 from auditor.redact import escape_controls, mask_text
 from auditor.result import AuditResult
@@ -47,11 +47,11 @@ def render(result: AuditResult) -> str:
         title = f"{f.code} {f.name}"
         per_file = first_per_file(result, f.code)
         if not per_file:
-            lines.append(command(level, mask_text(f"{f.message} ({f.count:,} records, {usd(f.cost)} at risk)"), title=title))
+            lines.append(command(level, mask_text(f"{f.message} ({plural(f.count, 'record')}, {usd(f.cost)} at risk)"), title=title))
             continue
         for loc, n in per_file:
             detail = f" First here: {loc.request_id + ': ' if loc.request_id else ''}{loc.detail}." if loc.detail else ""
-            message = f"{f.message} In this file: {n:,} records.{detail} Run `audit-logs explain {f.code}`."
+            message = f"{f.message} In this file: {plural(n, 'record')}.{detail} Run `audit-logs explain {f.code}`."
             lines.append(command(level, mask_text(message), file=loc.source_file, line=loc.line, title=title))
     for reason in result.gate.reasons:
         if "finding(s) at severity" in reason:
@@ -60,7 +60,7 @@ def render(result: AuditResult) -> str:
     s = result.summary()
     verdict = "PASS" if result.gate.passed else "FAIL"
     lines.append(escape_data(mask_text(
-        f"audit-logs {verdict}: {s['records']:,} records, {usd(s['total_cost'])} total, "
+        f"audit-logs {verdict}: {plural(s['records'], 'record')}, {usd(s['total_cost'])} total, "
         f"{usd(s['attributable_cost'])} attributable ({pct(s['attributable_pct'], s['total_cost'])}), "
         f"{len(result.findings)} finding(s), {len(failing)} failing the gate"
     )))

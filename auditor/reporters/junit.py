@@ -20,7 +20,7 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 
-from auditor.fmt import usd
+from auditor.fmt import plural, usd
 from auditor.locations import flagged
 from auditor.redact import escape_controls, mask_text
 from auditor.result import AuditResult
@@ -67,17 +67,17 @@ def _case(classname: str, name: str, *, failure: tuple[str, str, str] | None = N
 
 
 def _finding_body(result: AuditResult, f, baseline_rows: dict) -> str:
-    lines = [f.message, "", f"{f.code} {f.name} ({f.category}, severity {f.severity}): {f.count:,} records, {usd(f.cost)} at risk"]
+    lines = [f.message, "", f"{f.code} {f.name} ({f.category}, severity {f.severity}): {plural(f.count, 'record')}, {usd(f.cost)} at risk"]
     row = baseline_rows.get(f.code)
     if row:
-        lines.append(f"baseline: {row['status']} (was {row['baseline_count']:,} records, ${row['baseline_cost']})")
+        lines.append(f"baseline: {row['status']} (was {plural(row['baseline_count'], 'record')}, ${row['baseline_cost']})")
     locs = flagged(result, f.code, SAMPLE)
     if locs:
         lines += ["", "First flagged records:"]
         lines += [f"  {loc}  {loc.request_id or ''}  {loc.detail}".rstrip() for loc in locs]
     teams = sorted(f.teams.items(), key=lambda kv: -kv[1]["cost"])[:10]
     if teams:
-        lines += ["", "Teams:"] + [f"  {t or '(no team)'}: {v['count']:,} records, {usd(v['cost'])}" for t, v in teams]
+        lines += ["", "Teams:"] + [f"  {t or '(no team)'}: {plural(v['count'], 'record')}, {usd(v['cost'])}" for t, v in teams]
     lines += ["", f"Explain: audit-logs explain {f.code}"]
     return "\n".join(lines)
 
@@ -106,13 +106,13 @@ def render(result: AuditResult) -> str:
                 if x is None:
                     cases.append(_case(f"audit-logs.check-schema.{entry['path']}", name))
                     continue
-                body = [f"{entry['path']}: {x['count']:,} records flagged by {code} {x['name']}"]
+                body = [f"{entry['path']}: {plural(x['count'], 'record')} flagged by {code} {x['name']}"]
                 body += [f"  {k}: {v:,}" for k, v in x["fields"].items()]
                 body += [f"  {entry['path']}:{o['line']}  {o.get('request_id') or ''}  {o['detail']}" for o in x["first"]]
                 text = "\n".join(body)
                 if x.get("fails_gate"):
                     cases.append(_case(f"audit-logs.check-schema.{entry['path']}", name,
-                                       failure=(f"{x['count']:,} records: " + ", ".join(x["fields"]) if x["fields"] else f"{x['count']:,} records",
+                                       failure=(f"{plural(x['count'], 'record')}: " + ", ".join(x["fields"]) if x["fields"] else f"{plural(x['count'], 'record')}",
                                                 x["severity"], text)))
                 else:
                     cases.append(_case(f"audit-logs.check-schema.{entry['path']}", name, out=text))

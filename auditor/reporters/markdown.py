@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.fmt import pct, usd
+from auditor.fmt import pct, plural, usd
 from auditor.locations import flagged
 from auditor.redact import mask_text, safe_text
 from auditor.result import AuditResult
@@ -103,7 +103,7 @@ def render(result: AuditResult) -> str:
 
     u = d["unallocated"]
     if u["records"]:
-        lines += [f"**Unallocated:** {usd(u['cost'])} in {u['records']:,} records that no team can be charged for.", ""]
+        lines += [f"**Unallocated:** {usd(u['cost'])} in {plural(u['records'], 'record')} that no team can be charged for.", ""]
 
     b = gate.get("baseline")
     if b:

@@ -28,9 +28,10 @@ def _table(rows: list[list[str]], align: str) -> list[str]:
 
 def _at_risk(f: dict) -> str:
     """A finding's $ at risk; for records that carry no cost (missing-cost), the estimate at the prices in effect."""
-    est = (f.get("details") or {}).get("estimated_missing_cost")
-    if est is not None and Decimal(str(f["cost"])) == 0:
-        return f"est. {usd(est)}" if Decimal(str(est)) > 0 else "no estimate"
+    details = f.get("details") or {}
+    if "estimated_missing_cost" in details and Decimal(str(f["cost"])) == 0:
+        est = details["estimated_missing_cost"]  # None: no price is known, so there is nothing to estimate from
+        return f"est. {usd(est)}" if est is not None and Decimal(str(est)) > 0 else "no estimate"
     return usd(f["cost"])
 
 

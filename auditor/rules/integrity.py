@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from auditor.copies import COPIES, ensure_copies
+from auditor.fmt import plural
 from auditor.rules.base import Hits, RuleContext, rule
 
 
@@ -32,7 +33,7 @@ def duplicate_request(ctx: RuleContext) -> Hits | None:
         return None
     return Hits(
         sql=f"SELECT _row, detail, fix FROM {COPIES}",
-        message="{count} records ({cost}) are extra copies of " + f"{int(n_req):,}"
-        + " requests already in the logs: counted as they are, that cost is charged twice.",
+        message="{count} records ({cost}) duplicate requests already in the logs (" + plural(int(n_req), "request")
+        + " with copies): counted as they are, that cost is charged twice.",
         extra={"duplicated_requests": int(n_req), "extra_copies": int(n_copies), "double_counted_cost": Decimal(cost)},
     )

@@ -84,12 +84,12 @@ def missing_cost(ctx: RuleContext) -> Hits:
     models = per_model(ctx.con, "c.has_tokens AND NOT c.cache_hit AND (c.cost IS NULL OR c.cost = 0)")
     return Hits(
         sql=sql,
-        message="{count} requests used tokens but carry no cost (null or $0, not cache hits): "
+        message="{count} requests carry no cost (null or $0, not cache hits) although tokens were used: "
         + ("their spend cannot be estimated: no price is known for their models" if est is None else
            "an estimated " + usd(est) + " at the prices in effect is charged to no team"
            + (f" ({unknown:,} of them for models with no known price, not in that estimate)" if unknown else ""))
         + ".",
-        extra={"estimated_missing_cost": _money(est or Decimal(0)), "records_without_price": int(unknown), "models": _money_rows(models)},
+        extra={"estimated_missing_cost": None if est is None else _money(est), "records_without_price": int(unknown), "models": _money_rows(models)},
     )
 
 

@@ -29,10 +29,23 @@ class SelectionError(ValueError):
 
 
 
-def _fill(template: str, **values: str) -> str:
+# Messages open with "{count} <noun>s [({cost})] <verb>"; for one record the noun and verb are made singular.
+_OPENING = re.compile(r"\{count\} ((?:\w+ )?\w+?)s( \(\{cost\}\))? (\w+)")
+_SINGULAR_VERB = {"are": "is", "were": "was", "have": "has", "carry": "carries", "lack": "lacks", "use": "uses",
+                  "mix": "mixes", "look": "looks", "contain": "contains", "duplicate": "duplicates"}
+
+
+def _singular(template: str) -> str:
+    return _OPENING.sub(lambda m: f"{{count}} {m.group(1)}{m.group(2) or ''} {_SINGULAR_VERB.get(m.group(3), m.group(3))}",
+                        template, count=1)
+
+
+def _fill(template: str, count: int, cost: str) -> str:
     """``template`` with its {count} and {cost} filled and {{ }} unescaped; any other brace stays as it is (a
     rule's message may quote log values, and ``str.format`` would fail on a team named ``{"a": 1}``)."""
-    return re.sub(r"\{\{|\}\}|\{(count|cost)\}", lambda m: values[m.group(1)] if m.group(1) else m.group(0)[0], template)
+    values = {"count": f"{count:,}", "cost": cost}
+    return re.sub(r"\{\{|\}\}|\{(count|cost)\}", lambda m: values[m.group(1)] if m.group(1) else m.group(0)[0],
+                  _singular(template) if count == 1 else template)
 
 def _matches(rule: Rule, token: str) -> bool:
     t = token.strip()
@@ -159,7 +172,7 @@ def _aggregate(con: duckdb.DuckDBPyConnection, rule: Rule, severity: str, hits, 
         severity=severity,
         count=count,
         cost=cost,
-        message=_fill(hits.message, count=f"{count:,}", cost=usd(cost)),
+        message=_fill(hits.message, count, usd(cost)),
         sample_request_ids=samples,
         teams={t: {"count": int(n), "cost": Decimal(c)} for t, n, c in per_team},
         extra=hits.extra,
