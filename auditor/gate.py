@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from auditor.findings import SEVERITY_RANK, Finding
-from auditor.fmt import usd
+from auditor.fmt import plural, usd
 
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -95,7 +95,7 @@ def evaluate(findings: list[Finding], *, attributable_pct: float, unattributed_c
         failing = [f for f in findings if f.rank >= floor and not (baseline is not None and baseline.covers(f))]
         if failing:
             reasons.append(
-                f"{len(failing)} {'new or grown ' if baseline is not None else ''}finding(s) at severity {fail_on} or above: "
+                f"{plural(len(failing), ('new or grown ' if baseline is not None else '') + 'finding')} at severity {fail_on} or above: "
                 + ", ".join(f"{f.code} {f.name}" + (f" ({baseline.describe(f)})" if baseline is not None else "")
                             for f in failing[:5])
                 + ("…" if len(failing) > 5 else "")

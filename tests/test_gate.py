@@ -48,7 +48,7 @@ def test_fail_on_severity(logs):
     assert run(*args, "--fail-on", "never").exit_code == 0
     res = audit(["priced.jsonl"], from_dict(policy), select=["CON001"], gate={"fail_on": "warning"})
     assert not res.gate.passed and res.gate.failing == ["CON001"]
-    assert "1 finding(s) at severity warning or above: CON001 missing-field" in res.gate.reasons[0]
+    assert "1 finding at severity warning or above: CON001 missing-field" in res.gate.reasons[0]
 
 
 def test_findings_fail_by_default_and_exit_zero(logs):

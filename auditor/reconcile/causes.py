@@ -87,7 +87,7 @@ def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str])
         if ls:
             c = causes.setdefault(code, _new(code))
             c["amount"] = sum((l.amount for l in ls), ZERO)
-            c["evidence"].append(f"{len(ls)} line(s) exist only on the invoice, {usd(c['amount'])}: "
+            c["evidence"].append(f"{plural(len(ls), 'line')} {'exists' if len(ls) == 1 else 'exist'} only on the invoice, {usd(c['amount'])}: "
                                  + "; ".join(f"{l.label} {usd(l.amount)}" for l in ls[:5]) + ("…" if len(ls) > 5 else "")
                                  + "; allocated to teams separately (see credits)")
     out = [_finish(c, rule_names) for c in causes.values()]

@@ -298,7 +298,7 @@ class Decomposer:
             return
         bound = sum((quantum(l.amount) / 2 for l in r.lines), ZERO) + MONEY_QUANTUM * (r.records + len(r.ledger) + 1)
         if abs(rest) <= bound:
-            r.add("rounding", rest, f"{r.where}: {signed(rest)}, within the rounding of the bill's {len(r.lines)} line(s) "
+            r.add("rounding", rest, f"{r.where}: {signed(rest)}, within the rounding of the bill's {plural(len(r.lines), 'line')} "
                   f"and the ledger's {plural(r.records, 'record')} (at most {usd(bound)})")
             return
         why = "; ".join(r.notes) if r.notes else (

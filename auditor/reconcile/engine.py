@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import duckdb
 
+from auditor.fmt import plural
 from auditor.reconcile import names
 from auditor.reconcile.causes import CAUSE_TITLES, ORDER, build, decomposition
 from auditor.reconcile.credits import allocate
@@ -220,7 +221,7 @@ class Reconciler:
                 f"({variance_pct:+.2f}%)"
                 + (f", ledger covers {coverage:.1f}% of the invoice's usage charges ({attributable_pct:.1f}% attributable to a team)"
                    if coverage is not None else "")
-                + f"; {flagged} day/model row(s) over {float(self.threshold):g}%; "
+                + f"; {plural(flagged, 'day/model row')} over {float(self.threshold):g}%; "
                 + (("causes: " + ", ".join(f"{CAUSE_TITLES[c['code']].lower()} {signed(c['amount'])}" for c in named))
                    if named else "no cause found")
                 + f"; explained {decomp['explained_pct']:.1f}%, unexplained {usd(decomp['unexplained'])}.")

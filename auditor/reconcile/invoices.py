@@ -37,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
+from auditor.fmt import plural
 from auditor.loaders.sources import PARQUET_MAGIC, InputError, discover, head_bytes, open_binary
 from auditor.reconcile import names
 
@@ -490,7 +491,7 @@ def read_invoices(paths: Iterable[str | Path]) -> tuple[list[InvoiceLine], list[
         info = InvoiceFile(path.as_posix(), fmt, len(got), sum((l.amount for l in got if l.amount is not None), Decimal(0)),
                            ignored, ignored_amt)
         if ignored:
-            info.note = f"{ignored} non-AI line(s) left out (${ignored_amt:,.2f})"
+            info.note = f"{plural(ignored, 'non-AI line')} left out (${ignored_amt:,.2f})"
         if fmt in ("openai-usage", "anthropic-usage"):
             info.note = "token counts only: evidence for the causes, not part of the invoice total"
         lines.extend(got)

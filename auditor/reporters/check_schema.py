@@ -27,13 +27,13 @@ def render(result: AuditResult) -> str:
                 lines.append(f"    {where}{rid}  {o['detail']}")
     passed, failed = section.get("passed", 0), section.get("failed", 0)
     lines.append("")
-    lines.append(f"{len(files)} file(s) checked against the chargeback record contract "
+    lines.append(f"{plural(len(files), 'file')} checked against the chargeback record contract "
                  f"({', '.join(section.get('rules', result.rules))}): {passed} passed, {failed} failed")
-    lines.append(f"policy: {result.policy.source}")
+    lines.append(f"Policy  {result.policy.source}")  # as the audit's text report names it
     b = result.gate.baseline
     if b:
         known = [r for r in b["rules"] if r["status"] in ("unchanged", "changed", "shrunk")]
         if known:
-            lines.append(f"baseline {b['path']}: {len(known)} known finding(s) do not fail the check")
+            lines.append(f"baseline {b['path']}: {plural(len(known), 'known finding')} {'does' if len(known) == 1 else 'do'} not fail the check")
     lines.append(result.gate.line)
     return safe_text("\n".join(lines)) + "\n"

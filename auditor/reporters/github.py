@@ -14,6 +14,8 @@ step, so the most costly findings come first (the findings' own order).
 
 from __future__ import annotations
 
+import re
+
 from auditor.fmt import pct, plural, usd
 from auditor.locations import first_per_file
 from auditor.redact import escape_controls, mask_text
@@ -54,7 +56,7 @@ def render(result: AuditResult) -> str:
             message = f"{f.message} In this file: {plural(n, 'record')}.{detail} Run `audit-logs explain {f.code}`."
             lines.append(command(level, mask_text(message), file=loc.source_file, line=loc.line, title=title))
     for reason in result.gate.reasons:
-        if "finding(s) at severity" in reason:
+        if re.match(r"[\d,]+ (new or grown )?findings? at severity ", reason):
             continue  # already annotated above, finding by finding
         lines.append(command("error", mask_text(reason), title="audit-logs gate"))
     s = result.summary()
@@ -62,6 +64,6 @@ def render(result: AuditResult) -> str:
     lines.append(escape_data(mask_text(
         f"audit-logs {verdict}: {plural(s['records'], 'record')}, {usd(s['total_cost'])} total, "
         f"{usd(s['attributable_cost'])} attributable ({pct(s['attributable_pct'], s['total_cost'])}), "
-        f"{len(result.findings)} finding(s), {len(failing)} failing the gate"
+        f"{plural(len(result.findings), 'finding')}, {len(failing)} failing the gate"
     )))
     return "\n".join(lines) + "\n"
