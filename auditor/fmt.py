@@ -45,3 +45,11 @@ def pct(value: float | None, of: Decimal | str | int | float | None = 1) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 request``, ``2,000 requests``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def variance_side(variance: Decimal | float | str | None) -> str:
+    """Which side is higher, for a variance of invoice - logs: a bare "-26.07%" leaves the reader to work out
+    that the logs (what chargeback would bill) are above what the provider bills."""
+    if variance is None or Decimal(str(variance)) == 0:
+        return "the logs match the invoice"
+    return "the logs are above the invoice" if Decimal(str(variance)) < 0 else "the invoice is above the logs"

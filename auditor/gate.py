@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from auditor.findings import SEVERITY_RANK, Finding
-from auditor.fmt import plural, usd
+from auditor.fmt import plural, usd, variance_side
 
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -114,6 +114,6 @@ def evaluate(findings: list[Finding], *, attributable_pct: float, unattributed_c
     mv = settings.get("max_variance_pct")
     if mv is not None and variance_pct is not None and abs(variance_pct) > float(mv):
         a, b = _apart(Decimal(str(variance_pct)), Decimal(str(mv)), _pct_text, _limit_text)
-        reasons.append(f"reconciliation variance {a} is above the maximum {b}")
+        reasons.append(f"reconciliation variance {a} ({variance_side(variance_pct)}) is above the maximum {b}")
     return GateResult(not reasons, reasons, settings, [f.code for f in failing],
                       baseline.to_dict() if baseline is not None else None)

@@ -438,6 +438,11 @@ def test_gate_and_console(tmp_path):
     assert D(r["summary"]["variance"]) == D(r["summary"]["invoice_total"]) - D(r["summary"]["ledger_total"])
     assert isinstance(r["summary"]["invoice_total"], str)  # money as exact strings
     assert r["summary"]["summary_line"].startswith("Reconciliation:")
+    # The sign is said in words, from the side that is higher (variance = invoice - logs).
+    higher = ("the logs are above the invoice" if D(r["summary"]["ledger_total"]) > D(r["summary"]["invoice_total"])
+              else "the invoice is above the logs")
+    assert f"%, {higher})" in r["summary"]["summary_line"]
+    assert f"({higher}) is above the maximum 0.01%" in run.output
 
 
 @pytest.mark.parametrize("content,message", [
@@ -549,3 +554,11 @@ def test_focus_period_lines_compare_with_the_ledger_days_inside(tmp_path):
     assert row["variance"] == D("1.00") and row["records"] == 240
     # the other models are in the ledger but not on this bill: ledger-only rows, over the threshold
     assert {r["model"] for r in rec["rows"] if r["flagged"]} >= {"gpt-4o-mini"}
+
+
+def test_variance_side_reads_the_sign():
+    from auditor.fmt import variance_side
+
+    assert variance_side(D("-0.286")) == "the logs are above the invoice"
+    assert variance_side(2.5) == "the invoice is above the logs"
+    assert variance_side(0) == "the logs match the invoice"

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import duckdb
 
-from auditor.fmt import plural
+from auditor.fmt import plural, variance_side
 from auditor.reconcile import names
 from auditor.reconcile.causes import CAUSE_TITLES, ORDER, build, decomposition
 from auditor.reconcile.credits import allocate
@@ -218,7 +218,7 @@ class Reconciler:
         flagged = sum(1 for r in rows_out if r["flagged"])
         named = [c for c in causes if c["code"] != "unexplained"]
         line = (f"Reconciliation: invoice {usd(inv_total)} vs ledger {usd(led_total)}: variance {usd(variance)} "
-                f"({variance_pct:+.2f}%)"
+                f"({variance_pct:+.2f}%, {variance_side(variance)})"
                 + (f", ledger covers {coverage:.1f}% of the invoice's usage charges ({attributable_pct:.1f}% attributable to a team)"
                    if coverage is not None else "")
                 + f"; {plural(flagged, 'day/model row')} over {float(self.threshold):g}%; "

@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from auditor.fmt import pct, plural, usd
+from auditor.fmt import pct, plural, usd, variance_side
 from auditor.redact import mask_text
 from auditor.reporters.charts import _dec, _num, daily_chart, reconciliation_chart, team_chart
 from auditor.result import AuditResult
@@ -176,6 +176,7 @@ def _env() -> jinja2.Environment:
     env.filters["usd"] = _safe(usd)
     env.filters["pct"] = _safe(pct)
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    env.filters["variance_side"] = variance_side
     env.filters["plural"] = lambda v, noun: plural(v, noun) if isinstance(v, int) else f"{v} {noun}s"
     return env
 

@@ -14,7 +14,7 @@ import duckdb
 
 from auditor.contract.sql import lit
 from auditor.findings import Finding
-from auditor.fmt import plural
+from auditor.fmt import plural, variance_side
 from auditor.scoring.attribution import daily, key_owners_from_data, registry_key_owners
 from auditor.scoring.dimensions import DIMENSIONS, confidence, dimension_of, reconciliation_share, share, variance_of
 from auditor.scoring.fixes import counted, fix_groups, rows_by_team, top_fixes
@@ -52,7 +52,7 @@ class Thresholds:
         elif attributable_pct < self.ready_pct:
             out.append(f"attributable spend {attributable_pct:.1f}% is below {self.ready_pct:g}%")
         if self.variance is not None and abs(self.variance) >= self.max_var:
-            out.append(f"reconciliation variance {abs(self.variance):.2f}% is not below {self.max_var:g}%")
+            out.append(f"reconciliation variance {abs(self.variance):.2f}% ({variance_side(self.variance)}) is not below {self.max_var:g}%")
         return out
 
     def tier(self, reasons: list[str], attributable_pct: float, ready: bool = True) -> str:
