@@ -504,3 +504,39 @@ def test_one_flagged_record_is_one_request_not_1_requests(tmp_path):
         assert not re.search(r"(?<![\d,])1 (requests|records)\b", out), (fmt, re.findall(r".{40}(?<![\d,])1 (?:requests|records).{20}", out))
     many = audit([write_jsonl(tmp_path / "many.jsonl", recs[2:])])
     assert {f.name: f.message for f in many.findings}["missing-owner"].startswith("3 requests (")
+
+
+def test_ci_run_puts_the_venv_first_on_path_before_the_tests(tmp_path):
+    """.ci/run on a machine where nothing of the project is installed: the tests it starts find `audit-logs` in
+    the venv it made (a fresh clone failed when the command was only on PATH from an earlier install). Run with
+    stand-ins for python3, pip and Chromium, so only the script's own steps are under test."""
+    import os
+    import shutil
+    import stat
+    import subprocess
+
+    clone = tmp_path / "clone"
+    (clone / ".ci").mkdir(parents=True)
+    shutil.copy(REPO / ".ci" / "run", clone / ".ci" / "run")
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+
+    def script(path, body):
+        path.write_text("#!/bin/sh\n" + body)
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+    # python3 -m venv DIR: a venv whose python reports, when asked to run pytest, which audit-logs the tests would get.
+    fake_python = ('if [ "$1 $2" = "-m pytest" ]; then command -v audit-logs; exit 0; fi\nexit 0\n')
+    script(bin_ / "python3", f'''if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"
+cat > "$3/bin/python" <<'X'
+#!/bin/sh
+{fake_python}X
+printf '#!/bin/sh\\n' > "$3/bin/audit-logs"; chmod +x "$3/bin/python" "$3/bin/audit-logs"; fi
+''')
+    for tool in ("chromium", "chromedriver"):
+        script(bin_ / tool, "exit 0\n")
+    script(bin_ / "audit-logs", "exit 0\n")  # an earlier install elsewhere: the venv's must come first
+    env = {"PATH": f"{bin_}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = subprocess.run(["bash", str(clone / ".ci" / "run")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(clone / ".venv-ci" / "bin" / "audit-logs")
