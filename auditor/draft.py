@@ -25,7 +25,7 @@ from auditor.policy import from_dict
 from auditor.redact import MARKER
 from auditor.rules.base import LLM
 from auditor.rules.spellings import dominant_shape
-from auditor.rules.tags import Value, resolve
+from auditor.rules.owner_values import Value, resolve
 
 @dataclass
 class _Team:

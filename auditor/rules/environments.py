@@ -3,7 +3,7 @@
 Shared definitions (also used by ``copied-key``):
 
 * a record's **environment class** is ``production`` when its environment (trimmed, any case), or the
-  value it resolves to (see ``tags.resolve``: registry value or canonical spelling), is one of the
+  value it resolves to (see ``owner_values.resolve``: registry value or canonical spelling), is one of the
   policy's ``[registry] production_environments`` (default production, prod); otherwise its
   resolved environment value. Records with no environment have no class and are never flagged here.
 * a key's **class** (one per api_key_id, first match wins):
@@ -27,7 +27,7 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 from auditor.rules.keyids import key_label_table
-from auditor.rules.tags import Value, canonical_table, resolve
+from auditor.rules.owner_values import Value, canonical_table, resolve
 
 VALID_KEY = "api_key_id IS NOT NULL AND api_key_id <> '' AND api_key_id NOT LIKE '%[masked secret]%'"
 

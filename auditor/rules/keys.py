@@ -11,7 +11,7 @@ from auditor.fmt import plural
 from auditor.rules.base import Hits, RuleContext, rule
 from auditor.rules.environments import ENV_PARAMS, VALID_KEY, env_class_table, key_class_table, production_label
 from auditor.rules.keyids import key_label_table, mask_key, registry_key_owners
-from auditor.rules.tags import canonical_table, resolve
+from auditor.rules.owner_values import canonical_table, resolve
 
 __all__ = ["copied_key", "key_label_table", "mask_key", "registry_key_owners"]
 

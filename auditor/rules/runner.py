@@ -19,7 +19,7 @@ from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
-from auditor.rules.tags import RESOLVED_CACHE, VALUES_CACHE
+from auditor.rules.owner_values import RESOLVED_CACHE, VALUES_CACHE
 
 SAMPLE_IDS = 10
 

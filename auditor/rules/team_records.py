@@ -3,7 +3,7 @@
 A gateway's team record has an id (LiteLLM: a UUID) and a name (its team alias). When someone creates a second
 team as "Data Platform" beside "data-platform", the ids differ and every id-based check sees two teams: one
 team's spend is split across two records and nothing looks wrong. The names tell: clustered like any owner value
-(tags._resolve_data), a name cluster holding several ids is one team with several records. The record with the
+(owner_values._resolve_data), a name cluster holding several ids is one team with several records. The record with the
 most spend is the team; the others are flagged (free-form-tag) with it as the fix.
 """
 
