@@ -51,8 +51,8 @@ class Value:
     canonical: str | None = None  # the owner value it means (None: unknown)
     status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape | duplicate-record
     source: str = "data"  # registry | data
-    # off-shape: the pattern most values of the field follow, and this one does not; duplicate-record: the two names
-    shape: str | None = None
+    shape: str | None = None  # off-shape: the pattern most values of the field follow, and this one does not
+    names: str | None = None  # duplicate-record: the two team names that are spellings of one team
 
     @property
     def flagged(self) -> bool:
@@ -204,7 +204,8 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
     if cutoff is None:
         cutoff = float({**TAG_PARAMS, **policy.rule_config("TAG001", "free-form-tag")}["fuzzy_cutoff"])
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RESOLVED_CACHE} (tbl VARCHAR, cutoff DOUBLE, f VARCHAR, v VARCHAR,"
-                " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR, shape VARCHAR)")
+                " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR, shape VARCHAR,"
+                " names VARCHAR)")
     done = {r[0] for r in con.execute(f"SELECT DISTINCT f FROM {RESOLVED_CACHE} WHERE tbl = ? AND cutoff = ?",
                                       [table, cutoff]).fetchall()}
     todo = tuple(f for f in fields if f not in done)
@@ -224,10 +225,10 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
                 _second_team_records(con, table, values, cutoff)
         _store_resolved(con, table, cutoff, [v for vs in fresh.values() for v in vs])
     out: dict[str, list[Value]] = {f: [] for f in fields}
-    for f, v, n, c, bad, canon, status, source, shp in con.execute(
-            f"SELECT f, v, n, cost, bad, canonical, status, source, shape FROM {RESOLVED_CACHE}"
+    for f, v, n, c, bad, canon, status, source, shp, names in con.execute(
+            f"SELECT f, v, n, cost, bad, canonical, status, source, shape, names FROM {RESOLVED_CACHE}"
             " WHERE tbl = ? AND cutoff = ? AND list_contains(?, f) ORDER BY f, v", [table, cutoff, list(fields)]).fetchall():
-        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source, shp))
+        out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source, shp, names))
     return out
 
 
@@ -246,12 +247,13 @@ def _second_team_records(con, table: str, values: list[Value], cutoff: float) ->
 def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None:
     cols = {"f": [v.field for v in values], "v": [v.value for v in values], "n": [v.records for v in values],
             "cost": [v.cost for v in values], "bad": [v.bad for v in values], "canonical": [v.canonical for v in values],
-            "status": [v.status for v in values], "source": [v.source for v in values], "shape": [v.shape for v in values]}
-    types = {"cost": pa.decimal128(38, 12), "canonical": pa.string(), "shape": pa.string()}
+            "status": [v.status for v in values], "source": [v.source for v in values], "shape": [v.shape for v in values],
+            "names": [v.names for v in values]}
+    types = {"cost": pa.decimal128(38, 12), "canonical": pa.string(), "shape": pa.string(), "names": pa.string()}
     arrow = pa.table({k: pa.array(c, types.get(k)) for k, c in cols.items()})
     con.register("_owner_resolved_arrow", arrow)
     con.execute(f"INSERT INTO {RESOLVED_CACHE} SELECT {lit(table)}, {float(cutoff)!r}, f, v, n, cost, bad, canonical,"
-                " status, source, shape FROM _owner_resolved_arrow")
+                " status, source, shape, names FROM _owner_resolved_arrow")
     con.unregister("_owner_resolved_arrow")
 
 

@@ -20,7 +20,7 @@ def _detail(v: Value) -> str:
     if v.status == "fuzzy":
         return f"{field} {v.value!r} looks like a misspelling of {v.canonical!r}"
     if v.status == DUPLICATE:
-        return f"team_id {v.value!r} is a second team record of {v.canonical!r}: names {v.shape}"
+        return f"team_id {v.value!r} is a second team record of {v.canonical!r}: names {v.names}"
     if v.status == "off-shape":
         return f"{field} {v.value!r} does not follow the shape of the other {field} values: {v.shape}"
     if v.status == "invalid":
@@ -148,7 +148,7 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
         )
     if dups:
         parts_msg.append(f"{len(dups):,} team record{'s are' if len(dups) != 1 else ' is'} a second record of another team"
-                         f" (e.g. {dups[0].value!r} for {dups[0].canonical!r}: names {dups[0].shape})")
+                         f" (e.g. {dups[0].value!r} for {dups[0].canonical!r}: names {dups[0].names})")
     if n_unknown:
         parts_msg.append(f"{n_unknown:,} value{'s' if n_unknown != 1 else ''} match{'' if n_unknown != 1 else 'es'} no known owner"
                          + (" in the ownership registry" if ctx.policy.has_registry else ""))

@@ -47,4 +47,4 @@ def mark_duplicates(ids: list[Any], names: dict[str, str], clustered: list[Any])
             if v is team or v.flagged or v.source == "registry":
                 continue
             v.canonical, v.status = team.canonical or team.value, DUPLICATE
-            v.shape = f"{names[v.value]!r} beside {names[team.value]!r}"
+            v.names = f"{names[v.value]!r} beside {names[team.value]!r}"
