@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 
 from auditor.baseline import apply as apply_baseline
-from auditor.baseline import check as check_baseline
+from auditor.baseline import plan as plan_baseline
 from auditor.gate import evaluate, gate_settings
 from auditor.loaders import InputError, Loaded, load
 from auditor.policy import Policy, load_policy
@@ -153,7 +153,7 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
         policy = load_policy(policy)
     check_config(policy)
     settings = gate_settings(policy.gate, gate)  # a bad limit is a usage error before the audit, not after it
-    check_baseline(policy, gate, update=update_baseline)
+    baseline = plan_baseline(policy, gate, update=update_baseline)
     read = None
     if invoices:  # read (and so checked) before the audit: a wrong --invoice fails in a moment
         from auditor.reconcile import read_invoices
@@ -190,7 +190,7 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
         phase(progress, "reconciling with the invoice")
         reconciliation = reconcile(loaded.con, read,
                                    threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
-    comparison = apply_baseline(policy, gate, findings, loaded.con, update=update_baseline)  # --baseline
+    comparison = apply_baseline(baseline, findings, loaded.con)  # --baseline
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,
                            variance_pct=reconciliation["summary"]["variance_pct"] if reconciliation else None,

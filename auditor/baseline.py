@@ -201,29 +201,38 @@ def resolve(policy, overrides: dict[str, Any] | None) -> str | None:
     return str(p)
 
 
-def check(policy, overrides: dict[str, Any] | None, *, update: bool = False) -> None:
-    """Before the audit: the baseline to compare with can be read, the one to write has a directory to go to."""
+@dataclass
+class Planned:
+    """The baseline of one run, settled before the audit: where it is, whether this run writes it, and (when it
+    only compares) its entries, read once."""
+
+    path: str | None
+    update: bool
+    entries: dict[str, dict[str, Any]] | None = None
+
+
+def plan(policy, overrides: dict[str, Any] | None, *, update: bool = False) -> Planned:
+    """Before the audit: the baseline to compare with is read (a bad file fails in a moment, not after the audit),
+    the one to write has a directory to go to."""
     path = resolve(policy, overrides)
     if path is None:
         if update:
             raise BaselineError("--update-baseline needs a baseline file: --baseline FILE or [gate] baseline in the policy")
-        return
+        return Planned(None, False)
     if update:
         if not Path(path).parent.is_dir():
             raise BaselineError(f"{path}: cannot write the baseline: no such directory {Path(path).parent}")
-    else:
-        read(path)
+        return Planned(path, True)
+    return Planned(path, False, read(path))
 
 
-def apply(policy, overrides: dict[str, Any] | None, findings: list[Finding], con, *, update: bool = False) -> Comparison | None:
+def apply(planned: Planned, findings: list[Finding], con) -> Comparison | None:
     """Write the baseline (``update``) and/or compare the findings with it; None when there is no baseline."""
-    path = resolve(policy, overrides)
-    if path is None:
-        if update:
-            raise BaselineError("--update-baseline needs a baseline file: --baseline FILE or [gate] baseline in the policy")
+    if planned.path is None:
         return None
-    if update:
-        write(path, findings, con)
-    cmp = compare(findings, read(path), con, path)
-    cmp.updated = update
+    if planned.update:
+        write(planned.path, findings, con)
+    # After a write, what is compared with is the file as it reads back, as the next run will read it.
+    cmp = compare(findings, read(planned.path) if planned.update else planned.entries, con, planned.path)
+    cmp.updated = planned.update
     return cmp

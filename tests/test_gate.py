@@ -84,7 +84,7 @@ def test_max_variance_pct_needs_a_variance():
     assert evaluate([], variance_pct=1.99, **common).passed
     assert evaluate([], variance_pct=-2.0, **common).passed
     g = evaluate([], variance_pct=-2.5, **common)
-    assert not g.passed and "reconciliation variance -2.50% is above the maximum 2%" in g.reasons[0]
+    assert not g.passed and "reconciliation variance -2.50% (the logs are above the invoice) is above the maximum 2%" in g.reasons[0]
 
 
 def test_policy_gate_table_and_cli_overrides(logs):
@@ -242,8 +242,22 @@ def test_max_variance_pct_end_to_end_with_an_invoice(tmp_path, monkeypatch):
             "line_item": "gpt-4o-mini, input"}]}]}), encoding="utf-8")
     base = ["v.jsonl", "--invoice", "inv.json", "--fail-on", "never"]
     r = run(*base, "--max-variance-pct", "2")
-    assert r.exit_code == 1 and "reconciliation variance 2.44% is above the maximum 2%" in r.stdout
+    assert r.exit_code == 1 and "reconciliation variance 2.44% (the invoice is above the logs) is above the maximum 2%" in r.stdout
     assert run(*base, "--max-variance-pct", "2.5").exit_code == 0
     Path("p.toml").write_text('[gate]\nfail_on = "never"\nmax_variance_pct = 1\n', encoding="utf-8")
     assert run("v.jsonl", "--invoice", "inv.json", "--policy", "p.toml").exit_code == 1
     assert run("v.jsonl", "--policy", "p.toml").exit_code == 0   # no invoice: no variance to gate on
+
+
+def test_baseline_is_read_once_per_run(logs, monkeypatch):
+    """Read before the audit (so a bad file fails at once) and compared from what was read: not read again."""
+    from auditor import baseline as bl
+
+    _write([record(request_id="ok"), record(request_id="x1", team_id=None)])
+    sel = ["--select", "OWN001", "-q", "--baseline", "b.json"]
+    assert run("day.jsonl", *sel, "--update-baseline").exit_code == 0
+    reads = []
+    real = bl.read
+    monkeypatch.setattr(bl, "read", lambda path: reads.append(path) or real(path))
+    assert run("day.jsonl", *sel).exit_code == 0
+    assert reads == ["b.json"]
