@@ -36,7 +36,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from auditor.loaders import conventions, langfuse
-from auditor.loaders.readers import Rejects, _Batcher, _decode, _line_counter, _raw_lines, _read_text
+from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text, json_documents
 
 
 class OtlpShapeError(ValueError):
@@ -303,31 +303,11 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
     if text is None:
         return
     b = _Batcher()
-    for line, doc in _documents(text, rejects):
+    for line, _, _, doc in json_documents(text, rejects):
         for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
             yield from _emit(b, req, line, rejects, stats, index)
     if b.docs:
         yield b.flush()
-
-
-def _documents(text: str, rejects: Rejects) -> Iterator[tuple[int, object]]:
-    """One JSON document, or several written one after another: the SDK's ConsoleSpanExporter prints each
-    span as its own pretty-printed object with nothing between them, so a captured stdout is a sequence."""
-    dec = json.JSONDecoder()
-    line_of = _line_counter(text)  # counting from the start for every document would be quadratic in the file
-    i, n = 0, len(text)
-    while True:
-        while i < n and text[i] in " \t\r\n":
-            i += 1
-        if i >= n:
-            return
-        line = line_of(i)
-        try:
-            doc, i = dec.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
-            return
-        yield line, doc
 
 
 def mark_wrapped_calls(con: Any, start: int) -> int:

@@ -409,6 +409,30 @@ def _element_reason(raw: str) -> str:
     return "not delimited by a comma"
 
 
+def json_documents(text: str, rejects: Rejects, i: int = 0) -> Iterator[tuple[int, int, int, object]]:
+    """(line, start, end, value) of each JSON document of ``text`` from ``i``, written one after another with
+    only whitespace between (the SDK's ConsoleSpanExporter prints each span so). One that does not parse is one
+    reject at its line, and ends the sequence: where the next document would start is unknown."""
+    dec = json.JSONDecoder()
+    line_of = _line_counter(text)  # counting from the start for every document would be quadratic in the file
+    n = len(text)
+    while True:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i >= n:
+            return
+        try:
+            value, end = dec.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
+            return
+        except RecursionError:
+            rejects.add(line_of(i), "malformed JSON: nested too deeply")
+            return
+        yield line_of(i), i, end, value
+        i = end
+
+
 def read_json_document(path: Path, rejects: Rejects, unwrap: Callable[[object], list | None] | None = None) -> Iterator[pa.RecordBatch]:
     """A file holding JSON documents: arrays of records (each element one record, with its own line number;
     streamed, so the file's size does not matter; several arrays one after the other are each read), an
@@ -439,14 +463,10 @@ def read_json_document(path: Path, rejects: Rejects, unwrap: Callable[[object], 
         bad = _SURROGATE.search(text).start()
         rejects.add(text.count("\n", 0, bad) + 1, "not UTF-8 text")
         return
-    try:
-        obj, end = json.JSONDecoder().raw_decode(text, i)
-    except json.JSONDecodeError as exc:
-        rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
+    first = next(json_documents(text, rejects, i), None)  # one document: what follows it is a reject, not read
+    if first is None:
         return
-    except RecursionError:
-        rejects.add(text.count("\n", 0, i) + 1, "malformed JSON: nested too deeply")
-        return
+    _, i, end, obj = first
     items = unwrap(obj) if unwrap else None
     if items is None and isinstance(obj, dict) and isinstance(obj.get("data"), list):
         items = obj["data"]
