@@ -219,3 +219,7 @@ def test_wrapped_call_spans_are_said_once_per_file():
     inp = doc["inputs"][0]
     assert inp["wrapped_calls"] == 3 == doc["summary"]["records"]
     assert sum("wrap another call span" in n for n in inp["notes"]) == 1
+    # The ownership note counts the calls the report counts, not the spans read before the wrappers were demoted.
+    assert inp["ownership"]["llm_records"] == doc["summary"]["records"]
+    owner_notes = [n for n in inp["notes"] if n.startswith(("team_id", "service_id", "cost_center", "environment"))]
+    assert owner_notes and all("of 3 LLM records" in n for n in owner_notes), owner_notes

@@ -286,15 +286,19 @@ class OwnerStats:
         self.found: dict[str, dict[str, int]] = {}
         self.candidates: dict[str, dict[str, int]] = {}
         self.naive_timestamps = 0
+        # What each keyed record added, so a record later read as context (a wrapped call span) can be taken out.
+        self._added: dict[Any, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
 
     def add(self, kind: str, owner: dict[str, Any], src: dict[str, str], *layers: dict[str, Any],
-            labels: tuple[str, ...] = ("span attribute", "resource attribute"), path_prefix: str = "/merged/") -> None:
+            labels: tuple[str, ...] = ("span attribute", "resource attribute"), path_prefix: str = "/merged/",
+            record_key: Any = None) -> None:
         if kind != "llm":
             return
         self.llm += 1
         for field, where in src.items():
             self.found.setdefault(field, {})
             self.found[field][where] = self.found[field].get(where, 0) + 1
+        cands: list[tuple[str, str]] = []
         known = {k for keys in OWNER_KEYS.values() for k in keys}
         for field in OWNER_KEYS:
             if field in owner:
@@ -307,6 +311,22 @@ class OwnerStats:
                         path = path_prefix + key
                         self.candidates.setdefault(field, {})
                         self.candidates[field][path] = self.candidates[field].get(path, 0) + 1
+                        cands.append((field, path))
+        if record_key is not None:
+            self._added[record_key] = (list(src.items()), cands)
+
+    def forget(self, keys: Iterable[Any]) -> None:
+        """Take out the records of ``keys``: they were read as LLM calls and are context after all."""
+        for k in keys:
+            if k not in self._added:
+                continue
+            src, cands = self._added.pop(k)
+            self.llm -= 1
+            for table, items in ((self.found, src), (self.candidates, cands)):
+                for field, where in items:
+                    table[field][where] -= 1
+                    if not table[field][where]:
+                        del table[field][where]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"llm_records": self.llm, "fields": {}}
@@ -361,8 +381,7 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
     if wrapped_calls:
         out.append(f"{_n(wrapped_calls, 'call span')} wrap another call span of the same request (a framework's span around"
-                   " the client's, both with the same usage): read as context, so each request counts once; the owner"
-                   " figures above count the spans as read")
+                   " the client's, both with the same usage): read as context, so each request counts once")
     if no_pricing_source:
         out.append(f"pricing_source: no LLM record of this file says how it was priced ({source} logs no price source here;"
                    f" {_n(no_pricing_source, 'LLM record')}), so it is not required of each record; costs are checked against"

@@ -165,7 +165,7 @@ def _span_row(attrs: dict[str, Any], resource: dict[str, Any], scope: Any, stats
     kind, gen = kind_and_gen(attrs, resource, scope_name)
     owner, src = conventions.find_owner(("span attribute", attrs), ("resource attribute", resource))
     if stats is not None:
-        stats.add(kind, owner, src, attrs, resource)
+        stats.add(kind, owner, src, attrs, resource, record_key=ids[:2])
     return {
         "resource": resource,
         "scope": {"name": scope_name, "version": scope.get("version")} if isinstance(scope, dict) else {},
@@ -310,12 +310,13 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
         yield b.flush()
 
 
-def mark_wrapped_calls(con: Any, start: int) -> int:
+def mark_wrapped_calls(con: Any, start: int) -> list[tuple[str | None, str]]:
     """A call span with a call span directly under it is a framework's span around the instrumented client's
     (Strands' ``chat`` around botocore's ``chat <model>``, OpenLLMetry's LangChain ``ChatBedrockConverse.chat``
     around it): both carry the same usage, so the outer one is agent context and the inner one, the request the
-    provider billed, is the call. Spans of this file only (rows after ``start``)."""
+    provider billed, is the call. Spans of this file only (rows after ``start``). Returns the (trace, span) ids
+    of the outer spans."""
     return con.execute(
         "UPDATE records SET record_kind = 'agent' WHERE _row > ? AND record_kind = 'llm' AND coalesce(span_id, '') <> ''"
         " AND span_id IN (SELECT c.parent_span_id FROM records c WHERE c._row > ? AND c.record_kind = 'llm'"
-        " AND c.trace_id IS NOT DISTINCT FROM records.trace_id)", [start, start]).fetchall()[0][0]
+        " AND c.trace_id IS NOT DISTINCT FROM records.trace_id) RETURNING trace_id, span_id", [start, start]).fetchall()

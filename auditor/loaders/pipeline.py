@@ -600,7 +600,9 @@ class Loader:
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
         if det.source == "otlp":
-            info.wrapped_calls = otlp.mark_wrapped_calls(self.con, start)
+            wrapped = otlp.mark_wrapped_calls(self.con, start)
+            info.wrapped_calls = len(wrapped)
+            stats.forget(map(tuple, wrapped))  # the ownership note counts the calls, as the report does
         info.records, info.context_spans, priced = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start, info.records, priced)
         info.rejected = len(rejects.items)
