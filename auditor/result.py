@@ -153,7 +153,10 @@ def _input_notes(i: InputFile, timezone: str) -> dict[str, Any]:
         out["no_pricing_source"] = i.no_pricing_source
     if i.wrapped_calls:
         out["wrapped_calls"] = i.wrapped_calls
-    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source, i.wrapped_calls)
+    if i.provider_from_client:
+        out["provider_from_client"] = i.provider_from_client
+    lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source, i.wrapped_calls,
+                  i.provider_from_client)
     if lines:
         out["notes"] = lines
     return out

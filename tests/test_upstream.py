@@ -223,3 +223,36 @@ def test_wrapped_call_spans_are_said_once_per_file():
     assert inp["ownership"]["llm_records"] == doc["summary"]["records"]
     owner_notes = [n for n in inp["notes"] if n.startswith(("team_id", "service_id", "cost_center", "environment"))]
     assert owner_notes and all("of 3 LLM records" in n for n in owner_notes), owner_notes
+
+
+def test_call_span_without_a_provider_takes_its_http_client_childs_host():
+    """Strands on OpenAI writes only the model on its chat span; the httpx span under it posts to api.openai.com.
+    That names the biller, so the missing cost is estimated at OpenAI's price (before: provider missing, no estimate)."""
+    from datetime import datetime, timezone
+
+    from genai_prices import Usage, calc_price
+
+    path = UPSTREAM / "bedrock-agentcore/observability-fixtures/raw_otel_strands_openai_spans.json"
+    spans = [row["raw_otel_json"] if isinstance(row["raw_otel_json"], dict) else json.loads(row["raw_otel_json"])
+             for row in json.loads(path.read_text(encoding="utf-8"))]
+    to_openai = {s["parentSpanId"] for s in spans if "api.openai.com" in str((s.get("attributes") or {}).get("http.url"))}
+    calls = [s for s in spans if s["spanId"] in to_openai and "gen_ai.usage.input_tokens" in s["attributes"]]
+    expected = sum(calc_price(Usage(input_tokens=int(s["attributes"]["gen_ai.usage.input_tokens"]),
+                                    output_tokens=int(s["attributes"]["gen_ai.usage.output_tokens"])),
+                              model_ref=s["attributes"]["gen_ai.request.model"], provider_id="openai",
+                              genai_request_timestamp=datetime.fromtimestamp(int(s["startTimeUnixNano"]) // 10**9, timezone.utc)
+                              ).total_price for s in calls)
+    doc = auditor.audit([path], Policy()).to_dict()
+    assert len(calls) == 3 == doc["summary"]["records"] == doc["inputs"][0]["provider_from_client"]
+    found = {f["code"]: f for f in doc["findings"]}
+    assert "provider (" not in found["CON001"]["message"]
+    assert Decimal(found["PRC001"]["details"]["estimated_missing_cost"]) == expected
+    assert any(n.startswith("provider: 3 LLM records named none") for n in doc["inputs"][0]["notes"])
+
+
+def test_agentcore_service_host_is_not_a_model_provider():
+    from auditor.loaders.conventions import provider_from_host
+
+    assert provider_from_host("bedrock-agentcore.us-east-1.amazonaws.com") is None
+    assert provider_from_host("https://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse") == "bedrock"
+    assert provider_from_host("bedrock-runtime-fips.us-east-1.amazonaws.com") == "bedrock"

@@ -152,7 +152,7 @@ PROVIDER_ALIASES = {
 }
 # API hosts -> provider, for records that name only the endpoint (LiteLLM's api_base, OpenTelemetry's server.address).
 _HOSTS = ((re.compile(r"(^|\.)openai\.azure\.com$"), "azure"), (re.compile(r"^api\.openai\.com$"), "openai"),
-          (re.compile(r"^api\.anthropic\.com$"), "anthropic"), (re.compile(r"^bedrock(-runtime)?[.-]"), "bedrock"),
+          (re.compile(r"^api\.anthropic\.com$"), "anthropic"), (re.compile(r"^bedrock(-runtime)?(-fips)?\."), "bedrock"),
           (re.compile(r"^generativelanguage\.googleapis\.com$"), "gemini"),
           (re.compile(r"(^|[.-])aiplatform\.googleapis\.com$"), "vertex_ai"), (re.compile(r"^api\.mistral\.ai$"), "mistral"),
           (re.compile(r"^api\.groq\.com$"), "groq"), (re.compile(r"^api\.deepseek\.com$"), "deepseek"),
@@ -353,7 +353,7 @@ def _n(n: int, what: str) -> str:
 
 
 def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0,
-          wrapped_calls: int = 0) -> list[str]:
+          wrapped_calls: int = 0, provider_from_client: int = 0) -> list[str]:
     """Sentences for the report: where each owner field came from, what to map when none was found, how many
     timestamps had no zone, and that the source logs no price source."""
     out: list[str] = []
@@ -382,6 +382,9 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
     if wrapped_calls:
         out.append(f"{_n(wrapped_calls, 'call span')} wrap another call span of the same request (a framework's span around"
                    " the client's, both with the same usage): read as context, so each request counts once")
+    if provider_from_client:
+        out.append(f"provider: {_n(provider_from_client, 'LLM record')} named none; taken from the HTTP client span under"
+                   " each call (the host of its URL, e.g. api.openai.com), which is where the request went")
     if no_pricing_source:
         out.append(f"pricing_source: no LLM record of this file says how it was priced ({source} logs no price source here;"
                    f" {_n(no_pricing_source, 'LLM record')}), so it is not required of each record; costs are checked against"

@@ -320,3 +320,18 @@ def mark_wrapped_calls(con: Any, start: int) -> list[tuple[str | None, str]]:
         "UPDATE records SET record_kind = 'agent' WHERE _row > ? AND record_kind = 'llm' AND coalesce(span_id, '') <> ''"
         " AND span_id IN (SELECT c.parent_span_id FROM records c WHERE c._row > ? AND c.record_kind = 'llm'"
         " AND c.trace_id IS NOT DISTINCT FROM records.trace_id) RETURNING trace_id, span_id", [start, start]).fetchall()
+
+
+def providers_from_client_spans(con: Any, start: int) -> int:
+    """An LLM call span that names no provider (Strands' ``chat`` span on OpenAI writes only the model) takes the
+    provider of the HTTP client span directly under it, read from that span's URL host (``api.openai.com``): that
+    is where the request went and who bills it. Only when the children agree on one provider. Returns how many."""
+    return len(con.execute(
+        "UPDATE records SET provider = c.provider,"
+        " _violations = list_filter(_violations, lambda v: NOT starts_with(v, 'provider:'))"
+        " FROM (SELECT trace_id, parent_span_id, any_value(provider) AS provider FROM records"
+        "       WHERE _row > ? AND record_kind <> 'llm' AND provider IS NOT NULL AND coalesce(parent_span_id, '') <> ''"
+        "       GROUP BY trace_id, parent_span_id HAVING count(DISTINCT provider) = 1) c"
+        " WHERE records._row > ? AND records.record_kind = 'llm' AND records.provider IS NULL"
+        " AND records.span_id = c.parent_span_id AND records.trace_id IS NOT DISTINCT FROM c.trace_id"
+        " RETURNING 1", [start, start]).fetchall())

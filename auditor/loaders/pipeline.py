@@ -53,6 +53,7 @@ class InputFile:
     naive_timestamps: int = 0  # records whose timestamp string had no time zone (read in the policy's timezone)
     no_pricing_source: int = 0  # LLM records of a file none of whose LLM records says how it was priced
     wrapped_calls: int = 0  # call spans around another call span of the same request, read as context (otlp)
+    provider_from_client: int = 0  # LLM spans whose provider is their HTTP client child's URL host (otlp)
 
 
 @dataclass(frozen=True)
@@ -603,6 +604,7 @@ class Loader:
             wrapped = otlp.mark_wrapped_calls(self.con, start)
             info.wrapped_calls = len(wrapped)
             stats.forget(map(tuple, wrapped))  # the ownership note counts the calls, as the report does
+            info.provider_from_client = otlp.providers_from_client_spans(self.con, start)
         info.records, info.context_spans, priced = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start, info.records, priced)
         info.rejected = len(rejects.items)
