@@ -15,9 +15,15 @@ Walk details (the same for every rule that uses it):
 
 from __future__ import annotations
 
-from auditor.rules.base import Hits, RuleContext, rule
+import duckdb
+
+from auditor.fmt import usd
+from auditor.rules.base import LLM, Hits, RuleContext, rule
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
+# The LLM records made for another team's agent that do not say so, with the calling team the trace implies:
+# computed once per audit, read by OBO001 and by the attribution's caller view (one walk, one definition).
+IMPLIED_CALLERS = "implied_callers"
 
 
 def _nz(col: str) -> str:
@@ -94,6 +100,22 @@ SELECT _row, caller.team AS caller_team, callee,
 FROM _ob"""
 
 
+def ensure_implied_callers(con: duckdb.DuckDBPyConnection, table: str = LLM) -> str:
+    """Create the ``implied_callers`` table (``_row, caller_team, callee, detail, fix``: :func:`_obo_sql`) once
+    per audit; its name. The rule runner drops it when the records change (:func:`reset_implied_callers`)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                         [IMPLIED_CALLERS]).fetchone()[0]
+    if not exists:
+        if table == LLM and not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [LLM]).fetchone()[0]:
+            table = "(SELECT * FROM records WHERE record_kind = 'llm')"
+        con.execute(f"CREATE TEMP TABLE {IMPLIED_CALLERS} AS {_obo_sql(table)}")
+    return IMPLIED_CALLERS
+
+
+def reset_implied_callers(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {IMPLIED_CALLERS}")
+
+
 @rule("OBO001", "missing-on-behalf-of", "warning")
 def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
     """An LLM call made for another team's agent does not say on whose behalf it was made.
@@ -116,16 +138,16 @@ def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
 
     Good: {"request_id": "r2", "trace_id": "t1", "span_id": "l1", "parent_span_id": "a1", "team_id": "research-tools", "on_behalf_of": "support-automation"}
     """
-    sql = _obo_sql(ctx.table)
+    calls = ensure_implied_callers(ctx.con, ctx.table)
     pairs = ctx.rows(
-        f"SELECT f.caller_team, f.callee, count(*), coalesce(sum(r.cost), 0) FROM ({sql}) f JOIN {ctx.table} r USING (_row)"
+        f"SELECT f.caller_team, f.callee, count(*), coalesce(sum(r.cost), 0) FROM {calls} f JOIN {ctx.table} r USING (_row)"
         " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2"
     )
     if not pairs:
         return None
-    top = ", ".join(f"{a} -> {b} ({n:,})" for a, b, n, _ in pairs[:3])
+    top = ", ".join(f"{a} -> {b} ({n:,} {'request' if n == 1 else 'requests'}, {usd(c)})" for a, b, n, c in pairs[:3])
     return Hits(
-        sql=f"SELECT _row, detail, fix FROM ({sql})",
+        sql=f"SELECT _row, detail, fix FROM {calls}",
         message="{count} requests ({cost}) were made by one team's tool or model for another team's agent without saying "
         "on whose behalf (on_behalf_of is empty), so the serving team's cost cannot be split by the agent that called it. "
         "Calling team -> serving team: " + top.replace("{", "{{").replace("}", "}}") + ".",
