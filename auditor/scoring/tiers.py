@@ -86,9 +86,10 @@ def _production_keys(con: duckdb.DuckDBPyConnection, policy: "Policy") -> tuple[
     reg_owners = registry_key_owners(policy)
     data_owners = key_owners_from_data(con) if not reg_owners else {}
     env_list = "[" + ", ".join(lit(e.lower()) for e in policy.production_environments) + "]"
+    # owner, not team: the team that uses a key is the one whose records it carries, whoever is charged
     prod_keys = rows_by_team(con.execute(
-        "SELECT team, key_id, key_alias, count(*), sum(cost) FROM attribution"
-        f" WHERE team IS NOT NULL AND NOT is_copy AND list_contains({env_list}, env) AND coalesce(key_id, key_alias) IS NOT NULL"
+        "SELECT owner, key_id, key_alias, count(*), sum(cost) FROM attribution"
+        f" WHERE owner IS NOT NULL AND NOT is_copy AND list_contains({env_list}, env) AND coalesce(key_id, key_alias) IS NOT NULL"
         " GROUP BY 1, 2, 3 ORDER BY 1, 5 DESC, 2, 3"  # a total order: one key id may come with several aliases
     ).fetchall())
 
