@@ -129,9 +129,24 @@ def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
     span has the same team are not flagged; records with no team at all are missing-owner's business (its
     fix suggests the owner implied by the trace).
 
+    The calling team is found even when it is only on ancestor spans (the tool span in between carries no
+    team). The message and details.chains give the requests and spend per (calling team, serving team).
+
     Why it matters: the tool team pays for the call, but the cost was caused by the calling agent. Without
     on_behalf_of a tool team's spend cannot be sliced by which agent (and which product) invoked it, and the
     "you called me" dispute between the two teams has no data behind it.
+
+    Who is charged: the policy decides, in [attribution] on_behalf_of. "owner" (the default) charges
+    the serving team (B), whose record it is; "caller" charges the calling team (A) for every request made
+    on its behalf: the ones whose on_behalf_of names it, and the ones this rule finds, with the caller it
+    suggests, so fixing the records as suggested does not change the caller view. Team spend, attributable
+    spend, scores, tiers and the verdict use the chosen view; the team table of every report shows both
+    (JSON teams[].owner_view_cost and caller_view_cost, and sections.on_behalf_of), and both views
+    total the same, each request once. With a registry, a caller that names no registry team (or alias)
+    is not charged; a registry alias is read as its team.
+
+        [attribution]
+        on_behalf_of = "caller"   # or "owner" (default)
 
     Bad: agent span {"span_id": "a1", "team_id": "support-automation", "principal": "u-17"}, and its child
     {"request_id": "r2", "trace_id": "t1", "span_id": "l1", "parent_span_id": "a1", "team_id": "research-tools", "on_behalf_of": null}
