@@ -200,7 +200,7 @@ def test_without_cross_team_spend_the_tables_are_unchanged(tmp_path):
 
 
 def test_a_caller_that_names_no_registry_team_is_not_charged(tmp_path):
-    registry = ('[teams.support-automation]\ncost_center = "cc-1000"\naliases = ["Support Automation"]\n'
+    registry = ('[teams.support-automation]\nname = "Support"\ncost_center = "cc-1000"\naliases = ["Support Automation"]\n'
                 '[teams.research-tools]\ncost_center = "cc-2000"\nkeys = ["key-prod"]\n')
     spans = [
         span("a000000000000001", None, "invoke_agent", SALES, trace=T3),  # sales-enablement: not in the registry
@@ -212,7 +212,8 @@ def test_a_caller_that_names_no_registry_team_is_not_charged(tmp_path):
     doc = result.to_dict()
     # the alias names support-automation; sales-enablement is no registry team, so research keeps that call
     assert _charged(doc) == {"research-tools": D("0.5"), "support-automation": D("0.25")}
-    assert doc["sections"]["on_behalf_of"]["pairs"][0]["caller"] == "support-automation"
+    pair = doc["sections"]["on_behalf_of"]["pairs"][0]
+    assert (pair["caller"], pair["caller_label"]) == ("support-automation", "Support (support-automation)")
     # charged for a call research made on research's own key: the key is proven, by its user's ownership
     support = next(t for t in doc["teams"] if t["team_id"] == "support-automation")
     assert support["production_keys"] == [{"key": "key-prod", "records": 1, "cost": "0.25", "owner": "research-tools",

@@ -134,19 +134,13 @@ def attribute(con: duckdb.DuckDBPyConnection, findings: list[Finding], policy: "
 
 def team_names(con: duckdb.DuckDBPyConnection, policy: "Policy | None" = None) -> dict[str, str]:
     """Team -> display name: the registry's, else the name its records carry most often (ties: the first in
-    sort order, so the same input always gives the same name), else, for a team known only from trace
-    context spans (an agent's team charged in the caller view), the name those spans carry most often."""
+    sort order, so the same input always gives the same name). A team that owns no LLM record (an agent team
+    charged only in the caller view) has a name only from the registry."""
     out = {r[0]: r[1] for r in con.execute(
         # owner, not team: the name a record logs with its team id is its owner's, whoever is charged
         "SELECT owner, team_name FROM attribution WHERE owner IS NOT NULL AND team_name IS NOT NULL AND NOT is_copy"
         " GROUP BY 1, 2 QUALIFY row_number() OVER (PARTITION BY owner ORDER BY count(*) DESC, team_name) = 1"
     ).fetchall()}
-    for tid, name in con.execute(
-        "SELECT team_id, trim(team_name) FROM records WHERE record_kind <> 'llm' AND nullif(team_id, '') IS NOT NULL"
-        " AND nullif(trim(team_name), '') IS NOT NULL AND team_id IN (SELECT caller FROM attribution)"
-        " GROUP BY 1, 2 QUALIFY row_number() OVER (PARTITION BY team_id ORDER BY count(*) DESC, 2) = 1"
-    ).fetchall():
-        out.setdefault(tid, name)
     for tid, t in (policy.teams.items() if policy else ()):
         if t.name:
             out[tid] = t.name

@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from auditor.policy import Policy
 
 ZERO = Decimal(0)
-VIEWS = ("owner", "caller")
 
 
 def caller_joins(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
