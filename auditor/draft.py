@@ -72,7 +72,7 @@ def _collect(con) -> tuple[dict[str, _Team], dict[str, list[Value]]]:
     resolved = resolve(con, from_dict({}), LLM, ("team_id", "service_id", "cost_center", "environment"))
     teams: dict[str, _Team] = {}
     for team, spelling, n, c in con.execute(
-            "SELECT team, team_id, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND team IS NOT NULL"
+            "SELECT owner, team_id, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND owner IS NOT NULL"
             " GROUP BY 1, 2 ORDER BY 1, 2").fetchall():
         t = teams.setdefault(team, _Team(team))
         t.records += int(n)
@@ -84,8 +84,8 @@ def _collect(con) -> tuple[dict[str, _Team], dict[str, list[Value]]]:
             teams[tid].name = name
     services, cost_centers = _canon(resolved, "service_id"), _canon(resolved, "cost_center")
     for team, svc, env, cc, n, c in con.execute(
-            "SELECT a.team, a.service, r.environment, r.cost_center, count(*), sum(a.cost) FROM attribution a"
-            " JOIN llm r USING (_row) WHERE NOT a.is_copy AND a.team IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall():
+            "SELECT a.owner, a.service, r.environment, r.cost_center, count(*), sum(a.cost) FROM attribution a"
+            " JOIN llm r USING (_row) WHERE NOT a.is_copy AND a.owner IS NOT NULL GROUP BY ALL ORDER BY ALL").fetchall():
         t = teams[team]
         for bucket, value in ((t.services, services.get(svc, svc)), (t.environments, env),
                               (t.cost_centers, cost_centers.get(cc, cc))):
@@ -104,7 +104,7 @@ def _keys(con) -> dict[str, list[tuple[str, int, Decimal]]]:
     """Key -> [(team, records, cost)], the team with the most spend first."""
     out: dict[str, list[tuple[str, int, Decimal]]] = {}
     for key, team, n, c in con.execute(
-            "SELECT key_id, team, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND team IS NOT NULL"
+            "SELECT key_id, owner, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND owner IS NOT NULL"
             " AND key_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2").fetchall():
         if _usable(key):
             out.setdefault(key, []).append((team, int(n), Decimal(c)))
@@ -172,7 +172,7 @@ def _unowned_lines(con, teams: dict[str, _Team], resolved: dict[str, list[Value]
     canon = {v.value: v.canonical or v.value for v in resolved.get("service_id", [])}
     owned = {s for t in teams.values() for s in t.services}
     rows: dict[str, list] = {}
-    for svc, n, c in con.execute("SELECT service, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND team IS NULL"
+    for svc, n, c in con.execute("SELECT service, count(*), sum(cost) FROM attribution WHERE NOT is_copy AND owner IS NULL"
                                  " AND service IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall():
         svc = canon.get(svc, svc)
         if _usable(svc) and svc not in owned:

@@ -50,6 +50,8 @@ class Policy:
     # The zone a timestamp without an offset is read in (LiteLLM writes the proxy's local time in some fields).
     timezone: str = "UTC"
     key_scope: str = "team"  # [keys] scope: the unit a gateway key belongs to (copied-key)
+    # [attribution] on_behalf_of: who pays for a request made for another team's agent ("owner" or "caller")
+    on_behalf_of: str = "owner"
     source: str = "(default policy)"
 
     @property
@@ -121,6 +123,7 @@ def from_dict(doc: dict[str, Any], origin: str = "(policy)") -> Policy:
         pricing=doc.get("pricing", {}),
         timezone=_timezone(doc.get("timezone", "UTC"), origin),
         key_scope=doc.get("keys", {}).get("scope", "team"),
+        on_behalf_of=doc.get("attribution", {}).get("on_behalf_of", "owner"),
         source=origin,
     )
     try:

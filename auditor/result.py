@@ -17,7 +17,7 @@ from auditor.findings import Finding
 from auditor.gate import GateResult
 from auditor.loaders import InputFile, Reject
 from auditor.policy import Policy
-from auditor.spend import Attribution
+from auditor.spend import Attribution, view_fields
 
 REPORT_SCHEMA_VERSION = "1.0"
 MAX_REJECTS_IN_REPORT = 1000
@@ -109,7 +109,7 @@ class AuditResult:
             "teams": [
                 {"team_id": t.team_id, "name": t.name, "label": t.label, "records": t.records, "cost": money(t.cost),
                  "attributable_cost": money(t.attributable_cost), "attributable_pct": t.attributable_pct,
-                 **_jsonable(t.extra)}
+                 **_jsonable(view_fields(t)), **_jsonable(t.extra)}
                 for t in self.attribution.teams
             ],
             "unallocated": {
@@ -126,8 +126,15 @@ class AuditResult:
                 for f in self.findings
             ],
             "reconciliation": _jsonable(self.reconciliation) if self.reconciliation is not None else None,
-            "sections": _jsonable(self.sections),
+            "sections": _jsonable({**self.sections, "on_behalf_of": self._on_behalf_section()}),
         }
+
+    def _on_behalf_section(self) -> dict[str, Any]:
+        """Which view the team figures use, and what moves between the two (auditor/scoring/behalf.py)."""
+        ob = self.attribution.on_behalf
+        total = sum((t.cost for t in self.attribution.teams), Decimal(0))
+        return {"view": ob.view, "records": ob.records, "cost": ob.cost, "logged_records": ob.logged_records,
+                "logged_cost": ob.logged_cost, "teams_total": total, "pairs": ob.pairs, "other_view_teams": ob.other_view_teams}
 
 
 def _jsonable(v: Any) -> Any:

@@ -36,6 +36,12 @@ class TeamScore:
     attributable_cost: Decimal
     extra: dict[str, Any] = field(default_factory=dict)
     name: str | None = None  # display name: the registry's, else the one the source logs with the id
+    # Both views of requests made on behalf of another team (auditor/scoring/behalf.py); ``cost`` is the
+    # policy's view. owner view = its own records; caller view = owner view - served_for_others + caused_via_others.
+    owner_view_cost: Decimal = ZERO
+    caller_view_cost: Decimal = ZERO
+    served_for_others: Decimal = ZERO  # its records made for another team's agent
+    caused_via_others: Decimal = ZERO  # other teams' records made for this team's agents
 
     @property
     def attributable_pct(self) -> float:
@@ -44,6 +50,28 @@ class TeamScore:
     @property
     def label(self) -> str:
         return team_label(self.team_id, self.name)
+
+
+def view_fields(t: TeamScore) -> dict[str, Decimal]:
+    """A team's figures in both views, as the JSON report writes them (teams[], sections.on_behalf_of)."""
+    return {"owner_view_cost": t.owner_view_cost, "caller_view_cost": t.caller_view_cost,
+            "served_for_others_cost": t.served_for_others, "caused_via_others_cost": t.caused_via_others}
+
+
+@dataclass
+class OnBehalf:
+    """Requests made by one team's tool or model for another team's agent, and which view the team figures use.
+    ``records``/``cost``: those requests (each once), the money that moves between the two views; ``logged_*``:
+    the part whose on_behalf_of says so (the rest is implied by the trace); ``pairs``: per (caller, team) the
+    same; ``other_view_teams``: teams charged only in the other view (no spend in this one), with both views."""
+
+    view: str = "owner"
+    records: int = 0
+    cost: Decimal = ZERO
+    logged_records: int = 0
+    logged_cost: Decimal = ZERO
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    other_view_teams: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +88,7 @@ class Attribution:
     unallocated_causes: list[dict[str, Any]]
     copies: int = 0
     copies_cost: Decimal = ZERO
+    on_behalf: OnBehalf = field(default_factory=OnBehalf)
 
     @property
     def unattributed_cost(self) -> Decimal:

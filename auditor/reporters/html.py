@@ -22,6 +22,7 @@ import jinja2
 
 from auditor.fmt import pct, plural, usd, variance_side
 from auditor.redact import mask_text
+from auditor.reporters import views
 from auditor.reporters.charts import _dec, _num, daily_chart, reconciliation_chart, team_chart
 from auditor.result import AuditResult
 
@@ -253,6 +254,9 @@ def context(result: AuditResult) -> dict[str, Any]:
         "scoring": d["sections"].get("scoring", {}),
         "reconciliation": rec,
         "reconciliation_view": table_of(rec) if rec else None,
+        "views_shown": views.shown(d),  # spend made on behalf of other teams: both views in the team table
+        "views_sentence": views.sentence(d),
+        "other_view_teams": views.other_view_rows(d),
         "ready_count": len(d["verdict"].get("chargeback_teams", [])),
         "team_count": len(d["teams"]),
     }

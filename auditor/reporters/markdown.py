@@ -13,6 +13,7 @@ import re
 from auditor.fmt import pct, plural, usd
 from auditor.locations import flagged
 from auditor.redact import mask_text, safe_text
+from auditor.reporters import views
 from auditor.result import AuditResult
 
 FORMAT = "markdown"
@@ -33,6 +34,27 @@ def table(header: list[str], rows: list[list[object]], align: str) -> list[str]:
            "| " + " | ".join(marks[a] for a in align) + " |"]
     out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return out
+
+
+def _teams(d: dict) -> list[str]:
+    """The team table; with spend made on behalf of other teams, both views and which one the cost column is."""
+    both = views.shown(d)
+    has_tier = any("tier" in t for t in d["teams"])
+    header = (["team", "records", "cost", "attributable"] + (["score", "tier"] if has_tier else [])
+              + (["owner view", "caller view"] if both else []))
+    rows = []
+    for t in d["teams"][:MAX_ROWS]:
+        row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
+        if has_tier:
+            row += [t.get("score", ""), t.get("tier", "")]
+        rows.append(row + ([usd(t["owner_view_cost"]), usd(t["caller_view_cost"])] if both else []))
+    for t in views.other_view_rows(d)[:MAX_ROWS] if both else ():  # charged nothing in this view
+        rows.append([t["label"]] + ["-"] * (len(header) - 3) + [usd(t["owner_view_cost"]), usd(t["caller_view_cost"])])
+    lines = ([cell(views.sentence(d)), ""] if both else []) + table(
+        header, rows, "<>>>" + ("><" if has_tier else "") + (">>" if both else ""))
+    if len(d["teams"]) > MAX_ROWS:
+        lines.append(f"\n…and {len(d['teams']) - MAX_ROWS:,} more teams (see the JSON report).")
+    return lines
 
 
 def render(result: AuditResult) -> str:
@@ -87,19 +109,7 @@ def render(result: AuditResult) -> str:
     lines.append("")
 
     if d["teams"]:
-        lines += ["### Teams", ""]
-        has_tier = any("tier" in t for t in d["teams"])
-        header = ["team", "records", "cost", "attributable"] + (["score", "tier"] if has_tier else [])
-        rows = []
-        for t in d["teams"][:MAX_ROWS]:
-            row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
-            if has_tier:
-                row += [t.get("score", ""), t.get("tier", "")]
-            rows.append(row)
-        lines += table(header, rows, "<>>>" + ("><" if has_tier else ""))
-        if len(d["teams"]) > MAX_ROWS:
-            lines.append(f"\n…and {len(d['teams']) - MAX_ROWS:,} more teams (see the JSON report).")
-        lines.append("")
+        lines += ["### Teams", ""] + _teams(d) + [""]
 
     u = d["unallocated"]
     if u["records"]:

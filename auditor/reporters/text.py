@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from auditor.fmt import pct, plural, usd
 from auditor.redact import safe_text
+from auditor.reporters import views
 from auditor.result import AuditResult
 
 FORMAT = "text"
@@ -33,6 +34,26 @@ def _at_risk(f: dict) -> str:
         est = details["estimated_missing_cost"]  # None: no price is known, so there is nothing to estimate from
         return f"est. {usd(est)}" if est is not None and Decimal(str(est)) > 0 else "no estimate"
     return usd(f["cost"])
+
+
+def _teams(d: dict) -> list[str]:
+    """The team table; with spend made on behalf of other teams, both views and which one the cost column is."""
+    both = views.shown(d)
+    header = ["team", "records", "cost", "attributable"]
+    has_tier = any("tier" in t for t in d["teams"])
+    if has_tier:
+        header += ["score", "tier"]
+    if both:
+        header += ["owner view", "caller view"]
+    rows = [header]
+    for t in d["teams"]:
+        row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
+        if has_tier:
+            row += [str(t.get("score", "")), str(t.get("tier", ""))]
+        rows.append(row + ([usd(t["owner_view_cost"]), usd(t["caller_view_cost"])] if both else []))
+    for t in views.other_view_rows(d) if both else ():  # charged nothing in this view: no figure but the views
+        rows.append([t["label"]] + ["-"] * (len(header) - 3) + [usd(t["owner_view_cost"]), usd(t["caller_view_cost"])])
+    return (["  " + views.sentence(d)] if both else []) + _table(rows, "<>>>" + ("><" if has_tier else "") + (">>" if both else ""))
 
 
 def render(result: AuditResult) -> str:
@@ -88,17 +109,7 @@ def render(result: AuditResult) -> str:
         lines += ["", "Findings: none"]
     if d["teams"]:
         lines += ["", "Teams"]
-        header = ["team", "records", "cost", "attributable"]
-        has_tier = any("tier" in t for t in d["teams"])
-        if has_tier:
-            header += ["score", "tier"]
-        rows = [header]
-        for t in d["teams"]:
-            row = [t.get("label") or t["team_id"], f"{t['records']:,}", usd(t["cost"]), pct(t["attributable_pct"], t["cost"])]
-            if has_tier:
-                row += [str(t.get("score", "")), str(t.get("tier", ""))]
-            rows.append(row)
-        lines += _table(rows, "<>>>><")
+        lines += _teams(d)
     u = d["unallocated"]
     if u["records"]:
         lines += ["", f"Unallocated bucket  {usd(u['cost'])} in {plural(u['records'], 'record')}"]

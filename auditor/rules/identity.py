@@ -15,9 +15,15 @@ Walk details (the same for every rule that uses it):
 
 from __future__ import annotations
 
-from auditor.rules.base import Hits, RuleContext, rule
+import duckdb
+
+from auditor.fmt import usd
+from auditor.rules.base import LLM, Hits, RuleContext, rule
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
+# The LLM records made for another team's agent that do not say so, with the calling team the trace implies:
+# computed once per audit, read by OBO001 and by the attribution's caller view (one walk, one definition).
+IMPLIED_CALLERS = "implied_callers"
 
 
 def _nz(col: str) -> str:
@@ -94,6 +100,22 @@ SELECT _row, caller.team AS caller_team, callee,
 FROM _ob"""
 
 
+def ensure_implied_callers(con: duckdb.DuckDBPyConnection, table: str = LLM) -> str:
+    """Create the ``implied_callers`` table (``_row, caller_team, callee, detail, fix``: :func:`_obo_sql`) once
+    per audit; its name. The rule runner drops it when the records change (:func:`reset_implied_callers`)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                         [IMPLIED_CALLERS]).fetchone()[0]
+    if not exists:
+        if table == LLM and not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [LLM]).fetchone()[0]:
+            table = "(SELECT * FROM records WHERE record_kind = 'llm')"
+        con.execute(f"CREATE TEMP TABLE {IMPLIED_CALLERS} AS {_obo_sql(table)}")
+    return IMPLIED_CALLERS
+
+
+def reset_implied_callers(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {IMPLIED_CALLERS}")
+
+
 @rule("OBO001", "missing-on-behalf-of", "warning")
 def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
     """An LLM call made for another team's agent does not say on whose behalf it was made.
@@ -107,25 +129,40 @@ def missing_on_behalf_of(ctx: RuleContext) -> Hits | None:
     span has the same team are not flagged; records with no team at all are missing-owner's business (its
     fix suggests the owner implied by the trace).
 
+    The calling team is found even when it is only on ancestor spans (the tool span in between carries no
+    team). The message and details.chains give the requests and spend per (calling team, serving team).
+
     Why it matters: the tool team pays for the call, but the cost was caused by the calling agent. Without
     on_behalf_of a tool team's spend cannot be sliced by which agent (and which product) invoked it, and the
     "you called me" dispute between the two teams has no data behind it.
+
+    Who is charged: the policy decides, in [attribution] on_behalf_of. "owner" (the default) charges
+    the serving team (B), whose record it is; "caller" charges the calling team (A) for every request made
+    on its behalf: the ones whose on_behalf_of names it, and the ones this rule finds, with the caller it
+    suggests, so fixing the records as suggested does not change the caller view. Team spend, attributable
+    spend, scores, tiers and the verdict use the chosen view; the team table of every report shows both
+    (JSON teams[].owner_view_cost and caller_view_cost, and sections.on_behalf_of), and both views
+    total the same, each request once. With a registry, a caller that names no registry team (or alias)
+    is not charged; a registry alias is read as its team.
+
+        [attribution]
+        on_behalf_of = "caller"   # or "owner" (default)
 
     Bad: agent span {"span_id": "a1", "team_id": "support-automation", "principal": "u-17"}, and its child
     {"request_id": "r2", "trace_id": "t1", "span_id": "l1", "parent_span_id": "a1", "team_id": "research-tools", "on_behalf_of": null}
 
     Good: {"request_id": "r2", "trace_id": "t1", "span_id": "l1", "parent_span_id": "a1", "team_id": "research-tools", "on_behalf_of": "support-automation"}
     """
-    sql = _obo_sql(ctx.table)
+    calls = ensure_implied_callers(ctx.con, ctx.table)
     pairs = ctx.rows(
-        f"SELECT f.caller_team, f.callee, count(*), coalesce(sum(r.cost), 0) FROM ({sql}) f JOIN {ctx.table} r USING (_row)"
+        f"SELECT f.caller_team, f.callee, count(*), coalesce(sum(r.cost), 0) FROM {calls} f JOIN {ctx.table} r USING (_row)"
         " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2"
     )
     if not pairs:
         return None
-    top = ", ".join(f"{a} -> {b} ({n:,})" for a, b, n, _ in pairs[:3])
+    top = ", ".join(f"{a} -> {b} ({n:,} {'request' if n == 1 else 'requests'}, {usd(c)})" for a, b, n, c in pairs[:3])
     return Hits(
-        sql=f"SELECT _row, detail, fix FROM ({sql})",
+        sql=f"SELECT _row, detail, fix FROM {calls}",
         message="{count} requests ({cost}) were made by one team's tool or model for another team's agent without saying "
         "on whose behalf (on_behalf_of is empty), so the serving team's cost cannot be split by the agent that called it. "
         "Calling team -> serving team: " + top.replace("{", "{{").replace("}", "}}") + ".",

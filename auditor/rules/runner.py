@@ -19,6 +19,7 @@ from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
+from auditor.rules.identity import reset_implied_callers
 from auditor.rules.owner_values import RESOLVED_CACHE, VALUES_CACHE
 
 SAMPLE_IDS = 10
@@ -97,6 +98,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {LLM} AS SELECT * FROM records WHERE record_kind = 'llm'")
     reset_copies(con)
     ensure_copies(con, LLM)
+    reset_implied_callers(con)
     con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
     con.execute(f"DROP TABLE IF EXISTS {RESOLVED_CACHE}")
     _publish(con, [])

@@ -20,6 +20,7 @@ from auditor.contract.schema import OWNERSHIP_FIELDS
 from auditor.contract.sql import MISSING_CODES, lit
 from auditor.copies import ensure_copies
 from auditor.findings import Finding
+from auditor.scoring.behalf import caller_joins, charged_sql, views
 from auditor.spend import Attribution, TeamScore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,8 +63,10 @@ def _team_expr(policy: "Policy | None", findings: list[Finding]) -> tuple[str, s
 
 
 def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], policy: "Policy | None" = None) -> None:
-    """``attribution(_row, team_id, team, cost, attributable)`` over the LLM records (``team``: see the module doc),
-    plus what the scoring reads of each record, so that it need not join the records again: ``service`` and
+    """``attribution(_row, team_id, owner, caller, team, cost, attributable)`` over the LLM records (``owner``: the
+    record's team, see the module doc; ``caller``: the team it was made for, and ``team``: the team charged in the
+    policy's view, see auditor/scoring/behalf.py), plus what the scoring reads of each record, so that it need not
+    join the records again: ``service`` and
     ``key_id``, ``key_alias`` (NULL when empty), ``env`` (environment, lower case), ``day`` (UTC date) and
     ``bad_owner`` (an ownership field is malformed), ``is_copy`` (a later copy of a request: in no money
     figure) and ``team_name`` (the display name the record carries with its team)."""
@@ -85,17 +88,19 @@ def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], p
     owner = f"list_contains({owned}, {{f}})"
     malformed = f"NOT list_contains({missing}, {{c}})"  # present, but the contract rejects its value
     bad_cost = f"{{f}} = 'cost' AND {malformed}"
+    caller_join, caller, caller_src = caller_joins(con)
     # A table, not a view: the attribution and the scoring read it about ten times.
     con.execute(
         # A cost the contract rejects (negative, not a number) is no evidence: the record is not attributable,
         # and a negative amount counts as 0, so no share of spend leaves [0, 100]% (CON002 shows it as logged).
-        f"CREATE OR REPLACE TEMP TABLE attribution AS SELECT r._row, r.team_id, {team} AS team, greatest(coalesce(r.cost, 0), 0) AS cost, "
-        f"NOT {violated(f'{owner} OR ({bad_cost})')} AND NOT ({blocked}) AS attributable,"
-        f" nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
-        f" nullif(r.api_key_alias, '') AS key_alias, lower(r.environment) AS env, CAST(r.timestamp AS DATE) AS day,"
-        f" {violated(f'{owner} AND {malformed}')} AS bad_owner, {violated(bad_cost)} AS bad_cost,"
-        f" c._row IS NOT NULL AS is_copy, nullif(trim(r.team_name), '') AS team_name"
-        f" FROM llm r{joins} LEFT JOIN {copies} c ON c._row = r._row"
+        "CREATE OR REPLACE TEMP TABLE attribution AS " + charged_sql(
+            f"SELECT r._row, r.team_id, {team} AS owner, greatest(coalesce(r.cost, 0), 0) AS cost, "
+            f"NOT {violated(f'{owner} OR ({bad_cost})')} AND NOT ({blocked}) AS attributable,"
+            f" nullif(r.service_id, '') AS service, nullif(r.api_key_id, '') AS key_id,"
+            f" nullif(r.api_key_alias, '') AS key_alias, lower(r.environment) AS env, CAST(r.timestamp AS DATE) AS day,"
+            f" {violated(f'{owner} AND {malformed}')} AS bad_owner, {violated(bad_cost)} AS bad_cost,"
+            f" c._row IS NOT NULL AS is_copy, nullif(trim(r.team_name), '') AS team_name, {caller} AS _for, {caller_src} AS _for_src"
+            f" FROM llm r{joins} LEFT JOIN {copies} c ON c._row = r._row{caller_join}", policy)
     )
 
 
@@ -108,6 +113,7 @@ def attribute(con: duckdb.DuckDBPyConnection, findings: list[Finding], policy: "
     ).fetchall()
     names = team_names(con, policy)
     teams = [TeamScore(t, int(n), Decimal(c), Decimal(a), name=names.get(t)) for t, n, c, a in rows]
+    on_behalf = views(con, teams, names, policy.on_behalf_of if policy else "owner")
     total, attributable, records, un_n, copies, copies_cost = con.execute(
         "SELECT coalesce(sum(cost) FILTER (WHERE NOT is_copy), 0),"
         " coalesce(sum(cost) FILTER (WHERE attributable AND NOT is_copy), 0), count(*),"
@@ -123,15 +129,17 @@ def attribute(con: duckdb.DuckDBPyConnection, findings: list[Finding], policy: "
         if code in by_code:
             causes.append({"code": code, "name": by_code[code].name, "records": int(n), "cost": Decimal(c)})
     return Attribution(Decimal(total), Decimal(attributable), int(records), teams, int(un_n), causes,
-                       copies=int(copies), copies_cost=Decimal(copies_cost))
+                       copies=int(copies), copies_cost=Decimal(copies_cost), on_behalf=on_behalf)
 
 
 def team_names(con: duckdb.DuckDBPyConnection, policy: "Policy | None" = None) -> dict[str, str]:
     """Team -> display name: the registry's, else the name its records carry most often (ties: the first in
-    sort order, so the same input always gives the same name)."""
+    sort order, so the same input always gives the same name). A team that owns no LLM record (an agent team
+    charged only in the caller view) has a name only from the registry."""
     out = {r[0]: r[1] for r in con.execute(
-        "SELECT team, team_name FROM attribution WHERE team IS NOT NULL AND team_name IS NOT NULL AND NOT is_copy"
-        " GROUP BY 1, 2 QUALIFY row_number() OVER (PARTITION BY team ORDER BY count(*) DESC, team_name) = 1"
+        # owner, not team: the name a record logs with its team id is its owner's, whoever is charged
+        "SELECT owner, team_name FROM attribution WHERE owner IS NOT NULL AND team_name IS NOT NULL AND NOT is_copy"
+        " GROUP BY 1, 2 QUALIFY row_number() OVER (PARTITION BY owner ORDER BY count(*) DESC, team_name) = 1"
     ).fetchall()}
     for tid, t in (policy.teams.items() if policy else ()):
         if t.name:

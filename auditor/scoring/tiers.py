@@ -86,10 +86,12 @@ def _production_keys(con: duckdb.DuckDBPyConnection, policy: "Policy") -> tuple[
     reg_owners = registry_key_owners(policy)
     data_owners = key_owners_from_data(con) if not reg_owners else {}
     env_list = "[" + ", ".join(lit(e.lower()) for e in policy.production_environments) + "]"
+    # Per charged team, with the team that used the key (the record's owner): in the caller view a team is
+    # charged for requests another team made on its keys, and the key must be that team's, not the caller's.
     prod_keys = rows_by_team(con.execute(
-        "SELECT team, key_id, key_alias, count(*), sum(cost) FROM attribution"
+        "SELECT team, key_id, key_alias, count(*), sum(cost), owner FROM attribution"
         f" WHERE team IS NOT NULL AND NOT is_copy AND list_contains({env_list}, env) AND coalesce(key_id, key_alias) IS NOT NULL"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 5 DESC, 2, 3"  # a total order: one key id may come with several aliases
+        " GROUP BY 1, 2, 3, 6 ORDER BY 1, 5 DESC, 2, 3, 6"  # a total order: one key id may come with several aliases
     ).fetchall())
 
     def key_owner(key_id: str | None, alias: str | None) -> str | None:
@@ -104,10 +106,11 @@ def _team_keys(t: TeamScore, prod_keys: dict[str, list[tuple]], key_owner: Calla
     from auditor.rules.keyids import mask_key  # key ids are shown masked in every output
 
     keys = []
-    for key_id, alias, n, c in prod_keys.get(t.team_id, []):
+    for key_id, alias, n, c, user in prod_keys.get(t.team_id, []):
         owner = key_owner(key_id, alias)
         keys.append({"key": mask_key(key_id or alias) if (key_id or alias) else None, "records": int(n),
-                     "cost": Decimal(c), "owner": owner, "named": owner == t.team_id})
+                     "cost": Decimal(c), "owner": owner, "named": owner == user,
+                     **({"used_by": user} if user != t.team_id else {})})  # a serving team, in the caller view
     return keys
 
 
@@ -119,7 +122,11 @@ def _team_reasons(t: TeamScore, th: Thresholds, bad_cost: int, keys: list[dict[s
     if unnamed:
         first = unnamed[0]
         who = f"is owned by {first['owner']}" if first["owner"] else "has no single named owner"
-        reasons.append(f"{plural(len(unnamed), 'production key')} without this team as named owner (e.g. {first['key']} {who})")
+        if "used_by" in first:
+            who = f"used by {first['used_by']} on this team's behalf, {who}"
+        n = plural(len({k["key"] for k in unnamed}), "production key")  # distinct keys: one key may be a row per user
+        whose = "this team (or the team that used it on its behalf)" if any("used_by" in k for k in unnamed) else "this team"
+        reasons.append(f"{n} without {whose} as named owner (e.g. {first['key']} {who})")
     return reasons
 
 
