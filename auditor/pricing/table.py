@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from auditor.policy import Policy
+from auditor.profile import stage
 from auditor.pricing.prices import PriceSet, Version, describe, overlay
 from auditor.pricing.sources import (
     CatalogRow,
@@ -139,6 +140,11 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_prc_class'").fetchall()[0][0]
     if exists:
         return
+    with stage("pricing build"):  # inside the first pricing rule's stage: --profile shows it apart
+        _build(con, policy, table)
+
+
+def _build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str) -> None:
     tol = tolerance(policy)
     book = PriceBook(policy)
 
@@ -289,7 +295,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
           LEFT JOIN _prc_vinfo vc ON vc.vid = c.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = c.old_vid
           LEFT JOIN _prc_vinfo vn ON vn.vid = c.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = c.last_vid
     """)
-    _regimes(con, tol)
+    with stage("price regimes"):
+        _regimes(con, tol)
     # What the reconciliation reads (and the only pricing table it may): per priced record, its cost at the price
     # in effect, and at the price it should have moved to (for a stale implied-price regime, the current regime's
     # cost, used only where no published price is known).
