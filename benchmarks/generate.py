@@ -16,6 +16,11 @@ Defects (fractions of records; each is drawn independently):
 * ``retry``            a retried attempt (x-litellm-attempted-retries >= 1, retry_of set)
 * ``duplicate``        an exact copy of an earlier record (same id): delivered twice
 * ``stale_price``      model_map_value carries last quarter's price for the model
+
+``--flagged`` (FLAGGED_RATES) is the "flagged everywhere" setting of issue 19: nearly every record is sent
+with another team's key and costed at last quarter's price, so most records carry two or more findings
+(copied-key, stale-price), like a first audit of a real gateway. Clean vs flagged at the same size shows
+whether the audit's cost follows the records or the findings.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ MODELS = [
     ("gemini-2.0-flash", "vertex_ai", (1e-07, 4e-07, 2.5e-08), (1.5e-07, 6e-07)),
     ("text-embedding-3-small", "openai", (2e-08, 0.0, 0.0), (2.5e-08, 0.0)),
 ]
+# Rates of the "flagged everywhere" setting: the other defects keep their clean rates.
+FLAGGED_RATES = {**DEFECT_RATES, "copied_key": 0.96, "stale_price": 0.96}
 START = 1_777_593_600  # 2026-05-01T00:00:00Z
 DAYS = 30
 
@@ -92,12 +99,14 @@ def _mask(arr: pa.Array, null_where: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(null_where), pa.scalar(None, arr.type), arr)
 
 
-def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tuple[pa.Table, dict[str, int]]:
-    """``n`` records (duplicates included) and the number of records carrying each defect."""
+def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS,
+             rates: dict[str, float] | None = None) -> tuple[pa.Table, dict[str, int]]:
+    """``n`` records (duplicates included) and the number of records carrying each defect (``rates``: the
+    fraction of records with each defect, DEFECT_RATES by default)."""
     import pyarrow.compute as pc
 
     rng = np.random.default_rng(seed)
-    draw = {k: rng.random(n) < r for k, r in DEFECT_RATES.items()}
+    draw = {k: rng.random(n) < r for k, r in (rates or DEFECT_RATES).items()}
     # Duplicates are copies of earlier rows: pick the source row for each.
     src = np.arange(n)
     dup = draw["duplicate"]
@@ -224,7 +233,8 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tup
     return table, counts
 
 
-def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict[str, int]:
+def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000,
+                rates: dict[str, float] | None = None) -> dict[str, int]:
     """``n`` records as one JSON Lines file, generated ``chunk`` rows at a time and serialised by DuckDB."""
     import shutil
 
@@ -236,7 +246,7 @@ def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict
     part = path.with_name(path.name + ".part")
     with open(path, "wb") as out:
         for i, start in enumerate(range(0, n, chunk)):
-            table, counts = generate(min(chunk, n - start), seed + i)
+            table, counts = generate(min(chunk, n - start), seed + i, rates=rates)
             con.register("t", table)
             con.execute(f"COPY (SELECT * FROM t) TO '{part}' (FORMAT json)")
             con.unregister("t")
@@ -248,7 +258,7 @@ def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict
     return totals
 
 
-def write_parquet(n: int, out: Path, seed: int = 7) -> dict[str, int]:
+def write_parquet(n: int, out: Path, seed: int = 7, rates: dict[str, float] | None = None) -> dict[str, int]:
     """``n`` records as ``out/date=YYYY-MM-DD/part-0.parquet``, one file per day of the month (as a
     gateway's daily export writes them), generated one day at a time."""
     import pyarrow.parquet as pq
@@ -259,7 +269,7 @@ def write_parquet(n: int, out: Path, seed: int = 7) -> dict[str, int]:
         k = min(per_day, n - day * per_day)
         if k <= 0:
             break
-        table, counts = generate(k, seed + day, start=START + day * 86400, days=1)
+        table, counts = generate(k, seed + day, start=START + day * 86400, days=1, rates=rates)
         date = f"2026-05-{day + 1:02d}"
         (out / f"date={date}").mkdir(parents=True, exist_ok=True)
         pq.write_table(table, out / f"date={date}" / "part-0.parquet", row_group_size=128 * 1024)
@@ -274,11 +284,13 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--parquet", action="store_true", help="write hive-partitioned Parquet into the directory OUT")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--flagged", action="store_true", help="flagged everywhere: FLAGGED_RATES instead of DEFECT_RATES")
     args = ap.parse_args()
+    rates = FLAGGED_RATES if args.flagged else None
     if args.parquet:
-        print(write_parquet(args.n, Path(args.out), args.seed))
+        print(write_parquet(args.n, Path(args.out), args.seed, rates))
     else:
-        print(write_jsonl(args.n, Path(args.out), args.seed))
+        print(write_jsonl(args.n, Path(args.out), args.seed, rates=rates))
 
 
 if __name__ == "__main__":
