@@ -16,10 +16,11 @@ Defects (fractions of records; each is drawn independently):
 * ``retry``            a retried attempt (x-litellm-attempted-retries >= 1, retry_of set)
 * ``duplicate``        an exact copy of an earlier record (same id): delivered twice
 * ``stale_price``      model_map_value carries last quarter's price for the model
+* ``off_price``        the cost is 5-60% above what any price gives (a random factor per record); 0 by default
 
 ``--flagged`` (FLAGGED_RATES) is the "flagged everywhere" setting of issue 19: nearly every record is sent
-with another team's key and costed at last quarter's price, so most records carry two or more findings
-(copied-key, stale-price), like a first audit of a real gateway. Clean vs flagged at the same size shows
+with another team's key and costed off the price list, so most records carry two or more findings
+(copied-key, cost-mismatch), like a first audit of a real gateway. Clean vs flagged at the same size shows
 whether the audit's cost follows the records or the findings.
 """
 
@@ -76,8 +77,10 @@ MODELS = [
     ("gemini-2.0-flash", "vertex_ai", (1e-07, 4e-07, 2.5e-08), (1.5e-07, 6e-07)),
     ("text-embedding-3-small", "openai", (2e-08, 0.0, 0.0), (2.5e-08, 0.0)),
 ]
+# Defects the clean data never has; drawn from a generator of their own, so that the clean data stays the same.
+EXTRA_DEFECTS = ("off_price",)
 # Rates of the "flagged everywhere" setting: the other defects keep their clean rates.
-FLAGGED_RATES = {**DEFECT_RATES, "copied_key": 0.96, "stale_price": 0.96}
+FLAGGED_RATES = {**DEFECT_RATES, "copied_key": 0.96, "off_price": 0.96}
 START = 1_777_593_600  # 2026-05-01T00:00:00Z
 DAYS = 30
 
@@ -106,7 +109,11 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS,
     import pyarrow.compute as pc
 
     rng = np.random.default_rng(seed)
-    draw = {k: rng.random(n) < r for k, r in (rates or DEFECT_RATES).items()}
+    rates = rates or DEFECT_RATES
+    draw = {k: rng.random(n) < rates.get(k, 0.0) for k in DEFECT_RATES}
+    extra = np.random.default_rng(seed + 1000)
+    off = {k: extra.random(n) < rates.get(k, 0.0) for k in EXTRA_DEFECTS}
+    factor = np.where(off["off_price"], 1.05 + 0.55 * extra.random(n), 1.0)
     # Duplicates are copies of earlier rows: pick the source row for each.
     src = np.arange(n)
     dup = draw["duplicate"]
@@ -132,7 +139,7 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS,
     stale = draw["stale_price"]
     price_in = np.where(stale, np.array([m[3][0] for m in MODELS])[model], price_in)
     price_out = np.where(stale, np.array([m[3][1] for m in MODELS])[model], price_out)
-    cost = np.round((prompt - cached) * price_in + cached * price_cache + completion * price_out, 12)
+    cost = np.round(((prompt - cached) * price_in + cached * price_cache + completion * price_out) * factor, 12)
     retries = np.where(draw["retry"], rng.integers(1, 4, n), 0)
     failed = rng.random(n) < 0.02
     status = np.where(failed, "failure", "success")
@@ -229,7 +236,7 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS,
         "hidden_params": hidden,
         "model_map_information": model_map,
     })
-    counts = {k: int(v.sum()) for k, v in draw.items()}
+    counts = {k: int(v.sum()) for k, v in {**draw, **off}.items() if k in rates}
     return table, counts
 
 
