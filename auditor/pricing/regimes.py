@@ -205,8 +205,25 @@ def _stale(part, key, cands, assigned, out: _Out) -> None:
                 _vec_text(cands[a]), _vec_text(cands[b]))
 
 
-def _lstsq(x, y):
-    return np.linalg.lstsq(x, y, rcond=None)[0]
+try:  # the LAPACK gufunc behind np.linalg.lstsq (private; numpy 1.x and 2.x have it)
+    from numpy.linalg import _umath_linalg
+
+    _LSTSQ = _umath_linalg.lstsq
+except (ImportError, AttributeError):  # pragma: no cover - another numpy
+    _LSTSQ = None
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _lstsq(a, b):
+    """``np.linalg.lstsq(a, b, rcond=None)[0]`` for float64 ``a`` (m x 4) and ``b`` (m): the same LAPACK call with
+    the same rcond, without the wrapper's per-call checks and error-state context (a fifth of its time at these
+    sizes, where the trimming calls it once per dropped record). The wrapper itself where the gufunc is missing,
+    and for a result that is not finite (it then raises LinAlgError as before)."""
+    if _LSTSQ is not None and a.dtype == np.float64 and b.dtype == np.float64 and a.shape[0] > 0:
+        v = _LSTSQ(a, b[:, None], _EPS * max(a.shape), signature="ddd->ddid")[0][:, 0].copy()
+        if np.isfinite(v).all():
+            return v
+    return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
 def _trimmed_fit(x, y, sel, pct, usd):
@@ -214,19 +231,24 @@ def _trimmed_fit(x, y, sel, pct, usd):
     least 60% of what is left (within the tolerance), then refit on those.
 
     One lstsq per dropped record: when most costs are off every price that is a fit per record of the day
-    (52k fits, 4.5 CPU s of 20 at 300k flagged records). Tried and taken back (benchmarks/RESULTS.md): deciding
-    from the normal equations with a bound (as many numpy calls per step, no faster), and dropping the k worst
-    at once where a bound proves it (the residuals are too close together: it never proved a batch)."""
+    (52k fits at 300k flagged records). Each step gathers its rows once and calls LAPACK directly (``_lstsq``);
+    the values are those of the loop with np.linalg.lstsq (tests/test_regimes.py). Tried and taken back
+    (benchmarks/RESULTS.md): deciding from the normal equations within a bound of lstsq's fit (as many numpy
+    calls per step: slower), and dropping the k worst at once where a bound proves one-by-one steps would
+    (the residuals lie too close together: no batch was ever proved)."""
     cur = sel
-    v = _lstsq(x[cur], y[cur])
+    xc, yc = x[cur], y[cur]
+    v = _lstsq(xc, yc)
     while len(cur) >= 2:
-        e = x[cur] @ v
-        res = np.abs(y[cur] - e) / np.maximum(np.abs(e), usd)
-        ok = res <= np.maximum(pct, usd / np.maximum(np.abs(e), usd))
+        e = xc @ v
+        ae = np.maximum(np.abs(e), usd)
+        res = np.abs(yc - e) / ae
+        ok = res <= np.maximum(pct, usd / ae)
         if ok.sum() >= max(2, 0.6 * len(cur)):
             cur = cur[ok]
             v = _lstsq(x[cur], y[cur])
             break
         cur = np.delete(cur, int(np.argmax(res)))
-        v = _lstsq(x[cur], y[cur])
+        xc, yc = x[cur], y[cur]
+        v = _lstsq(xc, yc)
     return cur, v
