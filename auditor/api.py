@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -17,6 +18,7 @@ from auditor.baseline import plan as plan_baseline
 from auditor.gate import evaluate, gate_settings
 from auditor.loaders import InputError, Loaded, load
 from auditor.policy import Policy, load_policy
+from auditor.profile import Profiler, stage
 from auditor.result import AuditResult
 from auditor.rules import check_config, run_rules, select_rules
 from auditor.scoring import attribute, score
@@ -141,13 +143,20 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
           select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
           gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
           update_baseline: bool = False, invoices: Iterable[str | Path] | None = None,
-          scoring: bool = True) -> AuditResult:
+          scoring: bool = True, profile: Profiler | None = None) -> AuditResult:
     """Audit the logs under ``paths`` against ``policy`` (a Policy, a policy file path, or None for the defaults).
 
     Raises ``auditor.loaders.InputError`` / ``MappingError`` / ``auditor.policy.PolicyError`` /
     ``auditor.rules.SelectionError`` for input that cannot be used at all. With ``invoices`` (provider bills,
     docs/reconciliation.md) the ledger is reconciled against them (``auditor.reconcile.InvoiceError``).
+    ``profile``: an ``auditor.profile.Profiler`` that records each stage's wall time, rows and peak memory.
     """
+    with (profile.active() if profile is not None else nullcontext()):
+        return _audit(paths, policy, fmt=fmt, select=select, ignore=ignore, gate=gate, progress=progress,
+                      update_baseline=update_baseline, invoices=invoices, scoring=scoring)
+
+
+def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baseline, invoices, scoring) -> AuditResult:
     paths = _as_list(paths)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -158,7 +167,8 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     if invoices:  # read (and so checked) before the audit: a wrong --invoice fails in a moment
         from auditor.reconcile import read_invoices
 
-        read = read_invoices([str(p) for p in invoices])
+        with stage("read invoices"):
+            read = read_invoices([str(p) for p in invoices])
     rules = select_rules(select if select is not None else policy.rules.get("select"),
                          [*(policy.rules.get("ignore") or []), *(ignore or [])])
     if not rules:
@@ -182,15 +192,18 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
                          on_rule=(lambda r: progress.step(f"{r.code} {r.name}")) if hasattr(progress, "step") else None)
     phase(progress, "scoring teams")
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
-    attribution = attribute(loaded.con, findings, policy)
+    with stage("attribution", rows=loaded.records):
+        attribution = attribute(loaded.con, findings, policy)
     reconciliation = None
     if invoices:
         from auditor.reconcile import reconcile
 
         phase(progress, "reconciling with the invoice")
-        reconciliation = reconcile(loaded.con, read,
-                                   threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
-    comparison = apply_baseline(baseline, findings, loaded.con)  # --baseline
+        with stage("reconciliation", rows=loaded.records):
+            reconciliation = reconcile(loaded.con, read,
+                                       threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
+    with stage("baseline"):
+        comparison = apply_baseline(baseline, findings, loaded.con)  # --baseline
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,
                            variance_pct=reconciliation["summary"]["variance_pct"] if reconciliation else None,
@@ -212,7 +225,8 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
     )
     # Scores, tiers, verdict and report aggregates; keep this last (it reads result.reconciliation).
     if scoring:  # check-schema skips it
-        score(result, rules)
+        with stage("scoring", rows=len(attribution.teams)):
+            score(result, rules)
     return result
 
 

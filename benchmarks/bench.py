@@ -2,12 +2,14 @@
 
     python benchmarks/bench.py -n 1000000              # 1M LiteLLM records as JSON Lines
     python benchmarks/bench.py --parquet -n 10000000   # 10M records as hive-partitioned Parquet
+    python benchmarks/bench.py -n 300000 --flagged      # "flagged everywhere": most records carry 2+ findings
 
 Each phase runs in its own subprocess; its wall time and peak RSS (``ru_maxrss`` of that child,
 from ``os.wait4``) are measured from outside:
 
 (a) audit       the real CLI: ``python -m auditor.cli FILE --format json -o ... --html ...`` (all rules,
-                scoring, JSON report, and the HTML report when that format exists)
+                scoring, JSON report, and the HTML report when that format exists), with ``--profile``: its
+                stage table (wall, CPU, rows, peak RSS of each stage) is printed after the results
 (b) scan        DuckDB alone: read_json / read_parquet of the same input, count(*), sum(response_cost),
                 count(DISTINCT team) -- the floor for anything that reads every record
 (c) jsonschema  what a user would otherwise write: per record json.loads, a plain dict mapping of the
@@ -15,7 +17,8 @@ from ``os.wait4``) are measured from outside:
                 schemas/chargeback-record.schema.json. Timed on a sample (``--sample``) and
                 extrapolated linearly to N; the output says so.
 
-Inputs are generated once (benchmarks/generate.py, fixed seed) into ``--workdir`` and reused.
+Inputs are generated once (benchmarks/generate.py, fixed seed) into ``--workdir`` and reused; ``--flagged``
+generates them with generate.FLAGGED_RATES (nearly every record on another team's key and at a stale price).
 """
 
 from __future__ import annotations
@@ -175,8 +178,8 @@ _PEAK = ("import atexit, runpy, sys\n"
          "    runpy.run_path(sys.argv[0], run_name='__main__')\n")
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run ``cmd`` (``[python, script-or--m, ...]``); (wall seconds, peak RSS MiB of that process, stdout).
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str, str]:
+    """Run ``cmd`` (``[python, script-or--m, ...]``); (wall seconds, peak RSS MiB of that process, stdout, stderr).
     Its CPU seconds (user + system) go to ``LAST_CPU``: on a shared machine they say more than the wall time."""
     global LAST_CPU
     cmd = [cmd[0], "-c", _PEAK, *cmd[1:]]
@@ -191,24 +194,26 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     if proc.returncode not in (0, 1):  # audit-logs exits 1 when the logs fail the policy
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}")
     peaks = [int(l.split("=", 1)[1]) for l in err.splitlines() if l.startswith("BENCH_VMHWM_KB=")]
-    return wall, (peaks[-1] if peaks else usage.ru_maxrss) / 1024, out
+    err = "".join(l + "\n" for l in err.splitlines() if not l.startswith("BENCH_VMHWM_KB="))
+    return wall, (peaks[-1] if peaks else usage.ru_maxrss) / 1024, out, err
 
 
-def ensure_input(n: int, workdir: Path, parquet: bool, seed: int) -> Path:
+def ensure_input(n: int, workdir: Path, parquet: bool, seed: int, flagged: bool = False) -> Path:
     sys.path.insert(0, str(HERE))
     import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
-    target = workdir / (f"litellm-{n}-s{seed}" + ("-parquet" if parquet else ".jsonl"))
+    target = workdir / (f"litellm-{n}-s{seed}" + ("-flagged" if flagged else "") + ("-parquet" if parquet else ".jsonl"))
+    rates = generate.FLAGGED_RATES if flagged else None
     done = target.with_name(target.name + ".done")
     if done.exists():
         print(f"input: {target} (reused)")
         return target
     t0 = time.perf_counter()
     if parquet:
-        counts = generate.write_parquet(n, target, seed)
+        counts = generate.write_parquet(n, target, seed, rates)
     else:
-        counts = generate.write_jsonl(n, target, seed)
+        counts = generate.write_jsonl(n, target, seed, rates=rates)
     done.write_text(json.dumps(counts), encoding="utf-8")
     print(f"input: {target} generated in {time.perf_counter() - t0:.1f}s; defects: {counts}")
     return target
@@ -242,6 +247,7 @@ def main() -> None:
     ap.add_argument("--parquet", action="store_true", help="hive-partitioned Parquet instead of JSON Lines")
     ap.add_argument("--workdir", default="/tmp/audit-logs-bench")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--flagged", action="store_true", help="flagged everywhere: generate.FLAGGED_RATES")
     ap.add_argument("--sample", type=int, default=100_000, help="records the jsonschema loop is timed on")
     ap.add_argument("--skip", action="append", default=[], choices=["audit", "scan", "jsonschema"])
     ap.add_argument("--phase", choices=["scan", "jsonschema", "audit-api"], help=argparse.SUPPRESS)
@@ -260,7 +266,7 @@ def main() -> None:
 
     print(machine())
     workdir = Path(args.workdir)
-    path = ensure_input(args.records, workdir, args.parquet, args.seed)
+    path = ensure_input(args.records, workdir, args.parquet, args.seed, args.flagged)
     n = args.records
     print(f"{n:,} records, {size_of(path) / 1e6:,.0f} MB {'Parquet' if args.parquet else 'JSONL'}")
     me = [sys.executable, str(Path(__file__).resolve())] + (["--parquet"] if args.parquet else [])
@@ -271,24 +277,29 @@ def main() -> None:
         from auditor.reporters import formats
 
         out_json, out_html = workdir / "report.json", workdir / "report.html"
-        cmd = [sys.executable, "-m", "auditor.cli", str(path), "--format", "json", "-o", str(out_json), "-q", "--exit-zero"]
+        cmd = [sys.executable, "-m", "auditor.cli", str(path), "--format", "json", "-o", str(out_json), "-q", "--exit-zero",
+               "--profile"]
         if "html" in formats():
             cmd += ["--html", str(out_html)]
         env = dict(os.environ)  # AUDIT_LOGS_DEBUG=1 passes through: a failure then shows its traceback
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        wall, rss, _ = run(cmd, env)
+        wall, rss, _, stages = run(cmd, env)
+        # --profile resets VmHWM at each stage (per-stage peaks); its total line keeps the process's peak.
+        total = [l for l in stages.splitlines() if l.startswith("total (top-level stages)")]
+        if total:
+            rss = max(rss, float(total[0].split("MB (the process")[0].split()[-1].replace(",", "")))
         report = json.loads(out_json.read_text(encoding="utf-8"))
         summary = report.get("summary", {})
         res["audit"] = {"s": wall, "cpu": LAST_CPU, "rss": rss, "note": f"JSON{' + HTML' if 'html' in formats() else ''} report; "
                         f"{summary.get('records', '?'):,} records, {len(report.get('findings', []))} findings, "
-                        f"attributable {summary.get('attributable_pct')}%"}
+                        f"attributable {summary.get('attributable_pct')}%", "stages": stages}
     if "scan" not in args.skip:
-        wall, rss, out = run(me + ["--phase", "scan", str(path)])
+        wall, rss, out, _ = run(me + ["--phase", "scan", str(path)])
         r = json.loads(out)
         res["scan"] = {"s": wall, "cpu": LAST_CPU, "rss": rss, "note": f"count {r['records']:,}, {r['teams']} teams, sum ${r['cost']:,.2f}"}
     if "jsonschema" not in args.skip:
         sample = min(args.sample, n)
-        wall, rss, out = run(me + ["--sample", str(sample), "--phase", "jsonschema", str(path)])
+        wall, rss, out, _ = run(me + ["--sample", str(sample), "--phase", "jsonschema", str(path)])
         r = json.loads(out)
         scale = n / r["records"]
         res["jsonschema"] = {"s": wall * scale, "cpu": LAST_CPU * scale, "rss": rss,
@@ -301,6 +312,8 @@ def main() -> None:
         if name in res:
             r = res[name]
             print(f"{label:<14} {r['s']:>7.1f} {r['cpu']:>7.1f} {n / r['s']:>11,.0f} {r['rss']:>7,.0f} MB  {r['note']}")
+    if "audit" in res:
+        print("\nstages of the audit (--profile):\n" + res["audit"]["stages"], end="")
     print()
     ok = True
     rss_target = TARGETS["parquet_rss_mb"] if args.parquet else TARGETS["jsonl_rss_mb"]

@@ -16,6 +16,12 @@ Defects (fractions of records; each is drawn independently):
 * ``retry``            a retried attempt (x-litellm-attempted-retries >= 1, retry_of set)
 * ``duplicate``        an exact copy of an earlier record (same id): delivered twice
 * ``stale_price``      model_map_value carries last quarter's price for the model
+* ``off_price``        the cost is 5-60% above what any price gives (a random factor per record); 0 by default
+
+``--flagged`` (FLAGGED_RATES) is the "flagged everywhere" setting of issue 19: nearly every record is sent
+with another team's key and costed off the price list, so most records carry two or more findings
+(copied-key, cost-mismatch), like a first audit of a real gateway. Clean vs flagged at the same size shows
+whether the audit's cost follows the records or the findings.
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ MODELS = [
     ("gemini-2.0-flash", "vertex_ai", (1e-07, 4e-07, 2.5e-08), (1.5e-07, 6e-07)),
     ("text-embedding-3-small", "openai", (2e-08, 0.0, 0.0), (2.5e-08, 0.0)),
 ]
+# Defects the clean data never has; drawn from a generator of their own, so that the clean data stays the same.
+EXTRA_DEFECTS = ("off_price",)
+# Rates of the "flagged everywhere" setting: the other defects keep their clean rates.
+FLAGGED_RATES = {**DEFECT_RATES, "copied_key": 0.96, "off_price": 0.96}
 START = 1_777_593_600  # 2026-05-01T00:00:00Z
 DAYS = 30
 
@@ -92,12 +102,18 @@ def _mask(arr: pa.Array, null_where: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(null_where), pa.scalar(None, arr.type), arr)
 
 
-def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tuple[pa.Table, dict[str, int]]:
-    """``n`` records (duplicates included) and the number of records carrying each defect."""
+def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS,
+             rates: dict[str, float] | None = None) -> tuple[pa.Table, dict[str, int]]:
+    """``n`` records (duplicates included) and the number of records carrying each defect (``rates``: the
+    fraction of records with each defect, DEFECT_RATES by default)."""
     import pyarrow.compute as pc
 
     rng = np.random.default_rng(seed)
-    draw = {k: rng.random(n) < r for k, r in DEFECT_RATES.items()}
+    rates = rates or DEFECT_RATES
+    draw = {k: rng.random(n) < rates.get(k, 0.0) for k in DEFECT_RATES}
+    extra = np.random.default_rng(seed + 1000)
+    off = {k: extra.random(n) < rates.get(k, 0.0) for k in EXTRA_DEFECTS}
+    factor = np.where(off["off_price"], 1.05 + 0.55 * extra.random(n), 1.0)
     # Duplicates are copies of earlier rows: pick the source row for each.
     src = np.arange(n)
     dup = draw["duplicate"]
@@ -123,7 +139,7 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tup
     stale = draw["stale_price"]
     price_in = np.where(stale, np.array([m[3][0] for m in MODELS])[model], price_in)
     price_out = np.where(stale, np.array([m[3][1] for m in MODELS])[model], price_out)
-    cost = np.round((prompt - cached) * price_in + cached * price_cache + completion * price_out, 12)
+    cost = np.round(((prompt - cached) * price_in + cached * price_cache + completion * price_out) * factor, 12)
     retries = np.where(draw["retry"], rng.integers(1, 4, n), 0)
     failed = rng.random(n) < 0.02
     status = np.where(failed, "failure", "success")
@@ -220,11 +236,12 @@ def generate(n: int, seed: int = 7, start: int = START, days: int = DAYS) -> tup
         "hidden_params": hidden,
         "model_map_information": model_map,
     })
-    counts = {k: int(v.sum()) for k, v in draw.items()}
+    counts = {k: int(v.sum()) for k, v in {**draw, **off}.items() if k in rates}
     return table, counts
 
 
-def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict[str, int]:
+def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000,
+                rates: dict[str, float] | None = None) -> dict[str, int]:
     """``n`` records as one JSON Lines file, generated ``chunk`` rows at a time and serialised by DuckDB."""
     import shutil
 
@@ -236,7 +253,7 @@ def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict
     part = path.with_name(path.name + ".part")
     with open(path, "wb") as out:
         for i, start in enumerate(range(0, n, chunk)):
-            table, counts = generate(min(chunk, n - start), seed + i)
+            table, counts = generate(min(chunk, n - start), seed + i, rates=rates)
             con.register("t", table)
             con.execute(f"COPY (SELECT * FROM t) TO '{part}' (FORMAT json)")
             con.unregister("t")
@@ -248,7 +265,7 @@ def write_jsonl(n: int, path: Path, seed: int = 7, chunk: int = 250_000) -> dict
     return totals
 
 
-def write_parquet(n: int, out: Path, seed: int = 7) -> dict[str, int]:
+def write_parquet(n: int, out: Path, seed: int = 7, rates: dict[str, float] | None = None) -> dict[str, int]:
     """``n`` records as ``out/date=YYYY-MM-DD/part-0.parquet``, one file per day of the month (as a
     gateway's daily export writes them), generated one day at a time."""
     import pyarrow.parquet as pq
@@ -259,7 +276,7 @@ def write_parquet(n: int, out: Path, seed: int = 7) -> dict[str, int]:
         k = min(per_day, n - day * per_day)
         if k <= 0:
             break
-        table, counts = generate(k, seed + day, start=START + day * 86400, days=1)
+        table, counts = generate(k, seed + day, start=START + day * 86400, days=1, rates=rates)
         date = f"2026-05-{day + 1:02d}"
         (out / f"date={date}").mkdir(parents=True, exist_ok=True)
         pq.write_table(table, out / f"date={date}" / "part-0.parquet", row_group_size=128 * 1024)
@@ -274,11 +291,13 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--parquet", action="store_true", help="write hive-partitioned Parquet into the directory OUT")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--flagged", action="store_true", help="flagged everywhere: FLAGGED_RATES instead of DEFECT_RATES")
     args = ap.parse_args()
+    rates = FLAGGED_RATES if args.flagged else None
     if args.parquet:
-        print(write_parquet(args.n, Path(args.out), args.seed))
+        print(write_parquet(args.n, Path(args.out), args.seed, rates))
     else:
-        print(write_jsonl(args.n, Path(args.out), args.seed))
+        print(write_jsonl(args.n, Path(args.out), args.seed, rates=rates))
 
 
 if __name__ == "__main__":

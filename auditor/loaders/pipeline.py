@@ -34,6 +34,7 @@ from auditor.loaders.detect import Detected, detect, get_mapping
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import ByteMeter, InputError, compression_of, discover_all, text_kind
 from auditor import redact
+from auditor.profile import stage
 from auditor.redact import core_sql, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
@@ -640,7 +641,9 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
     done = 0
     for path, size in zip(files, sizes):
         loader.meter, loader._metered = (ByteMeter(path) if hasattr(progress, "add_bytes") else None), 0
-        info, rej = loader.load_file(path, fmt)
+        with stage(f"load {path.as_posix()}") as st:
+            info, rej = loader.load_file(path, fmt)
+            st.rows = info.records + info.context_spans + info.rejected  # records read from this file
         out.inputs.append(info)
         out.rejects.extend(rej)
         done += size
@@ -653,7 +656,10 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         out.inputs.append(InputFile(p.as_posix(), "none", "unreadable" if bad else "skipped", why, rejected=int(bad)))
         if bad:
             out.rejects.append(Reject(p.as_posix(), 1, why))
-    mask_secrets(con, loader.fields)
+            with stage(f"load {p.as_posix()} (unreadable)", rows=1):  # its one reject is a record read
+                pass
+    with stage("mask secrets"):
+        mask_secrets(con, loader.fields)
     if own and not os.environ.get("AUDIT_LOGS_MEMORY_LIMIT"):
         after = LARGE_AUDIT_MEMORY_LIMIT if out.read > LARGE_INPUT_RECORDS else AUDIT_MEMORY_LIMIT
         con.execute(f"SET memory_limit = {lit(after)}")

@@ -27,6 +27,8 @@ import duckdb
 import pyarrow as pa
 
 from auditor.policy import Policy
+from auditor.pricing.regimes import regimes as _regimes
+from auditor.profile import stage
 from auditor.pricing.prices import PriceSet, Version, describe, overlay
 from auditor.pricing.sources import (
     CatalogRow,
@@ -40,8 +42,6 @@ from auditor.pricing.sources import (
 
 DEFAULT_TOLERANCE_PCT = 1.0
 DEFAULT_TOLERANCE_USD = 0.000001
-# regime detection ignores records whose expected cost is under this many tolerance floors (rounding noise)
-_REGIME_MIN_FLOORS = 100
 
 _P = "DECIMAL(38,12)"
 _T = "DECIMAL(38,18)"
@@ -139,6 +139,11 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
     exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_prc_class'").fetchall()[0][0]
     if exists:
         return
+    with stage("pricing build"):  # inside the first pricing rule's stage: --profile shows it apart
+        _build(con, policy, table)
+
+
+def _build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str) -> None:
     tol = tolerance(policy)
     book = PriceBook(policy)
 
@@ -289,7 +294,8 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
           LEFT JOIN _prc_vinfo vc ON vc.vid = c.cur_vid LEFT JOIN _prc_vinfo vo ON vo.vid = c.old_vid
           LEFT JOIN _prc_vinfo vn ON vn.vid = c.new_vid LEFT JOIN _prc_vinfo vl ON vl.vid = c.last_vid
     """)
-    _regimes(con, tol)
+    with stage("price regimes"):
+        _regimes(con, tol)
     # What the reconciliation reads (and the only pricing table it may): per priced record, its cost at the price
     # in effect, and at the price it should have moved to (for a stale implied-price regime, the current regime's
     # cost, used only where no published price is known).
@@ -299,176 +305,6 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") ->
                CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce(g.regime.b_cost, v.ref_expected) END AS current_cost
         FROM _prc_verdict v LEFT JOIN _prc_regime g USING (_row)
     """)
-
-
-def _regimes(con: duckdb.DuckDBPyConnection, tol: Tolerance) -> None:
-    """Implied-unit-price regimes per (provider, model, batch), with no catalog needed.
-
-    Candidate price vectors (per token: uncached input, cached, cache write, output) are the known versions
-    of the key (base band) and its price snapshots; records no candidate explains seed new candidates, fitted
-    by least squares on the earliest day that still has unexplained records (numpy, per key, vectorized).
-    Each record belongs to the first candidate that explains its cost within the tolerance; a candidate with
-    records is a regime. Regime B supersedes regime A when B starts after A, A had >= 2 records before B
-    started, B has >= 2 records, and from B's first record on B has more records than A. A record of A dated
-    after B's first record is stale: priced at a regime the model had left.
-    """
-    import numpy as np
-
-    floor = float(tol.usd) * _REGIME_MIN_FLOORS
-    pct = float(tol.pct) / 100
-    usd = float(tol.usd)
-    # Keys numbered once on the distinct keys (not a window over every record), so the records sort on an integer.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _prc_keys AS
-        SELECT provider, model, batch, row_number() OVER (ORDER BY provider, model, batch) - 1 AS k
-        FROM (SELECT DISTINCT provider, model, batch FROM _prc_rec WHERE cost > 0 AND tin + tout > 0 AND NOT cache_hit)""")
-    keys = con.execute("SELECT provider, model, batch FROM _prc_keys ORDER BY k").fetchall()
-    known = {}
-    for provider, model, batch, ins, cac, wri, out in con.execute("""
-            SELECT provider, model, batch, in_tok, cached_tok, write_tok, out_tok FROM _prc_versions WHERE band_start = -1
-            UNION ALL
-            SELECT DISTINCT c.provider, c.model, c.batch, s.in_tok, s.cached_tok, s.write_tok, s.out_tok
-            FROM _prc_snap s JOIN (SELECT DISTINCT provider, model, batch, snap_id FROM _prc_rec) c USING (snap_id, batch)
-            WHERE s.band_start = -1""").fetchall():
-        known.setdefault((provider, model, batch), []).append([float(ins), float(cac), float(wri), float(out)])
-
-    out_rows: dict[str, list] = {k: [] for k in ("_row", "a_first", "a_last", "switch", "b_n", "a_prices", "b_prices", "b_cost")}
-    regime_rows: dict[str, list] = {k: [] for k in ("provider", "model", "batch", "old_from", "old_until", "switch",
-                                                    "old_prices", "new_prices", "new_records", "stale_records")}
-    # One key's records at a time: memory holds the largest key's records, not every priced record.
-    for k, key in enumerate(keys):
-        cols = con.execute("""
-            SELECT r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
-                   r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
-            FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
-            WHERE k.k = ? AND r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
-            ORDER BY r.ts, r._row""", [k]).fetchnumpy()
-        if len(cols["_row"]) == 0:
-            continue
-        part = {
-            "rid": np.asarray(cols["_row"], dtype=np.int64), "t": np.asarray(cols["t"], dtype=np.int64),
-            "day": np.asarray(cols["d"], dtype=np.int64), "y": np.asarray(cols["y"], dtype=float),
-            "x": np.column_stack([np.asarray(cols[c], dtype=float) for c in ("tuncached", "tcached", "twrite", "tout")]),
-        }
-        del cols
-        key = tuple(key)
-        _key_regimes(np, part, key, known.get(key, []), pct, usd, floor, out_rows, regime_rows)
-
-    t_schema = pa.schema([("_row", pa.int64()), ("a_first", pa.timestamp("us")), ("a_last", pa.timestamp("us")),
-                          ("switch", pa.timestamp("us")), ("b_n", pa.int64()), ("a_prices", pa.string()), ("b_prices", pa.string()),
-                          ("b_cost", pa.float64())])
-    con.register("_prc_arrow", pa.table(out_rows, schema=t_schema))
-    con.execute("""CREATE OR REPLACE TEMP TABLE _prc_regime AS SELECT _row, {'a_first': a_first, 'a_last': a_last,
-        'switch': switch, 'b_n': b_n, 'a_prices': a_prices, 'b_prices': b_prices,
-        'b_cost': CAST(round(b_cost, 12) AS DECIMAL(38,12))} AS regime FROM _prc_arrow""")
-    con.unregister("_prc_arrow")
-    r_schema = pa.schema([("provider", pa.string()), ("model", pa.string()), ("batch", pa.bool_()),
-                          ("old_from", pa.timestamp("us")), ("old_until", pa.timestamp("us")), ("switch", pa.timestamp("us")),
-                          ("old_prices", pa.string()), ("new_prices", pa.string()), ("new_records", pa.int64()),
-                          ("stale_records", pa.int64())])
-    con.register("_prc_arrow", pa.table(regime_rows, schema=r_schema))
-    con.execute("CREATE OR REPLACE TEMP TABLE _prc_regimes AS SELECT * FROM _prc_arrow")
-    con.unregister("_prc_arrow")
-
-
-_MAX_FITTED = 8
-_FIT_ROWS = 5000
-_FIT_MIN = 6
-
-
-def _vec_text(v) -> str:
-    """Per-token vector -> ``$1/$2 per 1M`` (cached / cache write when they differ)."""
-    per = [Decimal(repr(float(x) * 1e6)).quantize(Decimal("0.0001")).normalize() for x in v]
-    text = f"${per[0]:f}/${per[3]:f} per 1M"
-    if per[1] != per[0]:
-        text += f" (cached ${per[1]:f})"
-    return text
-
-
-def _key_regimes(np, part, key, known, pct, usd, floor, out_rows, regime_rows) -> None:
-    rid, t, day, x, y = part["rid"], part["t"], part["day"], part["x"], part["y"]
-    n_rows = len(rid)
-
-    def explains(v):
-        e = x @ v
-        return (np.abs(y - e) <= np.maximum(e * pct, usd)) & (e > floor)
-
-    cands: list = []
-    for v in known:
-        v = np.array(v)
-        if not any(np.allclose(v, c) for c in cands):
-            cands.append(v)
-    assigned = np.full(n_rows, -1)
-    for i, v in enumerate(cands):
-        assigned[(assigned < 0) & explains(v)] = i
-    # records too small to judge take no part
-    usable = y > floor
-    tried = np.zeros(n_rows, dtype=bool)
-    fitted = 0
-    while fitted < _MAX_FITTED:
-        open_ = (assigned < 0) & usable & ~tried
-        if not open_.any():
-            break
-        d0 = day[open_].min()
-        sel = np.flatnonzero(open_ & (day == d0))[:_FIT_ROWS]
-        if len(sel) < _FIT_MIN:  # a quiet first day: take the next records in time too
-            sel = np.flatnonzero(open_)[:_FIT_MIN]
-        cur = sel
-        v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
-        while len(cur) >= 2:  # drop the worst outlier until the fit explains most of what is left
-            e = x[cur] @ v
-            res = np.abs(y[cur] - e) / np.maximum(np.abs(e), usd)
-            ok = res <= np.maximum(pct, usd / np.maximum(np.abs(e), usd))
-            if ok.sum() >= max(2, 0.6 * len(cur)):
-                cur = cur[ok]
-                v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
-                break
-            cur = np.delete(cur, int(np.argmax(res)))
-            v = np.linalg.lstsq(x[cur], y[cur], rcond=None)[0]
-        fitted += 1
-        seen = x[cur].any(axis=0)
-        for c in (1, 2):  # no cached / cache-write tokens to fit on: assume the input price
-            if not seen[c]:
-                v[c] = v[0]
-        hit = (assigned < 0) & explains(v) if (v >= -1e-15).all() else np.zeros(n_rows, dtype=bool)
-        if hit.sum() >= 2:
-            cands.append(v)
-            assigned[hit] = len(cands) - 1
-        else:
-            tried[sel] = True
-
-    regimes = np.unique(assigned[assigned >= 0]).tolist()
-    if len(regimes) < 2:
-        return
-    first = {g: t[assigned == g].min() for g in regimes}
-    stale_by = {}
-    for a in regimes:
-        ma = assigned == a
-        for b in sorted(regimes, key=lambda g: first[g]):
-            if b == a or first[b] <= first[a]:
-                continue
-            mb = assigned == b
-            sw = first[b]
-            if (ma & (t < sw)).sum() >= 2 and mb.sum() >= 2 and (mb & (t >= sw)).sum() > (ma & (t >= sw)).sum():
-                stale_by[a] = b
-                break
-    for a, b in stale_by.items():
-        ma, sw = assigned == a, first[b]
-        flagged = ma & (t > sw)
-        if not flagged.any():
-            continue
-        a_first, a_last = int(t[ma].min()), int(t[ma & (t < sw)].max())
-        n_b = int((assigned == b).sum())
-        out_rows["_row"].extend(rid[flagged].tolist())
-        out_rows["b_cost"].extend((x[flagged] @ cands[b]).tolist())
-        n = int(flagged.sum())
-        for k, val in (("a_first", a_first), ("a_last", a_last), ("switch", int(sw)), ("b_n", n_b),
-                       ("a_prices", _vec_text(cands[a])), ("b_prices", _vec_text(cands[b]))):
-            out_rows[k].extend([val] * n)
-        for k, val in zip(("provider", "model", "batch", "old_from", "old_until", "switch", "old_prices", "new_prices",
-                           "new_records", "stale_records"),
-                          (*key, a_first, a_last, int(sw), _vec_text(cands[a]), _vec_text(cands[b]), n_b, n)):
-            regime_rows[k].append(val)
 
 
 def per_model(con: duckdb.DuckDBPyConnection, where: str, recomputed: str = "c.ref_expected") -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from auditor.contract.sql import lit
 from auditor.findings import Finding
 from auditor.fmt import usd
 from auditor.policy import Policy
+from auditor.profile import stage
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
 from auditor.rules.identity import reset_implied_callers
 from auditor.rules.owner_values import RESOLVED_CACHE, VALUES_CACHE
@@ -113,42 +114,50 @@ def _publish(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
 def run_rules(con: duckdb.DuckDBPyConnection, policy: Policy, rules: list[Rule],
               on_rule: Callable[[Rule], None] | None = None) -> list[Finding]:
     """``on_rule``: called as each rule starts (the progress display)."""
-    prepare(con)
+    with stage("rules: prepare (copies)"):
+        prepare(con)
     findings, tables = [], []
     for rule in rules:
         if on_rule is not None:
             on_rule(rule)
-        cfg = policy.rule_config(rule.code, rule.name)
-        severity = cfg.get("severity", rule.severity)
-        if severity not in SEVERITIES:
-            raise SelectionError(f"policy: rule {rule.code}: unknown severity {severity!r}")
-        params = {**rule.params, **{k: v for k, v in cfg.items() if k != "severity"}}
-        hits = rule.func(RuleContext(con, policy, params, rule))
-        if hits is None:
-            continue
-        cols = _columns(con, hits.sql)  # optional: fix, and blocks (per record; NULL = the rule's blocks_attribution)
-        # The rule's query runs once, into its own table: the aggregates and every later reader use it.
-        table = f"_fr_{rule.code.lower()}"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {lit(rule.code)} AS code, _row, detail,"
-            f" {'fix' if 'fix' in cols else 'NULL::VARCHAR AS fix'}, {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'}"
-            f" FROM ({hits.sql})"
-        )
-        n, distinct = con.execute(f"SELECT count(*), count(DISTINCT _row) FROM {table}").fetchall()[0]
-        if n != distinct:
-            # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every
-            # hit), keeping the first detail in sort order so that the same input gives the same row.
-            con.execute(f"ALTER TABLE {table} RENAME TO {table}_all")
-            con.execute(f"CREATE TEMP TABLE {table} AS SELECT DISTINCT ON (_row) * FROM {table}_all"
-                        " ORDER BY _row, detail NULLS LAST, fix NULLS LAST, blocks NULLS LAST")
-            con.execute(f"DROP TABLE {table}_all")
-        tables.append(table)
-        finding = _aggregate(con, rule, severity, hits, table)
+        with stage(f"rule {rule.code} {rule.name}") as st:
+            finding = _run_rule(con, policy, rule, tables)
+            st.rows = finding.count if finding is not None else 0
         if finding is not None:
             findings.append(finding)
     # No order is kept: every reader of finding_rows sorts (the insert order of a large table is not stable anyway).
     _publish(con, tables)
     return findings
+
+
+def _run_rule(con: duckdb.DuckDBPyConnection, policy: Policy, rule: Rule, tables: list[str]) -> Finding | None:
+    """One rule's hits into its own table (appended to ``tables``), and its finding (None: nothing flagged)."""
+    cfg = policy.rule_config(rule.code, rule.name)
+    severity = cfg.get("severity", rule.severity)
+    if severity not in SEVERITIES:
+        raise SelectionError(f"policy: rule {rule.code}: unknown severity {severity!r}")
+    params = {**rule.params, **{k: v for k, v in cfg.items() if k != "severity"}}
+    hits = rule.func(RuleContext(con, policy, params, rule))
+    if hits is None:
+        return None
+    cols = _columns(con, hits.sql)  # optional: fix, and blocks (per record; NULL = the rule's blocks_attribution)
+    # The rule's query runs once, into its own table: the aggregates and every later reader use it.
+    table = f"_fr_{rule.code.lower()}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {lit(rule.code)} AS code, _row, detail,"
+        f" {'fix' if 'fix' in cols else 'NULL::VARCHAR AS fix'}, {'blocks' if 'blocks' in cols else 'NULL::BOOLEAN AS blocks'}"
+        f" FROM ({hits.sql})"
+    )
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT _row) FROM {table}").fetchall()[0]
+    if n != distinct:
+        # One row per record: DISTINCT ON only for a rule that repeats a record (it costs a pass over every
+        # hit), keeping the first detail in sort order so that the same input gives the same row.
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_all")
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT DISTINCT ON (_row) * FROM {table}_all"
+                    " ORDER BY _row, detail NULLS LAST, fix NULLS LAST, blocks NULLS LAST")
+        con.execute(f"DROP TABLE {table}_all")
+    tables.append(table)
+    return _aggregate(con, rule, severity, hits, table)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
