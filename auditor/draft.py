@@ -26,6 +26,7 @@ from auditor.redact import MARKER
 from auditor.rules.base import LLM
 from auditor.rules.spellings import dominant_shape
 from auditor.rules.owner_values import Value, resolve
+from auditor.rules.team_records import DUPLICATE, NAME_AS_ID
 
 @dataclass
 class _Team:
@@ -115,15 +116,24 @@ def _list(items: Iterable[str]) -> str:
     return "[" + ", ".join(_q(x) for x in items) + "]"
 
 
+def _spelling_note(v: Value | None) -> str:
+    if v is None:
+        return ""
+    if v.status == DUPLICATE:
+        return f" (a second team record: names {v.names})"
+    return f" (the team's name {v.names}, not its id)" if repr(v.value) == v.names else f" (a spelling of the team's name {v.names})"
+
+
 def _team_lines(t: _Team, resolved: dict[str, list[Value]]) -> list[str]:
     lines = [f"[teams.{_q(t.team_id)}]", f"# {_ev(t.records, t.cost)}"]
     if t.name and t.name != t.team_id:
         lines.append(f"name = {_q(t.name)}")
     if t.spellings:
+        why = {v.value: v for v in resolved.get("team_id", []) if v.status in (DUPLICATE, NAME_AS_ID)}
         lines.append("# Other spellings of this team id in the logs (free-form-tag): accept them as aliases, or fix them")
         lines.append("# at the source:")
         lines.append(f"# aliases = {_list(s for s, _, _ in t.spellings)}")
-        lines += [f"#   {_q(s)}: {_ev(n, c)}" for s, n, c in t.spellings]
+        lines += [f"#   {_q(s)}: {_ev(n, c)}" + _spelling_note(why.get(s)) for s, n, c in t.spellings]
     by_cost = lambda d: sorted(d.items(), key=lambda kv: (-kv[1][1], kv[0]))  # noqa: E731
     ccs = by_cost(t.cost_centers)
     if ccs:
@@ -151,19 +161,26 @@ def _team_lines(t: _Team, resolved: dict[str, list[Value]]) -> list[str]:
 def _registry_lines(con, teams: dict[str, _Team], resolved: dict[str, list[Value]]) -> list[str]:
     """Cost centers no team has as its own, and every environment, with their evidence (each request once)."""
     canon = {f: {v.value: v.canonical or v.value for v in resolved.get(f, [])} for f in ("cost_center", "environment")}
+    # A value off the shape the field's other values follow is a decision (fix it at the source, or accept it), not
+    # an entry: registered, it would no longer be flagged.
+    off_shape = {f: {v.value: v.shape for v in resolved.get(f, []) if v.status == "off-shape"} for f in canon}
     own = {max(t.cost_centers.items(), key=lambda kv: (kv[1][1], kv[0]))[0] for t in teams.values() if t.cost_centers}
     lines = ["[registry]"]
     for key, fld in (("cost_centers", "cost_center"), ("environments", "environment")):
         totals: dict[str, list] = {}
+        odd: dict[str, list] = {}
         for value, n, c in con.execute(f"SELECT r.{fld}, count(*), sum(a.cost) FROM attribution a JOIN llm r USING (_row)"
                                        " WHERE NOT a.is_copy GROUP BY 1 ORDER BY 1").fetchall():
             value = canon[fld].get(value, value)
             if _usable(value) and not (fld == "cost_center" and value in own):
-                _add(totals, value, n, c)
+                _add(odd if value in off_shape[fld] else totals, value, n, c)
         if totals:
             lines.append(f"{key} = [")
             lines += [f"  {_q(v)},  # {_ev(*e)}" for v, e in sorted(totals.items())]
             lines.append("]")
+        for v, e in sorted(odd.items()):
+            lines.append(f"# {fld} {_q(v)} ({_ev(*e)}) does not follow the shape of the others, {off_shape[fld][v]}"
+                         f" (free-form-tag): fix it at the source, or add it to {key}")
     return lines if len(lines) > 1 else []
 
 

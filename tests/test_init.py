@@ -88,3 +88,15 @@ def test_shape_inference():
     assert pattern == "^FIN-[0-9]{4}$" and distinct == 20 and share == Decimal(200) / Decimal(205)
     assert dominant_shape([("alpha", 5), ("beta", 5), ("gamma", 5)]) is None  # no convention: no shape
     assert dominant_shape([("cc-1000", 100)]) is None  # one value is not a convention
+
+
+def test_init_leaves_an_off_shape_cost_center_to_a_person(tmp_path):
+    """A cost center off the shape the others follow is a comment, not a registry entry: registered, it would no
+    longer be flagged, and the draft would hide what the audit without it shows."""
+    records = [record(request_id=f"r{i}", team_id=f"team-{i % 4}", cost_center=f"FIN-{1000 + i % 4}", cost=1) for i in range(20)]
+    records.append(record(request_id="q3", team_id="team-0", service_id="ticket-triage", cost_center="q3 campaign", cost=0.1))
+    logs = write_jsonl(tmp_path / "logs.jsonl", records)
+    text = _init(tmp_path, logs).read_text()
+    assert "q3 campaign" not in tomllib.loads(text).get("registry", {}).get("cost_centers", [])
+    assert '# cost_center "q3 campaign" (1 records, $0.10) does not follow the shape of the others, ^FIN-[0-9]{4}$' in text
+    assert _flagged(audit([logs], load_policy(tmp_path / "audit-logs.toml")), "TAG001") == _flagged(audit([logs], from_dict({})), "TAG001")

@@ -263,6 +263,60 @@ def test_team_records_with_different_names_or_a_registry_are_not_duplicates(tmp_
     assert finding(run(tmp_path, _team_records(), policy, select=["free-form-tag"]), "free-form-tag") is None
 
 
+def _typed_names(policy: dict | None = None, tmp_path: Path | None = None):
+    """Team records with UUID ids and names; on a personal key, the team typed by hand (its name, not its id)."""
+    records = [record(request_id=f"a{i}", team_id=UUID_A, team_name="Support Automation", api_key_id="key-a", cost=1)
+               for i in range(10)]
+    records += [record(request_id=f"c{i}", team_id=UUID_C, team_name="Research", api_key_id="key-c", cost=2) for i in range(4)]
+    records += [record(request_id=f"t{i}", team_id=v, api_key_id="key-jdoe", cost=0.25)
+                for i, v in enumerate(["Support Automation", "Support Automation", "support_automation", "supp-automation"])]
+    return records
+
+
+def test_a_team_name_typed_where_the_id_goes_means_that_team(tmp_path):
+    """Where the gateway's team ids are UUIDs, a team typed by hand is its name (or a spelling of it): that team,
+    flagged with its id as the fix, and charged to it; the personal key carries one team, not three."""
+    result = run(tmp_path, _typed_names())
+    f = finding(result, "free-form-tag")
+    got = rows(result, f.code)
+    assert set(got) == {"t0", "t1", "t2", "t3"}
+    assert got["t0"] == (f"team_id 'Support Automation' is the name 'Support Automation' of team '{UUID_A}', not its id",
+                         f"team_id: {UUID_A}", False)
+    assert got["t3"][0] == f"team_id 'supp-automation' is a spelling of the name 'Support Automation' of team '{UUID_A}', not its id"
+    assert "a team's name where its id goes" in f.message
+    teams = {t.team_id: (t.records, t.cost) for t in result.attribution.teams}
+    assert teams == {UUID_A: (14, Decimal(11)), UUID_C: (4, Decimal(8))}
+    assert finding(result, "copied-key") is None
+
+
+def test_a_team_name_typed_where_the_id_goes_with_a_registry(tmp_path):
+    """With a registry, the registry's team names are matched too; a value it lists is its own (not a name)."""
+    policy = {"teams": {UUID_A: {"name": "Support Automation"}, UUID_C: {"name": "Research"}}}
+    result = run(tmp_path, _typed_names(), policy, select=["free-form-tag", "copied-key"])
+    got = rows(result, "TAG001")
+    assert set(got) == {"t0", "t1", "t2", "t3"}
+    detail, fix, blocks = got["t2"]
+    assert detail.startswith("team_id 'support_automation' is a spelling of the name 'Support Automation'")
+    assert fix == f"team_id: {UUID_A}" and blocks  # not a registry value: blocked until the registry says so
+    assert finding(result, "copied-key") is None
+    policy["teams"][UUID_A]["aliases"] = ["Support Automation", "support_automation", "supp-automation"]
+    assert finding(run(tmp_path, _typed_names(), policy, select=["free-form-tag"]), "free-form-tag") is None
+
+
+def test_a_second_team_record_and_a_free_text_value_keep_their_finding_with_a_registry(tmp_path):
+    """The registry lists the team, not its second record (nor the free-text cost center): flagged for what they
+    are, as without the registry (so the draft of `audit-logs init` round-trips)."""
+    records = [{**r, "cost_center": f"FIN-{1000 + i % 5}"} for i, r in enumerate(_team_records())]
+    records.append(record(request_id="q3", team_id=UUID_C, team_name="Research", cost_center="q3 campaign", cost=0.25))
+    bare = rows(run(tmp_path, records, select=["free-form-tag"]), "TAG001")
+    policy = {"teams": {UUID_A: {"name": "data-platform"}, UUID_C: {"name": "Research"}},
+              "registry": {"cost_centers": [f"FIN-{1000 + i}" for i in range(5)]}}
+    registered = rows(run(tmp_path, records, policy, select=["free-form-tag"]), "TAG001")
+    assert set(bare) == set(registered) == {"b0", "b1", "b2", "q3"}
+    assert {k: d for k, (d, _, _) in bare.items()} == {k: d for k, (d, _, _) in registered.items()}
+    assert "second team record" in registered["b0"][0] and "does not follow the shape" in registered["q3"][0]
+
+
 # --- keys ----------------------------------------------------------------------------------------------
 
 def test_mask_key():

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -33,7 +33,7 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM
 from auditor.rules.spellings import Neighbours, dominant_shape, normal_form, words
-from auditor.rules.team_records import DUPLICATE, logged_team_names, mark_duplicates
+from auditor.rules.team_records import DUPLICATE, NAME_AS_ID, logged_team_names, mark_duplicates, mark_names_as_ids
 
 OWNER_FIELDS = ("team_id", "service_id", "cost_center", "environment")
 TAG_FIELDS = (*OWNER_FIELDS, "tags")
@@ -49,14 +49,16 @@ class Value:
     cost: Decimal
     bad: bool  # fails the policy's pattern / enum for the field
     canonical: str | None = None  # the owner value it means (None: unknown)
-    status: str = "unknown"  # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape | duplicate-record
+    # known | alias | canonical | variant | fuzzy | unknown | invalid | off-shape | duplicate-record | team-name
+    status: str = "unknown"
     source: str = "data"  # registry | data
     shape: str | None = None  # off-shape: the pattern most values of the field follow, and this one does not
-    names: str | None = None  # duplicate-record: the two team names that are spellings of one team
+    # duplicate-record: the two team names that are spellings of one team; team-name: the name the value is (quoted)
+    names: str | None = None
 
     @property
     def flagged(self) -> bool:
-        return self.status in ("variant", "fuzzy", "unknown", "invalid", "off-shape", DUPLICATE)
+        return self.status in ("variant", "fuzzy", "unknown", "invalid", "off-shape", DUPLICATE, NAME_AS_ID)
 
     @property
     def blocks(self) -> bool:
@@ -181,17 +183,23 @@ def _resolve_data(values: list[Value], cutoff: float) -> None:
 
 
 def _flag_off_shape(values: list[Value]) -> None:
-    """Without a registry or a policy pattern: when the field's values follow one shape (``FIN-`` and four digits
-    on 90% of the spend), the owners that break it are flagged, with the shape in the detail."""
+    """Without a policy pattern: when the field's values follow one shape (``FIN-`` and four digits on 90% of the
+    spend), the owners that break it are flagged, with the shape in the detail. The owners are the values that
+    stand for themselves: canonical ones in the data; with a registry, the ones it lists (known) and the ones it
+    does not (unknown: flagged anyway, the shape says what they break). A value the registry lists is never
+    off-shape: the registry decides."""
     cost = sum((v.cost for v in values), Decimal(0))
-    found = dominant_shape((v.value, v.cost if cost > 0 else v.records) for v in values if v.status == "canonical")
+    found = dominant_shape((v.value, v.cost if cost > 0 else v.records) for v in values
+                           if v.status in ("canonical", "known", "unknown"))
     if found is None:
         return
     pattern, share, _ = found
     rx = re.compile(pattern)
+    # A share that rounds to 100% is shown to the first decimal, rounded down: a value breaks the shape, so not 100%.
+    pct = f"{share * 100:.0f}" if share * 100 < Decimal("99.5") else f"{(share * 100).quantize(Decimal('0.1'), ROUND_FLOOR)}"
     for v in values:
-        if v.status == "canonical" and not rx.match(v.value):
-            v.status, v.canonical, v.shape = "off-shape", None, f"{pattern} ({share * 100:.0f}% of the {'spend' if cost > 0 else 'records'})"
+        if v.status in ("canonical", "unknown") and not rx.match(v.value):
+            v.status, v.canonical, v.shape = "off-shape", None, f"{pattern} ({pct}% of the {'spend' if cost > 0 else 'records'})"
 
 
 RESOLVED_CACHE = "_owner_resolved"  # what each value resolves to, per (table, field, cutoff); dropped with VALUES_CACHE
@@ -219,10 +227,10 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
                 _resolve_registry(values, known, cutoff)
             else:
                 _resolve_data(values, cutoff)
-                if f != "tags" and not {"pattern", "enum"} & set(policy.fields.get(f) or {}):
-                    _flag_off_shape(values)
             if f == "team_id":
-                _second_team_records(con, table, values, cutoff)
+                _second_team_records(con, table, values, cutoff, policy)
+            if f != "tags" and not {"pattern", "enum"} & set(policy.fields.get(f) or {}):
+                _flag_off_shape(values)
         _store_resolved(con, table, cutoff, [v for vs in fresh.values() for v in vs])
     out: dict[str, list[Value]] = {f: [] for f in fields}
     for f, v, n, c, bad, canon, status, source, shp, names in con.execute(
@@ -232,16 +240,31 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
     return out
 
 
-def _second_team_records(con, table: str, values: list[Value], cutoff: float) -> None:
+def _second_team_records(con, table: str, values: list[Value], cutoff: float, policy: Policy) -> None:
+    """Team ids judged by their names: second team records, and names typed where the id goes (team_records).
+    The names are the ones the records carry with their ids, and the registry's (``[teams.X] name``)."""
     rows = logged_team_names(con, table)
     names = {tid: name for tid, name, _, _ in rows}
     by_name: dict[str, Value] = {}
     for _, name, n, c in rows:
         v = by_name.setdefault(name, Value("team_name", name, 0, Decimal(0), False))
         v.records, v.cost = v.records + int(n), v.cost + Decimal(c)
+    registered = {t.team_id: t.name for t in policy.teams.values() if t.name}
+    for tid, name in sorted(registered.items()):
+        names.setdefault(tid, name)
+        by_name.setdefault(name, Value("team_name", name, 0, Decimal(0), False))
     clustered = list(by_name.values())
     _resolve_data(clustered, cutoff)
-    mark_duplicates(values, names, clustered)
+    team_of = mark_duplicates(values, names, clustered)
+    for tid, name in sorted(registered.items()):  # a registry name beside the one the logs carry
+        team = next((t for t in team_of.values() if t.value == tid), None)
+        if team is not None:
+            team_of.setdefault(name, team)
+    # Team ids no record names: matched against the names as against a registry's spellings.
+    probes = [Value(v.field, v.value, v.records, v.cost, v.bad) for v in values if v.value not in names]
+    if probes and team_of:
+        _resolve_registry(probes, {name: name for name in team_of}, cutoff)
+        mark_names_as_ids(values, names, team_of, {p.value: p.canonical for p in probes if p.canonical is not None})
 
 
 def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None:

@@ -10,7 +10,7 @@ import pyarrow as pa
 from auditor.contract.sql import lit
 from auditor.rules.base import Hits, RuleContext, rule
 from auditor.rules.owner_values import TAG_FIELDS, TAG_PARAMS, Value, resolve
-from auditor.rules.team_records import DUPLICATE
+from auditor.rules.team_records import DUPLICATE, NAME_AS_ID
 
 
 def _detail(v: Value) -> str:
@@ -21,6 +21,9 @@ def _detail(v: Value) -> str:
         return f"{field} {v.value!r} looks like a misspelling of {v.canonical!r}"
     if v.status == DUPLICATE:
         return f"team_id {v.value!r} is a second team record of {v.canonical!r}: names {v.names}"
+    if v.status == NAME_AS_ID:
+        how = "" if repr(v.value) == v.names else "a spelling of "
+        return f"team_id {v.value!r} is {how}the name {v.names} of team {v.canonical!r}, not its id"
     if v.status == "off-shape":
         return f"{field} {v.value!r} does not follow the shape of the other {field} values: {v.shape}"
     if v.status == "invalid":
@@ -46,7 +49,10 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     cluster is flagged with it as the fix. Values alone in their cluster are not flagged. Team ids
     are also judged by their names (team_name, e.g. LiteLLM's team alias): several team ids whose
     names are spellings of one team ("data-platform" and "Data Platform") are one team with two
-    records; the record with less spend is flagged, with the other as the fix. Without a registry,
+    records; the record with less spend is flagged, with the other as the fix. A team id that no record
+    names but that is a logged team's name or a spelling of it ("Support Automation" typed by hand where
+    the gateway's team ids are UUIDs) means that team: it is flagged, with the team's id as the fix, and
+    its spend is that team's. Without a registry,
     a value that follows no shape its field's other values follow (cost centers "FIN-" and four
     digits on most of the spend, "q3 campaign" on the rest) is flagged with that shape.
 
@@ -136,8 +142,9 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     off_shape = sorted(({"field": v.field, "value": v.value, "records": v.records, "cost": v.cost, "shape": v.shape}
                         for v in flagged if v.status == "off-shape"), key=order)
     limit = int(ctx.params.get("max_clusters_in_report", 100))
-    n_variants = sum(1 for v in flagged if v.canonical is not None and v.status != DUPLICATE)
+    n_variants = sum(1 for v in flagged if v.canonical is not None and v.status not in (DUPLICATE, NAME_AS_ID))
     dups = [v for v in flagged if v.status == DUPLICATE]
+    as_names = sorted((v for v in flagged if v.status == NAME_AS_ID), key=lambda v: (-v.cost, -v.records, v.value))
     n_unknown = len(unknown)
     parts_msg = []
     if n_variants:
@@ -146,6 +153,9 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
             f"{n_variants:,} value{'s are' if n_variants != 1 else ' is'} another spelling of a known owner"
             + (f" (e.g. {example['value']!r} for {next(c['canonical'] for c in shown if example in c['values'])!r})" if example else "")
         )
+    if as_names:
+        parts_msg.append(f"{len(as_names):,} team id{'s are' if len(as_names) != 1 else ' is'} a team's name where its id goes"
+                         f" (e.g. {as_names[0].value!r} for {as_names[0].canonical!r}, named {as_names[0].names})")
     if dups:
         parts_msg.append(f"{len(dups):,} team record{'s are' if len(dups) != 1 else ' is'} a second record of another team"
                          f" (e.g. {dups[0].value!r} for {dups[0].canonical!r}: names {dups[0].names})")
