@@ -6,14 +6,33 @@ Run it in a separate virtualenv (litellm and openlit pin conflicting OpenTelemet
 tools, so pin them as below):
 
     python3 -m venv /tmp/genvenv
-    /tmp/genvenv/bin/pip install litellm openai genai-prices fastapi redis orjson backoff \\
-        openlit "opentelemetry-api==1.39.1" "opentelemetry-sdk==1.39.1" "opentelemetry-exporter-otlp==1.39.1" \\
+    /tmp/genvenv/bin/pip install "litellm[proxy]==1.106.2" openai genai-prices fastapi redis orjson backoff \\
+        "openlit==1.45.0" "opentelemetry-api==1.39.1" "opentelemetry-sdk==1.39.1" "opentelemetry-exporter-otlp==1.39.1" \\
         "opentelemetry-proto==1.39.1" "opentelemetry-semantic-conventions==0.60b1" "opentelemetry-instrumentation==0.60b1"
     LITELLM_LOCAL_MODEL_COST_MAP=True /tmp/genvenv/bin/python scripts/make_samples.py
 
-(measured with litellm 1.106.2, openlit 1.45.0, opentelemetry-sdk 1.39.1). No network is used: LiteLLM runs
+(litellm 1.106.2, openlit 1.45.0, opentelemetry-sdk 1.39.1). The [proxy] extra: the spend-tracking and key
+modules the script calls (get_logging_payload, UserAPIKeyAuth) import apscheduler, websockets and soundfile
+at import time; without them every SpendLogs row fails. No network is used: LiteLLM runs
 with mock_response and its bundled model map; OpenLIT instruments the openai client talking to a mock
 OpenAI-compatible server on 127.0.0.1 (random free port, stopped at the end).
+
+The organisation (LiteLLM files), as the LiteLLM proxy logs it: every key's user_api_key_* fields come from
+LiteLLM's own LiteLLMProxyRequestSetup.get_sanitized_user_information_from_key of the key's UserAPIKeyAuth.
+  * five LiteLLM team records: a UUID team id (user_api_key_team_id; SpendLogs team_id) and an alias
+    (user_api_key_team_alias), e.g. "Support Automation";
+  * team keys: one per team and environment, shared by the team's two services, which say which they are in
+    spend_logs_metadata (service, cost_center, environment, workflow) and tags ("service:<name>");
+  * a second team record for Data Platform, alias "data-platform" beside "Data Platform", whose newer key the
+    sql-assistant uses (free-form-tag: a second team record);
+  * cost centers FIN- and four digits, and "q3 campaign" typed on a few sales requests (free-form-tag; with the
+    policy pattern also invalid-value);
+  * keys without a team: a personal key whose owner types the team's name in spend_logs_metadata.team_id
+    (free-form-tag: a name where the id goes), a batch key with no owner at all (missing-owner), and sales' old
+    key from before the teams, which its services tag with their team id and a research service copied
+    (copied-key: a team key always logs its own team, so only a key without one can carry two teams).
+The other sources (OpenLIT, Langfuse, Helicone, Portkey) are the teams' own instrumentation: team slugs
+("support-automation") as team ids, which audited beside the LiteLLM files are spellings of the team names.
 
 Deterministic: uuid4 is seeded before LiteLLM is imported, timestamps are set after the fact (startTime,
 endTime, completionStartTime, response_time; OTLP start/end nanos; ids of OTLP spans are seeded), so a
@@ -42,6 +61,7 @@ import io
 import json
 import os
 import random
+import re
 import sys
 import threading
 import uuid
@@ -62,12 +82,33 @@ PERIOD_START = datetime(2026, 5, 4, tzinfo=UTC)  # two weeks: 2026-05-04 .. 2026
 
 # ---- the organisation -------------------------------------------------------------------------
 
+# LiteLLM team records: a UUID (team_id) and the alias people see (team_alias). The ids come from their own
+# seeded generator (not uuid4, which LiteLLM draws from) so they are the same in every run and every output.
+_team_rng = random.Random(SEED + 3)
+
+
+def _team_uuid() -> str:
+    return str(uuid.UUID(int=_team_rng.getrandbits(128), version=4))
+
+
+# Keys of TEAMS are the slugs the teams' own instrumentation (OpenLIT, Langfuse, Helicone, Portkey) writes as
+# team.id; LiteLLM writes the team record's UUID and alias. Cost centers follow the finance shape FIN-####.
 TEAMS = {
-    "support-automation": {"cost_center": "cc-4210", "services": ["ticket-triage", "reply-drafter"], "alias": "Support Automation"},
-    "sales-enablement": {"cost_center": "cc-5120", "services": ["lead-scorer", "email-writer"], "alias": "Sales Enablement"},
-    "internal-agents": {"cost_center": "cc-6300", "services": ["it-helpdesk-agent", "doc-search"], "alias": "Internal Agents"},
-    "research": {"cost_center": "cc-7001", "services": ["paper-summarizer", "literature-search"], "alias": "Research"},
+    "support-automation": {"id": _team_uuid(), "alias": "Support Automation", "cost_center": "FIN-4210",
+                           "services": ["ticket-triage", "reply-drafter"]},
+    "sales-enablement": {"id": _team_uuid(), "alias": "Sales Enablement", "cost_center": "FIN-5120",
+                         "services": ["lead-scorer", "email-writer"]},
+    "internal-agents": {"id": _team_uuid(), "alias": "Internal Agents", "cost_center": "FIN-6300",
+                        "services": ["it-helpdesk-agent", "doc-search"]},
+    "research": {"id": _team_uuid(), "alias": "Research", "cost_center": "FIN-7001",
+                 "services": ["paper-summarizer", "literature-search"]},
+    # LiteLLM only: its traffic goes through the gateway alone.
+    "data-platform": {"id": _team_uuid(), "alias": "Data Platform", "cost_center": "FIN-8100",
+                      "services": ["pipeline-docs", "sql-assistant"]},
 }
+# A second LiteLLM team record for Data Platform, created later with another spelling of its name; the
+# sql-assistant's new key was issued under it, which splits Data Platform's spend across two team ids.
+SECOND_TEAM_RECORD = {"id": _team_uuid(), "alias": "data-platform", "of": "data-platform"}
 MODELS = [  # (litellm model, provider, weight)
     ("gpt-4o-mini", "openai", 5),
     ("gpt-4.1-mini", "openai", 3),
@@ -81,16 +122,28 @@ def key_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _virtual_key(team: str, env: str) -> tuple[str, str]:
-    """(alias, sha256 of the virtual key): LiteLLM stores only the hash."""
-    alias = f"{team}-{'prod' if env == 'production' else env}"
-    return alias, key_hash(f"sk-litellm-{alias}-{SEED}")
+def _virtual_key(alias: str) -> str:
+    """The sha256 of a virtual key (LiteLLM stores and logs only the hash)."""
+    return key_hash(f"sk-litellm-{alias}-{SEED}")
 
 
-def rand_time(day_from: int = 0, days: int = 14) -> datetime:
-    day = PERIOD_START + timedelta(days=_rng.randrange(day_from, day_from + days))
-    return day + timedelta(hours=_rng.randint(7, 19), minutes=_rng.randint(0, 59), seconds=_rng.randint(0, 59),
-                           microseconds=_rng.randrange(0, 1_000_000, 1000))
+def team_key(team: str, env: str, record: dict | None = None) -> dict:
+    """A LiteLLM team key: one per team and environment, shared by all the team's services (they tell
+    themselves apart by spend_logs_metadata and tags). ``record``: the team record it was issued under."""
+    record = record or TEAMS[team]
+    alias = f"{team}-{'prod' if env == 'production' else env}" + ("-v2" if record is not TEAMS[team] else "")
+    return {"alias": alias, "hash": _virtual_key(alias), "team_id": record["id"], "team_alias": record["alias"], "user_id": None}
+
+
+def user_key(alias: str, user_id: str | None) -> dict:
+    """A key with no team (a personal key, or one made before the LiteLLM teams existed)."""
+    return {"alias": alias, "hash": _virtual_key(alias), "team_id": None, "team_alias": None, "user_id": user_id}
+
+
+def rand_time(day_from: int = 0, days: int = 14, rng: random.Random = _rng) -> datetime:
+    day = PERIOD_START + timedelta(days=rng.randrange(day_from, day_from + days))
+    return day + timedelta(hours=rng.randint(7, 19), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59),
+                           microseconds=rng.randrange(0, 1_000_000, 1000))
 
 
 # ---- LiteLLM ----------------------------------------------------------------------------------
@@ -100,6 +153,8 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     import litellm
     from litellm import ModelResponse
     from litellm.integrations.custom_logger import CustomLogger
+    from litellm.proxy._types import UserAPIKeyAuth
+    from litellm.proxy.litellm_pre_call_utils import LiteLLMProxyRequestSetup
     from litellm.proxy.spend_tracking.spend_tracking_utils import get_logging_payload
     from litellm.types.utils import PromptTokensDetailsWrapper, Usage
 
@@ -141,12 +196,15 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     litellm.callbacks = [Capture()]
     litellm.cache = litellm.Cache(type="local")
 
-    def proxy_metadata(team: str | None, service: str, env: str, *, cost_center: str | None = None, key: tuple[str, str] | None = None,
+    def proxy_metadata(team: str | None, service: str, env: str, *, cost_center: str | None = None, key: dict | None = None,
                        team_in_spend_logs: str | None = None, workflow: str | None = None, tags: list[str] | None = None,
-                       traffic_class: str | None = None, extra: dict | None = None, no_key: bool = False) -> dict:
-        """What the LiteLLM proxy puts into litellm_params.metadata for a request of a virtual key:
-        user_api_key (the sha256 hash), the key's alias and team, and the client's own metadata
-        (spend_logs_metadata, tags) which the proxy also keeps as requester_metadata."""
+                       traffic_class: str | None = None, extra: dict | None = None, no_key: bool = False,
+                       rng: random.Random = _rng) -> dict:
+        """What the LiteLLM proxy puts into litellm_params.metadata for a request of a virtual key: the key's
+        user_api_key_* fields as the proxy logs them (LiteLLMProxyRequestSetup.get_sanitized_user_information_from_key
+        of the key's UserAPIKeyAuth: the sha256 hash, the key's alias, the team record's id and alias of a team key),
+        and the client's own metadata (spend_logs_metadata, tags) which the proxy also keeps as requester_metadata.
+        ``team``: the team the request is for (its cost center; the key's team unless ``key`` says otherwise)."""
         slm = {"service": service, "cost_center": TEAMS[team]["cost_center"] if team and cost_center is None else cost_center,
                "environment": env}
         if team_in_spend_logs is not None:
@@ -159,13 +217,13 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
             slm.update(extra)
         client_md = {"spend_logs_metadata": slm, "tags": tags or [f"service:{service}"]}
         md: dict = {"spend_logs_metadata": slm, "tags": client_md["tags"], "requester_metadata": client_md,
-                    "requester_ip_address": f"10.20.{_rng.randint(0, 9)}.{_rng.randint(2, 250)}", "user_agent": "OpenAI/Python 1.99.1"}
-        if not no_key:
-            alias, h = key or _virtual_key(service, env)  # one virtual key per service and environment
-            md.update({"user_api_key": h, "user_api_key_hash": h, "user_api_key_alias": alias})
-        if team:
-            md.update({"user_api_key_team_id": team, "user_api_key_team_alias": TEAMS[team]["alias"]})
-        md["user_api_key_user_id"] = f"svc-{service}"
+                    "requester_ip_address": f"10.20.{rng.randint(0, 9)}.{rng.randint(2, 250)}", "user_agent": "OpenAI/Python 1.99.1"}
+        if not no_key:  # an SDK call outside the proxy has no virtual key, so no user_api_key_* at all
+            k = key or team_key(team, env)
+            auth = UserAPIKeyAuth(api_key=k["hash"], key_alias=k["alias"], team_id=k["team_id"], team_alias=k["team_alias"],
+                                  user_id=k["user_id"])
+            md.update(LiteLLMProxyRequestSetup.get_sanitized_user_information_from_key(auth))
+            md["user_api_key"] = LiteLLMProxyRequestSetup.get_logged_api_key(auth)  # as add_user_api_key_auth_to_request_metadata
         return md
 
     def mock(model: str, provider: str, pin: int, pout: int, cached: int = 0, cache_write: int = 0) -> ModelResponse:
@@ -196,42 +254,45 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
         plan.append({"kind": "plain", "team": team, "service": svc, "model": model, "provider": provider, "env": env,
                      "pin": pin, "pout": pout, "cached": cached, "traffic_class": tc,
                      "workflow": f"{svc}-flow", "t": rand_time()})
-    defects: dict[str, list[str]] = {}
-    seeded: list[tuple[str, dict]] = []  # (rule, call) -> ids resolved after the run
-
     def add(rule: str, call: dict) -> None:
         plan.append(call)
         call.setdefault("rules", []).append(rule)
 
-    def base(team="support-automation", svc="ticket-triage", model="gpt-4o-mini", provider="openai", env="production", **kw):
+    def base(team="support-automation", svc="ticket-triage", model="gpt-4o-mini", provider="openai", env="production",
+             rng: random.Random = _rng, **kw):
         c = {"kind": "plain", "team": team, "service": svc, "model": model, "provider": provider, "env": env,
-             "pin": _rng.randint(400, 3000), "pout": _rng.randint(50, 500), "cached": 0, "workflow": f"{svc}-flow", "t": rand_time()}
+             "pin": rng.randint(400, 3000), "pout": rng.randint(50, 500), "cached": 0, "workflow": f"{svc}-flow",
+             "t": rand_time(rng=rng), "rng": rng}
         c.update(kw)
         return c
 
-    # missing-owner: no team on the key and none in the metadata; an empty cost center
+    # missing-owner: a key with no team and no team in the metadata; an empty cost center
     for _ in range(3):
-        add("missing-owner", base(team=None, svc="batch-enricher", key=("shared-batch-prod", key_hash("sk-litellm-shared-batch"))))
+        add("missing-owner", base(team=None, svc="batch-enricher", key=user_key("shared-batch-prod", None)))
     for _ in range(2):
         add("missing-owner", base(team="sales-enablement", svc="lead-scorer", cost_center=""))
-    # missing-field: an SDK call outside the proxy: no virtual key at all
+    # missing-field: an SDK call outside the proxy: no virtual key at all (the team only as the client's own tag)
     for _ in range(2):
-        add("missing-field", base(team="internal-agents", svc="doc-search", no_key=True))
-    # invalid-value (with a policy pattern ^cc-[0-9]{4}$): cost center "CC 4210"
+        add("missing-field", base(team="internal-agents", svc="doc-search", no_key=True,
+                                  team_in_spend_logs=TEAMS["internal-agents"]["id"]))
+    # invalid-value (with the policy pattern ^FIN-[0-9]{4}$): cost center "FIN 4210"
     for _ in range(2):
-        add("invalid-value", base(cost_center="CC 4210"))
-    # copied-key: the sales production key used by research (another team). The support production key used in
-    # staging is environment-bleed only: a key is a team's and an environment's (issue 15), not a service's
-    sales_key = _virtual_key("lead-scorer", "production")
+        add("invalid-value", base(cost_center="FIN 4210"))
+    # copied-key: the proxy logs a team key's own team on every request (user_api_key_team_id), so a team key
+    # cannot carry another team's traffic; a key without a team can. Sales' old key from before the LiteLLM
+    # teams (its services name their team in spend_logs_metadata) copied into a research service. Sales' own
+    # requests on it are drawn below with the other additions. The support production key used in staging
+    # is environment-bleed only: a key is a team's and an environment's (issue 15), not a service's.
+    sales_legacy_key = user_key("sales-legacy-prod", "u-mlee")
     for _ in range(3):
-        add("copied-key", base(team="research", svc="lead-scorer", key=sales_key))
-    support_key = _virtual_key("ticket-triage", "production")
+        add("copied-key", base(team="research", svc="literature-search", key=sales_legacy_key,
+                               team_in_spend_logs=TEAMS["research"]["id"]))
     for _ in range(2):
-        add("environment-bleed", base(env="staging", key=support_key))
-    # free-form-tag: a personal key with no team; the team typed by hand in spend_logs_metadata
+        add("environment-bleed", base(env="staging", key=team_key("support-automation", "production")))
+    # free-form-tag: a personal key with no team; the team typed by hand in spend_logs_metadata (its name, not its id)
     for spelling in ["Support Automation", "Support Automation", "support_automation", "support_automation", "supp-automation"]:
-        add("free-form-tag", base(team=None, key=("jdoe-personal", key_hash("sk-litellm-jdoe-personal")),
-                                  team_in_spend_logs=spelling, cost_center="cc-4210"))
+        add("free-form-tag", base(team=None, key=user_key("jdoe-personal", "u-jdoe"), team_in_spend_logs=spelling,
+                                  cost_center=TEAMS["support-automation"]["cost_center"]))
     # missing-cost: a fine-tuned model LiteLLM has no price for: response_cost null
     for _ in range(3):
         add("missing-cost", base(model="openai/acme-triage-llm-v2", svc="ticket-triage"))
@@ -265,6 +326,28 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     for _ in range(3):
         add("unlinked-retry", base(kind="router", team="sales-enablement", svc="lead-scorer", model="gpt-4o", unlink=True))
 
+    # ---- issue 15: drawn from their own generator, so the calls above keep their tokens, times and costs
+    more = random.Random(SEED + 4)
+    # sales' own requests on its old team-less key (the home of the copied key above)
+    for _ in range(6):
+        plan.append(base(team="sales-enablement", svc="lead-scorer", key=sales_legacy_key, rng=more,
+                         team_in_spend_logs=TEAMS["sales-enablement"]["id"]))
+    # a free-text cost center beside the FIN-#### ones (off the shape; with the policy pattern also invalid-value)
+    for _ in range(4):
+        add("free-form-tag", base(team="sales-enablement", svc="email-writer", cost_center="q3 campaign", rng=more))
+        plan[-1]["rules"].append("invalid-value")
+    # Data Platform: one team key (production) for its two services; the sql-assistant's newer key belongs to the
+    # second team record ("data-platform" beside "Data Platform"): those requests are flagged (free-form-tag)
+    for i in range(36):
+        svc = TEAMS["data-platform"]["services"][i % 2]
+        model, provider, _ = more.choices(MODELS[:3], weights=[m[2] for m in MODELS[:3]])[0]
+        call = base(team="data-platform", svc=svc, model=model, provider=provider, rng=more,
+                    pin=more.randint(300, 4000), pout=more.randint(30, 600))
+        if svc == "sql-assistant" and i >= 24:
+            call["key"] = team_key("data-platform", "production", SECOND_TEAM_RECORD)
+            call.setdefault("rules", []).append("free-form-tag")
+        plan.append(call)
+
     plan.sort(key=lambda c: c["t"])
 
     def new_router() -> "litellm.Router":  # a fresh router per request: no cooldown carried over
@@ -286,9 +369,11 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
 
     async def run() -> None:
         for call in plan:
+            rng = call.get("rng", _rng)
             md = proxy_metadata(call["team"], call["service"], call["env"], cost_center=call.get("cost_center"), key=call.get("key"),
                                 team_in_spend_logs=call.get("team_in_spend_logs"), workflow=call.get("workflow"), tags=call.get("tags"),
-                                traffic_class=call.get("traffic_class"), extra=call.get("extra"), no_key=call.get("no_key", False))
+                                traffic_class=call.get("traffic_class"), extra=call.get("extra"), no_key=call.get("no_key", False),
+                                rng=rng)
             before = len(events)
             messages = [{"role": "user", "content": f"request {len(rows)}"}]
             if call["kind"] == "router":
@@ -317,7 +402,7 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
             t = call["t"]
             for j, (slo, spend) in enumerate(new):
                 rows.append((slo, spend, {**call, "t": t, "attempt": j}))
-                t = t + timedelta(seconds=_rng.uniform(0.8, 4.0))
+                t = t + timedelta(seconds=rng.uniform(0.8, 4.0))
         await asyncio.sleep(0.2)
 
     asyncio.run(run())
@@ -327,7 +412,8 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     unlink_trace = {}
     for slo, spend, call in rows:
         start = call["t"] + timedelta(seconds=call["attempt"] * 1.5)
-        latency = round(_rng.uniform(0.3, 6.0), 3) if slo["status"] == "success" else round(_rng.uniform(0.05, 0.4), 3)
+        rng = call.get("rng", _rng)
+        latency = round(rng.uniform(0.3, 6.0), 3) if slo["status"] == "success" else round(rng.uniform(0.05, 0.4), 3)
         end = start + timedelta(seconds=latency)
         slo["startTime"], slo["endTime"] = start.timestamp(), end.timestamp()
         slo["completionStartTime"] = slo["endTime"]
@@ -346,6 +432,9 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
             spend["completionStartTime"] = end.isoformat()
             spend["request_duration_ms"] = int(latency * 1000)
             spend["messages"], spend["response"], spend["proxy_server_request"] = {}, {}, {}
+            if isinstance(spend.get("metadata"), str):  # wall-clock overhead: not reproducible (kept as LiteLLM wrote the rest)
+                spend["metadata"] = re.sub(r'"litellm_overhead_time_ms": ?[-+0-9.eE]+', '"litellm_overhead_time_ms": null',
+                                           spend["metadata"])
             if call.get("unlink") and call["attempt"] == 0:
                 spend["session_id"] = slo["trace_id"]
         if "_cache_hit" in slo["id"]:  # LiteLLM suffixes a cache hit's id with the wall-clock time: use the set one
@@ -354,7 +443,7 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
                 spend["request_id"] = slo["id"]
         rid = slo["id"]
         implied = {"missing-cost": ["unpriced-model"], "invalid-value": ["free-form-tag"]}
-        for rule in [*call.get("rules", []), *(x for r in call.get("rules", []) for x in implied.get(r, []))]:
+        for rule in dict.fromkeys([*call.get("rules", []), *(x for r in call.get("rules", []) for x in implied.get(r, []))]):
             if rule == "unlinked-retry" and call["attempt"] == 0:
                 continue  # the retry (attempt 1) is the unlinked one
             ids_by_rule.setdefault(rule, []).append(rid)
@@ -366,7 +455,6 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
 
     # LiteLLM draws its ids from threads as well, so their order varies between runs: renumber every uuid
     # (id, litellm_call_id, trace_id) in order of first appearance, the same way in every output.
-    import re
 
     for p in payloads:
         p.setdefault("hidden_params", {})["litellm_overhead_time_ms"] = None
@@ -374,10 +462,20 @@ def litellm_samples() -> dict[str, dict[str, list[str]]]:
     id_rng = random.Random(SEED + 2)
     renum: dict[str, str] = {}
     uuid_re = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    team_ids = {t["id"] for t in TEAMS.values()} | {SECOND_TEAM_RECORD["id"]}  # already deterministic: kept
     for m in uuid_re.finditer(payload_text):
-        renum.setdefault(m.group(0), str(uuid.UUID(int=id_rng.getrandbits(128), version=4)))
+        if m.group(0) not in team_ids:
+            renum.setdefault(m.group(0), str(uuid.UUID(int=id_rng.getrandbits(128), version=4)))
+
+    # Tracebacks of failed attempts name the files of this run's interpreter and venv: written as a proxy
+    # container's paths, so that where the generating venv lives does not change the samples.
+    site = str(Path(litellm.__file__).resolve().parent.parent)
+    stdlib = str(Path(os.__file__).resolve().parent)
+    paths = [(site, "/usr/local/lib/python3.11/site-packages"), (stdlib, "/usr/local/lib/python3.11")]
 
     def fix(text: str) -> str:
+        for real, shown in paths:
+            text = text.replace(real + "/", shown + "/")
         return uuid_re.sub(lambda m: renum.get(m.group(0), m.group(0)), text)
 
     ids_by_rule = {rule: [fix(i) for i in ids] for rule, ids in ids_by_rule.items()}
@@ -727,7 +825,7 @@ def main() -> None:
     expected["openlit_otlp.jsonl"] = otlp_samples()
     expected.update(vendor_samples())
     doc = {"_comment": "Seeded defects per sample file: rule name -> request ids (OTLP: span id). invalid-value needs the "
-                       "policy pattern cost_center ^cc-[0-9]{4}$ (sample_logs/policy.toml). Written by scripts/make_samples.py.",
+                       "policy pattern cost_center ^FIN-[0-9]{4}$ (sample_logs/policy.toml). Written by scripts/make_samples.py.",
            **{f: {r: ids for r, ids in sorted(rules.items())} for f, rules in sorted(expected.items())}}
     (OUT.parent / "tests" / "data" / "sample_expected_defects.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     for f in sorted(OUT.iterdir()):

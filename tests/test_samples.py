@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +23,9 @@ from auditor.policy import load_policy
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 Q = Decimal("0.000000000001")  # the record table keeps cost as DECIMAL(38,12)
-# The seeded free-form spellings of a team: the audit attributes them to the team they spell.
-SPELLINGS = {"Support Automation": "support-automation", "support_automation": "support-automation",
-             "supp-automation": "support-automation", "Sales Enablement": "sales-enablement",
-             "sales_enablement": "sales-enablement"}
+# The seeded typo of a team; the other seeded spellings ("Support Automation", "support_automation",
+# "sales_enablement", a LiteLLM team alias "data-platform" beside "Data Platform") differ by case and separators only.
+TYPOS = {"supp-automation": "support-automation"}
 
 
 def dec(x) -> Decimal:
@@ -53,30 +53,67 @@ def _first(*values):
     return None
 
 
-# ---- independent readings of each raw file: [(request key, team or None, cost)] per LLM record -------------
+def _norm(s: str) -> str:
+    return re.sub(r"[\s_\-./:]", "", TYPOS.get(s, s)).lower()
 
-def raw_litellm() -> list[tuple[str | None, Decimal]]:
+
+def resolve_teams(rows: list[tuple]) -> dict[str, str]:
+    """Team value -> the team it means, from the raw rows ``(key, team, team name, cost)`` (each request once): team
+    ids whose names are spellings of one name are one team, the id with the most spend (LiteLLM: a second team record);
+    a value no record names that spells a team's name is that team (a name typed where the id goes); other values
+    that are spellings of one another are the spelling with the most spend."""
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    names: dict[str, str] = {}
+    for _, team, name, cost in rows:
+        if team:
+            spend[team] += cost
+            if name:
+                names.setdefault(team, name)
+    by_norm: dict[str, list[str]] = defaultdict(list)
+    for team, name in names.items():
+        by_norm[_norm(name)].append(team)
+    home = {n: max(ids, key=lambda t: (spend[t], t)) for n, ids in by_norm.items()}
+    out = {team: home[_norm(name)] for team, name in names.items()}
+    unnamed: dict[str, list[str]] = defaultdict(list)
+    for team in spend:
+        if team not in names:
+            unnamed[_norm(team)].append(team)
+    for n, values in unnamed.items():
+        target = home.get(n) or max(values, key=lambda t: (spend[t], t))
+        out.update({v: target for v in values})
+    return out
+
+
+# ---- independent readings of each raw file: [(request key, team or None, team name or None, cost)] per LLM record
+
+def raw_litellm() -> list[tuple[str, str | None, str | None, Decimal]]:
     out = []
     for r in jsonl("litellm_payload.jsonl"):
         md = r["metadata"]
         team = _first(md.get("user_api_key_team_id"), _get(md, "spend_logs_metadata", "team_id"),
                       _get(md, "requester_metadata", "team_id"))
-        out.append((r["id"], team, dec(r["response_cost"])))
+        out.append((r["id"], team, md.get("user_api_key_team_alias"), dec(r["response_cost"])))
     return out
 
 
+def _spend_md(row: dict) -> dict:
+    return row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"] or "{}")
+
+
 def _spend_team(row: dict) -> str | None:
-    md = row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"] or "{}")
+    md = _spend_md(row)
     return _first(row.get("team_id"), md.get("user_api_key_team_id"), _get(md, "spend_logs_metadata", "team_id"))
 
 
-def raw_spendlogs_json() -> list[tuple[str | None, Decimal]]:
-    return [(r["request_id"], _spend_team(r), dec(r["spend"])) for r in json.loads((SAMPLES / "litellm_spendlogs.json").read_text())]
+def raw_spendlogs_json() -> list[tuple]:
+    return [(r["request_id"], _spend_team(r), _spend_md(r).get("user_api_key_team_alias"), dec(r["spend"]))
+            for r in json.loads((SAMPLES / "litellm_spendlogs.json").read_text())]
 
 
-def raw_spendlogs_csv() -> list[tuple[str | None, Decimal]]:
+def raw_spendlogs_csv() -> list[tuple]:
     with open(SAMPLES / "litellm_spendlogs.csv", newline="", encoding="utf-8") as fh:
-        return [(r["request_id"], _spend_team(r), dec(r["spend"])) for r in csv.DictReader(fh)]
+        return [(r["request_id"], _spend_team(r), _spend_md(r).get("user_api_key_team_alias"), dec(r["spend"]))
+                for r in csv.DictReader(fh)]
 
 
 def _otlp_spans() -> list[tuple[dict, dict]]:
@@ -104,22 +141,23 @@ def raw_otlp() -> list[tuple[str | None, Decimal]]:
     for res, sp in _otlp_spans():
         if _is_llm_span(sp):
             a = {**res, **_attrs(sp)}
-            out.append((sp["traceId"] + "/" + sp["spanId"], a.get("team.id"), dec(a.get("gen_ai.usage.cost"))))
+            out.append((sp["traceId"] + "/" + sp["spanId"], a.get("team.id"), None, dec(a.get("gen_ai.usage.cost"))))
     return out
 
 
 def raw_langfuse() -> list[tuple[str | None, Decimal]]:
-    return [(o["id"], _first(o["metadata"].get("team_id"), o["metadata"].get("team")), dec(o["total_cost"]))
+    return [(o["id"], _first(o["metadata"].get("team_id"), o["metadata"].get("team")), None, dec(o["total_cost"]))
             for o in jsonl("langfuse_observations.jsonl") if o["type"] == "GENERATION"]
 
 
 def raw_helicone() -> list[tuple[str | None, Decimal]]:
     with open(SAMPLES / "helicone_requests.csv", newline="", encoding="utf-8") as fh:
-        return [(r["request_id"], json.loads(r["request_properties"]).get("Team"), dec(r["costUSD"])) for r in csv.DictReader(fh)]
+        return [(r["request_id"], json.loads(r["request_properties"]).get("Team"), None, dec(r["costUSD"]))
+                for r in csv.DictReader(fh)]
 
 
 def raw_portkey() -> list[tuple[str | None, Decimal]]:
-    return [(r["id"], r["metadata"].get("team"), (dec(r["cost"]) / 100).quantize(Q))
+    return [(r["id"], r["metadata"].get("team"), None, (dec(r["cost"]) / 100).quantize(Q))
             for r in json.loads((SAMPLES / "portkey_logs.json").read_text())]
 
 
@@ -173,18 +211,18 @@ def test_total_and_per_team_cost_match_raw_sums(reports, name):
     # As logged, every copy included; then each request once: the first record of each request key.
     assert Decimal(s["logged_cost"]) == sum((c for *_, c in rows), Decimal(0))
     first: dict[str, tuple] = {}
-    for key, team, cost in rows:
-        first.setdefault(key, (team, cost))
+    for row in rows:
+        first.setdefault(row[0], row)
     once = list(first.values())
-    assert Decimal(s["total_cost"]) == sum((c for _, c in once), Decimal(0))
+    assert Decimal(s["total_cost"]) == sum((c for *_, c in once), Decimal(0))
     assert s["copies"] == len(rows) - len(once) and s["requests"] == len(once)
+    means = resolve_teams(once)
     per_team: dict[str, Decimal] = defaultdict(Decimal)
     records: dict[str, int] = defaultdict(int)
-    for team, cost in once:
+    for _, team, _, cost in once:
         if team:
-            team = SPELLINGS.get(team, team)
-            per_team[team] += cost
-            records[team] += 1
+            per_team[means[team]] += cost
+            records[means[team]] += 1
     got = {t["team_id"]: t for t in rep["teams"] if t["team_id"] in per_team}
     assert set(got) == set(per_team)
     for team, cost in per_team.items():
