@@ -406,3 +406,142 @@ def test_expected_defects_are_found():
                 continue
             missing = set(ids) - flagged[rule]
             assert not missing, (name, rule, sorted(missing)[:5])
+
+
+# ---- issue 15, "Done means": the samples carry the real LiteLLM proxy metadata ---------------------------------
+# Every expected value below is read from the raw files (json/csv), not from auditor.
+
+def _litellm_requests() -> list[dict]:
+    """Per LiteLLM request (first copy): its id, team record (id, alias), key alias, service, cost center, cost."""
+    seen, out = set(), []
+    for r in jsonl("litellm_payload.jsonl"):
+        if r["id"] in seen:
+            continue
+        seen.add(r["id"])
+        md = r["metadata"]
+        slm = md.get("spend_logs_metadata") or {}
+        out.append({"id": r["id"], "team_id": md.get("user_api_key_team_id"), "alias": md.get("user_api_key_team_alias"),
+                    "key": md.get("user_api_key_alias"), "service": slm.get("service"), "cost_center": slm.get("cost_center"),
+                    "cost": dec(r["response_cost"])})
+    return out
+
+
+def _flagged_rows(result, code: str) -> dict[str, str]:
+    """request_id -> detail of the records ``code`` flagged."""
+    return dict(result.con.execute("SELECT r.request_id, f.detail FROM finding_rows f JOIN records r USING (_row)"
+                                   " WHERE f.code = ?", [code]).fetchall())
+
+
+@pytest.fixture(scope="module")
+def litellm_audit():
+    return auditor.audit([SAMPLES / "litellm_payload.jsonl"])
+
+
+def test_done_means_teams_are_shown_by_name(litellm_audit):
+    from auditor.reporters import renderer
+
+    names = {r["team_id"]: r["alias"] for r in _litellm_requests() if r["team_id"] and r["alias"]}
+    assert len(set(names.values())) >= 5 and all(re.fullmatch(r"[0-9a-f-]{36}", t) for t in names)  # UUIDs with aliases
+    teams = {t["team_id"]: t for t in litellm_audit.to_dict()["teams"]}
+    text = renderer("text")(litellm_audit)
+    table = text[text.index("\nTeams\n"):]
+    for tid, team in teams.items():
+        assert team["name"] == names[tid] and team["label"] == f"{names[tid]} ({tid})"
+        assert f"  {names[tid]} ({tid})  " in table
+    # every team row of the text report is a named team; the typed names and the second record are not rows of their own
+    assert set(teams) <= set(names) and len(teams) == len({_norm(n) for n in names.values()})
+
+
+def test_done_means_a_team_key_shared_by_the_teams_services_is_not_a_copied_key(litellm_audit):
+    reqs = _litellm_requests()
+    services: dict[str, set] = defaultdict(set)
+    teams_on_key: dict[str, set] = defaultdict(set)
+    for r in reqs:
+        if r["key"]:
+            services[r["key"]].add(r["service"])
+            teams_on_key[r["key"]].add(r["team_id"])
+    shared = {k for k in services if len(services[k]) > 1 and len(teams_on_key[k]) == 1 and None not in teams_on_key[k]}
+    assert len(shared) >= 5  # every team's production key carries both of its services
+    copied = _flagged_rows(litellm_audit, "KEY001")
+    assert copied and not {r["id"] for r in reqs if r["key"] in shared} & set(copied)
+    # the real one: a key without a team record whose requests tag two teams
+    assert {r["key"] for r in reqs if r["id"] in copied} == {"sales-legacy-prod"}
+
+
+def test_done_means_the_second_team_record_and_the_free_text_cost_center_are_flagged(litellm_audit):
+    reqs = _litellm_requests()
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    alias: dict[str, str] = {}
+    for r in reqs:
+        if r["team_id"]:
+            spend[r["team_id"]] += r["cost"]
+            alias[r["team_id"]] = r["alias"]
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for tid, a in alias.items():
+        by_name[_norm(a)].append(tid)
+    (records,) = [sorted(ids, key=lambda t: spend[t], reverse=True) for ids in by_name.values() if len(ids) > 1]
+    team, second = records
+    flagged = _flagged_rows(litellm_audit, "TAG001")
+    second_ids = {r["id"] for r in reqs if r["team_id"] == second}
+    assert second_ids and all(team in flagged[i] and second in flagged[i] and "second team record" in flagged[i]
+                              for i in second_ids)
+    assert not {r["id"] for r in reqs if r["team_id"] == team} & set(flagged)
+    # cost centers: one shape on almost every request, free text on a few
+    shapes = defaultdict(int)
+    for r in reqs:
+        if r["cost_center"]:
+            shapes[re.sub(r"[0-9]+", lambda m: f"[0-9]{{{len(m.group(0))}}}", r["cost_center"])] += 1
+    dominant = max(shapes, key=shapes.get)
+    assert shapes[dominant] / sum(shapes.values()) > 0.9
+    free_text = {r["id"] for r in reqs if r["cost_center"] and not re.fullmatch(dominant, r["cost_center"])
+                 and _norm(r["cost_center"]) not in {_norm(x["cost_center"]) for x in reqs
+                                                     if x["cost_center"] and re.fullmatch(dominant, x["cost_center"])}}
+    assert free_text and all("does not follow the shape" in flagged[i] and dominant in flagged[i] for i in free_text)
+
+
+def test_done_means_pricing_source_is_never_missing(litellm_audit):
+    assert not [d for d in _flagged_rows(litellm_audit, "CON001").values() if "pricing_source" in d]
+    missing = litellm_audit.con.execute("SELECT count(*) FROM records WHERE pricing_source IS NULL").fetchone()[0]
+    assert missing == 0
+
+
+def test_done_means_money_counts_each_request_once():
+    """The whole directory: the same LiteLLM traffic from three sinks; every money figure counts a request once."""
+    rows = [row for _, read in CASES.values() for row in read()]
+    first: dict[str, tuple] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    once = list(first.values())
+    rep = auditor.audit([SAMPLES]).to_dict()
+    s = rep["summary"]
+    assert Decimal(s["total_cost"]) == sum((c for *_, c in once), Decimal(0))
+    assert Decimal(s["logged_cost"]) == sum((c for *_, c in rows), Decimal(0)) > Decimal(s["total_cost"])
+    assert Decimal(s["attributable_cost"]) + Decimal(s["unattributed_cost"]) == Decimal(s["total_cost"])
+    means = resolve_teams(once)
+    per_team: dict[str, Decimal] = defaultdict(Decimal)
+    for _, team, _, cost in once:
+        if team:
+            per_team[means[team]] += cost
+    assert {t["team_id"]: Decimal(t["cost"]) for t in rep["teams"]} == per_team
+
+
+def test_done_means_init_round_trips_on_the_samples(tmp_path):
+    """`audit-logs init sample_logs/` drafts a registry with the teams by id and name; the audit with the draft as
+    written flags the same copied keys and spellings (and each team's second record) as the audit without it."""
+    import tomllib
+
+    from auditor.policy import from_dict
+
+    draft = tmp_path / "audit-logs.toml"
+    res = CliRunner().invoke(main, ["init", str(SAMPLES), "-o", str(draft)])
+    assert res.exit_code == 0, res.output
+    doc = tomllib.loads(draft.read_text())
+    names = {r["team_id"]: r["alias"] for r in _litellm_requests() if r["team_id"] and r["alias"]}
+    for tid, team in doc["teams"].items():
+        assert team["name"] == names[tid]
+    bare = auditor.audit([SAMPLES], from_dict({}))
+    drafted = auditor.audit([SAMPLES], load_policy(draft))
+    for code in ("KEY001", "ENV001", "OWN001", "INT001"):
+        assert _flagged_rows(drafted, code) == _flagged_rows(bare, code), code
+    before, after = _flagged_rows(bare, "TAG001"), _flagged_rows(drafted, "TAG001")
+    assert {i: after.get(i) for i in before} == before  # same records, same reasons
