@@ -142,6 +142,11 @@ def test_pattern_violation_blocks_without_registry(tmp_path):
     assert flagged["p1"][1] == "cost_center: cc-4210" and flagged["p1"][2] is True
     assert flagged["v1"][2] is False
     assert result.attribution.unattributed_cost == Decimal("0.5")
+    # free text that is no spelling of a valid value: the message says it fails the pattern, not "no known owner"
+    records.append(record(request_id="q3", cost_center="q3 campaign", cost=0.25))
+    f = finding(run(tmp_path, records, policy, select=["free-form-tag"]), "free-form-tag")
+    assert "1 value fails the policy's pattern or enum for the field (e.g. cost_center 'q3 campaign')" in f.message
+    assert "no known owner" not in f.message
 
 
 def test_free_form_tag_fuzzy_work_is_on_distinct_values(tmp_path, monkeypatch):

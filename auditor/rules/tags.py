@@ -159,8 +159,15 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
     if dups:
         parts_msg.append(f"{len(dups):,} team record{'s are' if len(dups) != 1 else ' is'} a second record of another team"
                          f" (e.g. {dups[0].value!r} for {dups[0].canonical!r}: names {dups[0].names})")
-    if n_unknown:
-        parts_msg.append(f"{n_unknown:,} value{'s' if n_unknown != 1 else ''} match{'' if n_unknown != 1 else 'es'} no known owner"
+    # Of the values with no owner to suggest: the ones that fail the policy's pattern or enum say so (e.g.
+    # 'q3 campaign' against ^FIN-[0-9]{4}$), the others match no known owner.
+    invalid = [u for u in unknown if u["status"] == "invalid"]
+    n_no_owner = n_unknown - len(invalid)
+    if invalid:
+        parts_msg.append(f"{len(invalid):,} value{'s fail' if len(invalid) != 1 else ' fails'} the policy's pattern or enum"
+                         f" for the field (e.g. {invalid[0]['field']} {invalid[0]['value']!r})")
+    if n_no_owner:
+        parts_msg.append(f"{n_no_owner:,} value{'s' if n_no_owner != 1 else ''} match{'' if n_no_owner != 1 else 'es'} no known owner"
                          + (" in the ownership registry" if ctx.policy.has_registry else ""))
     if off_shape:
         ex = off_shape[0]
