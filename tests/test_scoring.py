@@ -198,6 +198,17 @@ def test_a_production_key_without_a_named_owner_blocks_chargeback(tmp_path):
     assert t2["alpha"]["tier"] != TIER_READY and t2["beta"]["tier"] != TIER_READY
 
 
+def test_a_key_owner_is_the_resolved_team_not_each_spelling_of_it(tmp_path):
+    """Without a registry, a key whose requests carry one team in two spellings has that team as its one owner:
+    the spelling is a free-form-tag finding, not a second owner that keeps the team from chargeback."""
+    recs = [team_record("alpha", i, team_id="data-platform", api_key_id="key-dp") for i in range(30)]
+    recs += [team_record("alpha", 50 + i, team_id="Data Platform", api_key_id="key-dp") for i in range(2)]
+    t = teams_of(run(tmp_path, recs, {}))
+    assert set(t) == {"data-platform"}  # one team: the spelling with more spend
+    assert {k["key"]: k["owner"] for k in t["data-platform"]["production_keys"]} == {"key-dp": "data-platform"}
+    assert not any("named owner" in x for x in t["data-platform"]["tier_reasons"])
+
+
 def test_an_invalid_cost_is_not_attributable_and_blocks_chargeback(tmp_path):
     good = [team_record("alpha", i) for i in range(30)]
     assert teams_of(run(tmp_path, good, REGISTRY, name="good.jsonl"))["alpha"]["tier"] == TIER_READY

@@ -148,11 +148,12 @@ def team_names(con: duckdb.DuckDBPyConnection, policy: "Policy | None" = None) -
 
 
 def key_owners_from_data(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
-    """Key id -> its one team when every request on it carries that same team, else None."""
+    """Key id -> its one team when every request on it carries that same team, else None. The team as resolved
+    (the attribution's owner): a spelling or a name typed where the id goes is that team, not a second owner."""
     out = {}
     for key, teams, untagged, team in con.execute(
-        "SELECT api_key_id, count(DISTINCT nullif(team_id, '')), count(*) FILTER (WHERE nullif(team_id, '') IS NULL),"
-        " min(nullif(team_id, '')) FROM llm WHERE nullif(api_key_id, '') IS NOT NULL GROUP BY 1"
+        "SELECT key_id, count(DISTINCT owner), count(*) FILTER (WHERE owner IS NULL), min(owner)"
+        " FROM attribution WHERE nullif(key_id, '') IS NOT NULL GROUP BY 1"
     ).fetchall():
         out[key] = team if teams == 1 and untagged == 0 else None
     return out
