@@ -191,6 +191,13 @@ def test_a_production_key_without_a_named_owner_blocks_chargeback(tmp_path):
     assert keys["key-beta"]["owner"] == "beta" and keys["key-beta"]["named"] is False
     assert t["alpha"]["tier"] == TIER_SHOWBACK
     assert any("key-beta is owned by beta" in x for x in t["alpha"]["tier_reasons"])
+    # The owner is named as every output names a team: "name (id)" when it has a name.
+    import copy
+
+    named = copy.deepcopy(REGISTRY)
+    named["teams"]["beta"]["name"] = "Beta Team"
+    t_named = teams_of(run(tmp_path, recs, named, name="named.jsonl"))
+    assert any("key-beta is owned by Beta Team (beta)" in x for x in t_named["alpha"]["tier_reasons"])
     # without a registry, a key's owner is the one team every request on it carries
     r2 = run(tmp_path, recs, {}, name="noreg.jsonl")
     t2 = teams_of(r2)

@@ -114,16 +114,17 @@ def _team_keys(t: TeamScore, prod_keys: dict[str, list[tuple]], key_owner: Calla
     return keys
 
 
-def _team_reasons(t: TeamScore, th: Thresholds, bad_cost: int, keys: list[dict[str, Any]]) -> list[str]:
+def _team_reasons(t: TeamScore, th: Thresholds, bad_cost: int, keys: list[dict[str, Any]],
+                  label: Callable[[str], str] = str) -> list[str]:
     reasons = th.reasons(t.attributable_pct, t.cost)
     if bad_cost:
         reasons.append(f"{plural(bad_cost, 'request')} with an invalid cost (negative or not a number)")
     unnamed = [k for k in keys if not k["named"]]
     if unnamed:
         first = unnamed[0]
-        who = f"is owned by {first['owner']}" if first["owner"] else "has no single named owner"
+        who = f"is owned by {label(first['owner'])}" if first["owner"] else "has no single named owner"
         if "used_by" in first:
-            who = f"used by {first['used_by']} on this team's behalf, {who}"
+            who = f"used by {label(first['used_by'])} on this team's behalf, {who}"
         n = plural(len({k["key"] for k in unnamed}), "production key")  # distinct keys: one key may be a row per user
         whose = "this team (or the team that used it on its behalf)" if any("used_by" in k for k in unnamed) else "this team"
         reasons.append(f"{n} without {whose} as named owner (e.g. {first['key']} {who})")
@@ -156,10 +157,11 @@ def score(result: "AuditResult", rules: Iterable[Any] | None = None) -> None:
     # Records whose logged cost the contract rejects: what the team would be charged is not known.
     bad_costs = dict(con.execute("SELECT team, count(*) FROM attribution WHERE bad_cost AND NOT is_copy"
                                  " AND team IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+    labels = {t.team_id: t.label for t in result.attribution.teams}
     for t in result.attribution.teams:
         comp = components(t.team_id, t.cost, t.attributable_cost)
         keys = _team_keys(t, prod_keys, key_owner)
-        reasons = _team_reasons(t, th, int(bad_costs.get(t.team_id, 0)), keys)
+        reasons = _team_reasons(t, th, int(bad_costs.get(t.team_id, 0)), keys, lambda team: labels.get(team, team))
         t.extra.update({
             "score": confidence(comp),
             "tier": th.tier(reasons, t.attributable_pct),
