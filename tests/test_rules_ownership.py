@@ -422,3 +422,14 @@ def test_findings_invariant_to_order_and_split(raw, policy_doc, rnd: random.Rand
         files = [write_jsonl(tmp / f"part{i}.jsonl", c) for i, c in enumerate(chunks)]
         rnd.shuffle(files)
         assert _snapshot(files, policy) == one
+
+
+def test_copied_key_names_teams_by_name_and_id(tmp_path):
+    """With LiteLLM's UUID team ids, a bare id in 'give team 1f0e... its own key' names nobody a reader knows."""
+    a, b = "6f1c2b9e-0d4a-4c1e-9a57-2b8e6d1f0a11", "0b3d9a7c-5e21-4f6b-8c0d-7a9e1f2b3c44"
+    recs = [record(request_id=f"a{i}", team_id=a, team_name="Research", api_key_id="k-shared") for i in range(5)]
+    recs += [record(request_id="b1", team_id=b, team_name="Sales Enablement", api_key_id="k-shared")]
+    got = rows(run(tmp_path, recs, select=["copied-key"]), "KEY001")
+    detail, fix, _ = got["b1"]
+    assert f"belongs to Research ({a})" in detail and f"used here by team Sales Enablement ({b})" in detail
+    assert fix == f"give team Sales Enablement ({b}) its own key"

@@ -12,6 +12,7 @@ from auditor.rules.base import Hits, RuleContext, rule
 from auditor.rules.environments import ENV_PARAMS, VALID_KEY, env_class_table, key_class_table, production_label
 from auditor.rules.keyids import key_label_table, mask_key, registry_key_owners
 from auditor.rules.owner_values import canonical_table, resolve
+from auditor.rules.team_records import team_label_table
 
 __all__ = ["copied_key", "key_label_table", "mask_key", "registry_key_owners"]
 
@@ -126,21 +127,24 @@ def copied_key(ctx: RuleContext) -> Hits | None:
     if not ctx.scalar("SELECT count(*) FROM _key001_shared"):
         return None
     labels = key_label_table(con, "SELECT k FROM _key001_shared", "_key001_labels")
+    teams = team_label_table(con, ctx.table, ctx.policy, "_key001_teams")
     sql = f"""
         SELECT b._row,
-               'key ' || kl.label || ' belongs to ' || coalesce(f.home_t, '(no team)')
+               'key ' || kl.label || ' belongs to ' || coalesce(ht.label, f.home_t, '(no team)')
                || CASE WHEN f.registered THEN ' (ownership registry)' ELSE ' (most spend on the key)' END
                || ', used here by ' || concat_ws(', ',
-                    CASE WHEN f.d_team THEN 'team ' || f.t END,
+                    CASE WHEN f.d_team THEN 'team ' || coalesce(ut.label, f.t) END,
                     CASE WHEN f.d_service THEN 'service ' || f.s || ' (key''s service: ' || f.home_s || ')' END,
                     CASE WHEN f.d_env THEN 'environment ' || f.e || ' (key''s environment: ' || f.home_e || ')' END) AS detail,
-               CASE WHEN f.d_team THEN 'give team ' || f.t || ' its own key'
+               CASE WHEN f.d_team THEN 'give team ' || coalesce(ut.label, f.t) || ' its own key'
                     WHEN f.d_service THEN 'give service ' || f.s || ' its own key'
                     ELSE 'use a separate ' || f.e || ' key' END AS fix
         FROM _key001_base b
         JOIN (SELECT * FROM _key001_flags WHERE flagged) f
           ON f.k = b.k AND f.t IS NOT DISTINCT FROM b.t AND f.s IS NOT DISTINCT FROM b.s AND f.e IS NOT DISTINCT FROM b.e
         JOIN {labels} kl ON kl.k = b.k
+        LEFT JOIN {teams} ht ON ht.t = f.home_t
+        LEFT JOIN {teams} ut ON ut.t = f.t
     """
 
     # Report section: per shared key, who is on it and the cost on each side.

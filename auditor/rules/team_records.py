@@ -35,6 +35,20 @@ def logged_team_names(con, table: str) -> list[tuple[str, str, int, Decimal]]:
     ).fetchall()
 
 
+def team_label_table(con, table: str, policy: Any, name: str) -> str:
+    """A temp table ``name(t, label)``: each named team id with the label every output gives a team, ``name (id)``;
+    the registry's name first, else the one its records carry. For rule details, which come before the attribution."""
+    from auditor.spend import team_label
+
+    names = {tid: nm for tid, nm, _, _ in logged_team_names(con, table)}
+    names.update({t.team_id: t.name for t in policy.teams.values() if t.name})
+    rows = sorted((tid, team_label(tid, nm)) for tid, nm in names.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (t VARCHAR, label VARCHAR)")
+    if rows:
+        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+    return name
+
+
 # What a value's resolution says before the names are read. A value the registry knows (known, alias) is a team of its
 # own, whatever its name; one flagged for its own spelling or shape keeps that finding. Left to the names: a value that
 # is its own owner in the data (canonical) or a spelling of another id (variant, fuzzy: in the data, two spellings of a
