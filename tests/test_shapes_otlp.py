@@ -213,3 +213,17 @@ def test_cloudwatch_spans_and_a_call_span_around_a_call_span(tmp_path, wrapped):
         (False, "0000000000000003", None, "llm", "bedrock", "support")]
     assert got[0][6] == 1_763_425_611_858_303_000  # startTimeUnixNano, to the microsecond
     assert (loaded.inputs[0].records, loaded.inputs[0].context_spans) == (3, 2)
+
+
+def test_team_id_and_team_name_attributes_give_the_team_its_name(tmp_path):
+    """team.id beside team.name (an id system of its own, e.g. UUIDs): the id is the team, the name is its label."""
+    llm = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai",
+           "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2, "gen_ai.usage.cost": 0.001}
+    tid = "6f1c2b9e-0d4a-4c1e-9a57-2b8e6d1f0a11"
+    spans = [span(i, {**llm, "team.id": tid, "team.name": "Research"}) for i in range(3)]
+    spans.append(span(3, {**llm, "team.name": "search"}))  # a name alone is the team itself
+    d = _owned(tmp_path, spans, {"service.name": "ranker"})
+    teams = {t["team_id"]: t for t in d["teams"]}
+    assert teams[tid]["name"] == "Research" and teams[tid]["label"] == f"Research ({tid})" and teams[tid]["records"] == 3
+    assert teams["search"].get("name") in (None, "search") and teams["search"]["records"] == 1
+    assert "team_id from span attribute team.id on 75.0%, span attribute team.name on 25.0% of 4 LLM records" in d["inputs"][0]["notes"]

@@ -274,7 +274,27 @@ def find_owner(*layers: tuple[str, dict[str, Any]]) -> tuple[dict[str, Any], dic
                     break
             if field in owner:
                 break
+    _team_name(owner, src, layers)
     return owner, src
+
+
+_ID_KEYS = ("team.id", "team_id")
+_NAME_KEYS = ("team.name", "team_name")
+
+
+def _team_name(owner: dict[str, Any], src: dict[str, str], layers: tuple[tuple[str, dict[str, Any]], ...]) -> None:
+    """The team's display name, when the team came from an id attribute and a name attribute is beside it
+    (``team.id = 6f1c...``, ``team.name = Research``): the report shows "Research (6f1c...)". A name with no id is
+    the team itself (``team_id`` above), not a name of one."""
+    if not src.get("team_id", "").endswith(_ID_KEYS):
+        return
+    for k in _NAME_KEYS:
+        for _, attrs in layers:
+            for key in (k, "baggage." + k):
+                v = attrs.get(key)
+                if isinstance(v, str) and v.strip() and v.strip() != owner["team_id"]:
+                    owner["team_name"] = v.strip()
+                    return
 
 
 class OwnerStats:
