@@ -4,7 +4,8 @@ and ``_prc_regimes`` (one row per superseded regime).
 
 Candidate price vectors (per token: uncached input, cached, cache write, output) are the known versions of the
 key (base band) and its price snapshots; records no candidate explains seed new candidates, fitted by least
-squares on the earliest day that still has unexplained records (numpy, per key, vectorized); a fitted price is
+squares on a sample of the earliest day whose unexplained records are at least half of its records (``_seed``;
+numpy, per key, vectorized); a fitted price is
 kept only where it explains at least half of those records, and more of them than it has free prices
 (``_seed_regime``). Each record belongs to the first candidate that explains its cost within the tolerance; a
 candidate with records is a regime. Regime B supersedes regime A when B starts after A, A had >= 2 records
@@ -29,7 +30,9 @@ import pyarrow as pa
 # regime detection ignores records whose expected cost is under this many tolerance floors (rounding noise)
 _REGIME_MIN_FLOORS = 100
 _MAX_FITTED = 8
-_FIT_ROWS = 5000
+# a seed fits an evenly spaced sample of this many of its day's open records: four prices need far fewer, the
+# fitted price is then checked on every record of the key, and the trimming costs a fit per dropped record
+_FIT_ROWS = 256
 _FIT_MIN = 6
 # a fitted price must explain at least this share of the unexplained records it was fitted on (``_seed_regime``)
 _SEED_SHARE = 0.5
@@ -164,18 +167,39 @@ def _key_regimes(part, key, known, pct, usd, floor, out: _Out) -> None:
         open_ = (assigned < 0) & usable & ~tried
         if not open_.any():
             break
-        d0 = day[open_].min()
-        sel = np.flatnonzero(open_ & (day == d0))[:_FIT_ROWS]
-        if len(sel) < _FIT_MIN:  # a quiet first day: take the next records in time too
-            sel = np.flatnonzero(open_)[:_FIT_MIN]
+        sel, spent = _seed(open_, usable, day)
+        if sel is None:
+            break
         fitted += 1
         v = _seed_regime(x, y, sel, assigned, explains, pct, usd)
         if v is None:
-            tried[sel] = True
+            tried[spent] = True
             continue
         cands.append(v)
         assigned[(assigned < 0) & explains(v)] = len(cands) - 1
     _stale(part, key, cands, assigned, usable, out)
+
+
+def _seed(open_, usable, day):
+    """(records to fit, records that a failed fit rules out) for the next seed, or (None, None).
+
+    The seed day is the earliest day whose open (unexplained) records are at least half of its usable ones: a
+    new price in force holds most of a day's records, so a day of a few stray costs is skipped without a fit
+    (before, each such day spent one of the key's ``_MAX_FITTED`` fits, and the stray costs made "regimes").
+    The fit takes an evenly spaced sample of the day's open records (``_FIT_ROWS``), and a failure rules out
+    the whole day; a quiet day (under ``_FIT_MIN`` records) takes the next open records in time too."""
+    d = day - day.min()
+    per_day_open = np.bincount(d[open_], minlength=d.max() + 1)
+    per_day = np.bincount(d[usable], minlength=d.max() + 1)
+    days = np.flatnonzero((per_day_open > 0) & (2 * per_day_open >= per_day))
+    if len(days) == 0:
+        return None, None
+    on_day = np.flatnonzero(open_ & (d == days[0]))
+    if len(on_day) < _FIT_MIN:
+        nxt = np.flatnonzero(open_ & (d >= days[0]))[:_FIT_MIN]
+        return nxt, nxt
+    step = -(-len(on_day) // _FIT_ROWS)
+    return on_day[::step], on_day
 
 
 def _seed_regime(x, y, sel, assigned, explains, pct, usd):
