@@ -5,9 +5,8 @@ and ``_prc_regimes`` (one row per superseded regime).
 Candidate price vectors (per token: uncached input, cached, cache write, output) are the known versions of the
 key (base band) and its price snapshots; records no candidate explains seed new candidates, fitted by least
 squares on a sample of the earliest day whose unexplained records are at least half of its records (``_seed``;
-numpy, per key, vectorized); a fitted price is
-kept only where it explains at least half of those records, and more of them than it has free prices
-(``_seed_regime``). Each record belongs to the first candidate that explains its cost within the tolerance; a
+numpy, per key, vectorized); a fitted price is kept only where it explains at least half of those records, and
+more of them than it has free prices (``_seed_regime``). Each record belongs to the first candidate that explains its cost within the tolerance; a
 candidate with records is a regime. Regime B supersedes regime A when B starts after A, A had >= 2 records
 before B started, B has >= 2 records, from B's first record on B has more records than A, and each held a
 price list in force: A at least half of the key's records before B started, B at least half of them from then
