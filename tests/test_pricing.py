@@ -266,6 +266,49 @@ def test_negotiated_rate_no_catalog_knows(tmp_path):
     assert len(mismatch) == 33 and all(k >= "d10" for k in mismatch), "the unknown new rate matches no known price"
 
 
+def _noisy_month(rng: random.Random, days: int, per_day: int, off: int, new_from: int | None = None):
+    """gpt-4o-mini, ``per_day`` records a day of which ``off`` are costed a random 5-60% above any price (a gateway
+    or export that gets costs wrong, as in bench.py --flagged); the rest at the list price, or from day ``new_from``
+    on at a 20% discount no catalog has."""
+    recs = []
+    for d in range(1, days + 1):
+        for j in range(per_day):
+            i, o = rng.randint(500, 30000), rng.randint(50, 8000)
+            pin, pout = ("0.12", "0.48") if new_from and d >= new_from else ("0.15", "0.60")
+            factor = Decimal(str(round(1.05 + 0.55 * rng.random(), 4))) if j < off else Decimal(1)
+            if new_from and d >= new_from and abs(factor - Decimal("1.25")) < Decimal("0.03"):
+                factor += Decimal("0.1")  # 1.25 x the discount is the list price: that record would be stale
+            cost = float(Decimal(repr(_cost(i, o, pin, pout))) * factor)
+            recs.append(record(request_id=f"{'off' if j < off else 'ok'}-{d:02d}-{j:02d}",
+                               timestamp=f"2026-05-{d:02d}T{j // 4 + 1:02d}:{j % 4 * 15:02d}:00Z",
+                               input_tokens=i, output_tokens=o, cost=cost))
+    return recs
+
+
+def test_costs_off_the_price_list_make_no_regime(tmp_path):
+    """Costs a random 5-60% off the price list on 96% of the records are cost-mismatch: no fitted price explains a
+    real share of them, so no "regime" and no stale-price finding (before: every trimmed fit made a regime of a
+    few of them, and two regimes running side by side all month made a "price change")."""
+    recs = _noisy_month(random.Random(7), days=20, per_day=25, off=24)
+    result = run(tmp_path, recs)
+    assert not flagged(result, "stale-price")
+    assert set(flagged(result, "cost-mismatch")) == {r["request_id"] for r in recs if r["request_id"].startswith("off")}
+
+
+def test_an_old_price_from_a_date_on_is_found_among_costs_off_the_price_list(tmp_path):
+    """The same noise on a quarter of the records does not hide a real change: the unknown discount from
+    2026-05-10, and a replica that keeps the list price after it, are still a superseded regime."""
+    recs = _noisy_month(random.Random(11), days=20, per_day=8, off=2, new_from=10)
+    replicas = [record(request_id=f"replica-{d}", timestamp=f"2026-05-{d}T18:00:00Z", input_tokens=10000,
+                       output_tokens=2000, cost=_cost(10000, 2000, "0.15", "0.60")) for d in (12, 15)]
+    result = run(tmp_path, recs + replicas)
+    assert set(flagged(result, "stale-price")) == {"replica-12", "replica-15"}
+    (regime,) = finding(result, "stale-price").extra["regimes"]
+    assert regime["old_price"] == "$0.15/$0.6 per 1M (cached $0.075)" and regime["switch"].startswith("2026-05-10")
+    mismatch = set(flagged(result, "cost-mismatch"))
+    assert {r["request_id"] for r in recs if r["request_id"].startswith("off")} <= mismatch
+
+
 # ------------------------------------------------------------------ tolerance
 
 @pytest.mark.parametrize("cost,policy,bad", [

@@ -4,11 +4,15 @@ and ``_prc_regimes`` (one row per superseded regime).
 
 Candidate price vectors (per token: uncached input, cached, cache write, output) are the known versions of the
 key (base band) and its price snapshots; records no candidate explains seed new candidates, fitted by least
-squares on the earliest day that still has unexplained records (numpy, per key, vectorized). Each record
-belongs to the first candidate that explains its cost within the tolerance; a candidate with records is a
-regime. Regime B supersedes regime A when B starts after A, A had >= 2 records before B started, B has >= 2
-records, and from B's first record on B has more records than A. A record of A dated after B's first record is
-stale: priced at a regime the model had left.
+squares on a sample of the earliest day whose unexplained records are at least half of its records (``_seed``;
+numpy, per key, vectorized); a fitted price is kept only where it explains at least half of those records, and
+more of them than it has free prices (``_seed_regime``). Each record belongs to the first candidate that explains its cost within the tolerance; a
+candidate with records is a regime. Regime B supersedes regime A when B starts after A, A had >= 2 records
+before B started, B has >= 2 records, from B's first record on B has more records than A, and each held a
+price list in force: A at least half of the key's records before B started, B at least half of them from then
+on (``_SEED_SHARE``). A record of A dated after B's first record is stale: priced at a regime the model had
+left. Two prices that each explain a few percent of the records all along (costs off the price list that a
+known price happens to match) are no price change: their records stay cost-mismatch (PRC004).
 
 The stale records come out as numpy arrays (their _row, their regime's number, their cost at the new regime)
 and meet their regime's text in one join in DuckDB: no Python object per flagged record.
@@ -25,8 +29,12 @@ import pyarrow as pa
 # regime detection ignores records whose expected cost is under this many tolerance floors (rounding noise)
 _REGIME_MIN_FLOORS = 100
 _MAX_FITTED = 8
-_FIT_ROWS = 5000
+# a seed fits an evenly spaced sample of this many of its day's open records: four prices need far fewer, the
+# fitted price is then checked on every record of the key, and the trimming costs a fit per dropped record
+_FIT_ROWS = 256
 _FIT_MIN = 6
+# a fitted price must explain at least this share of the unexplained records it was fitted on (``_seed_regime``)
+_SEED_SHARE = 0.5
 
 
 
@@ -158,26 +166,67 @@ def _key_regimes(part, key, known, pct, usd, floor, out: _Out) -> None:
         open_ = (assigned < 0) & usable & ~tried
         if not open_.any():
             break
-        d0 = day[open_].min()
-        sel = np.flatnonzero(open_ & (day == d0))[:_FIT_ROWS]
-        if len(sel) < _FIT_MIN:  # a quiet first day: take the next records in time too
-            sel = np.flatnonzero(open_)[:_FIT_MIN]
-        cur, v = _trimmed_fit(x, y, sel, pct, usd)
+        sel, spent = _seed(open_, usable, day)
+        if sel is None:
+            break
         fitted += 1
-        seen = x[cur].any(axis=0)
-        for c in (1, 2):  # no cached / cache-write tokens to fit on: assume the input price
-            if not seen[c]:
-                v[c] = v[0]
-        hit = (assigned < 0) & explains(v) if (v >= -1e-15).all() else np.zeros(n_rows, dtype=bool)
-        if hit.sum() >= 2:
-            cands.append(v)
-            assigned[hit] = len(cands) - 1
-        else:
-            tried[sel] = True
-    _stale(part, key, cands, assigned, out)
+        v = _seed_regime(x, y, sel, assigned, explains, pct, usd)
+        if v is None:
+            tried[spent] = True
+            continue
+        cands.append(v)
+        assigned[(assigned < 0) & explains(v)] = len(cands) - 1
+    _stale(part, key, cands, assigned, usable, out)
 
 
-def _stale(part, key, cands, assigned, out: _Out) -> None:
+def _seed(open_, usable, day):
+    """(records to fit, records that a failed fit rules out) for the next seed, or (None, None).
+
+    The seed day is the earliest day whose open (unexplained) records are at least half of its usable ones: a
+    new price in force holds most of a day's records, so a day of a few stray costs is skipped without a fit
+    (before, each such day spent one of the key's ``_MAX_FITTED`` fits, and the stray costs made "regimes").
+    The fit takes an evenly spaced sample of the day's open records (``_FIT_ROWS``), and a failure rules out
+    the whole day; a quiet day (under ``_FIT_MIN`` records) takes the next open records in time too."""
+    d = day - day.min()
+    per_day_open = np.bincount(d[open_], minlength=d.max() + 1)
+    per_day = np.bincount(d[usable], minlength=d.max() + 1)
+    days = np.flatnonzero((per_day_open > 0) & (2 * per_day_open >= per_day))
+    if len(days) == 0:
+        return None, None
+    on_day = np.flatnonzero(open_ & (d == days[0]))
+    if len(on_day) < _FIT_MIN:
+        nxt = np.flatnonzero(open_ & (d >= days[0]))[:_FIT_MIN]
+        return nxt, nxt
+    step = -(-len(on_day) // _FIT_ROWS)
+    return on_day[::step], on_day
+
+
+def _seed_regime(x, y, sel, assigned, explains, pct, usd):
+    """The price fitted on the unexplained records ``sel``, or None where they show no price in force.
+
+    A stale price in gateway logs is one exact price list, charged on all of a model's records over a period (the
+    old list price kept after a change, until the gateway's map is updated). So a fitted price must explain at
+    least half of the records it was fitted on (``_trimmed_fit`` gives up once it cannot), and more of them than
+    it has free prices (the rank of their token mix): a fit through as many records as unknowns matches them
+    exactly whatever their costs, which proves nothing. Costs off every price by random factors (cost-mismatch,
+    PRC004) pass neither test, where before each trimmed fit made a "regime" of a few percent of them."""
+    cur, v = _trimmed_fit(x, y, sel, pct, usd)
+    if v is None:
+        return None
+    seen = x[cur].any(axis=0)
+    for c in (1, 2):  # no cached / cache-write tokens to fit on: assume the input price
+        if not seen[c]:
+            v[c] = v[0]
+    if not (v >= -1e-15).all():
+        return None
+    hit = (assigned[sel] < 0) & explains(v)[sel]
+    n_hit = int(hit.sum())
+    if n_hit < max(2, _SEED_SHARE * len(sel)) or n_hit <= np.linalg.matrix_rank(x[sel[hit]]):
+        return None
+    return v
+
+
+def _stale(part, key, cands, assigned, usable, out: _Out) -> None:
     """The superseded regimes of one key and their stale records, into ``out``."""
     t, x = part["t"], part["x"]
     regimes = np.unique(assigned[assigned >= 0]).tolist()
@@ -190,9 +239,7 @@ def _stale(part, key, cands, assigned, out: _Out) -> None:
         for b in sorted(regimes, key=lambda g: first[g]):
             if b == a or first[b] <= first[a]:
                 continue
-            mb = assigned == b
-            sw = first[b]
-            if (ma & (t < sw)).sum() >= 2 and mb.sum() >= 2 and (mb & (t >= sw)).sum() > (ma & (t >= sw)).sum():
+            if _supersedes(ma, assigned == b, t >= first[b], usable):
                 stale_by[a] = b
                 break
     for a, b in stale_by.items():
@@ -203,6 +250,20 @@ def _stale(part, key, cands, assigned, out: _Out) -> None:
         a_first, a_last = int(t[ma].min()), int(t[ma & (t < sw)].max())
         out.add(key, part["rid"][flagged], x[flagged] @ cands[b], a_first, a_last, int(sw), int((assigned == b).sum()),
                 _vec_text(cands[a]), _vec_text(cands[b]))
+
+
+def _supersedes(ma, mb, after, usable) -> bool:
+    """Whether regime B (``mb``) took over from regime A (``ma``) at B's first record (``after``: from then on).
+
+    A price change moves a model's records from one price list to the next: A must have held at least half of
+    the key's usable records before B started and B at least half of them from then on (a replica still at A
+    takes the rest). Without the shares, two prices that each matched a few percent of costs off the price list
+    all month made a "change" wherever the later-starting one had more records than the other."""
+    before = ~after
+    n_before, n_after = (usable & before).sum(), (usable & after).sum()
+    a_before, b_after = (ma & before).sum(), (mb & after).sum()
+    return bool(a_before >= 2 and mb.sum() >= 2 and b_after > (ma & after).sum()
+                and a_before >= _SEED_SHARE * n_before and b_after >= _SEED_SHARE * n_after)
 
 
 try:  # the LAPACK gufunc behind np.linalg.lstsq (private; numpy 1.x and 2.x have it)
@@ -226,17 +287,19 @@ def _lstsq(a, b):
     return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
-def _trimmed_fit(x, y, sel, pct, usd):
+def _trimmed_fit(x, y, sel, pct, usd, keep=_SEED_SHARE):
     """(records kept, fit) for the records ``sel``: drop the worst outlier, refit, until the fit explains at
-    least 60% of what is left (within the tolerance), then refit on those.
+    least 60% of what is left (within the tolerance), then refit on those. (records left, None) once fewer than
+    ``keep`` of ``sel`` are left: the fit can then no longer explain that share of them (``_seed_regime``).
 
-    One lstsq per dropped record: when most costs are off every price that is a fit per record of the day
-    (52k fits at 300k flagged records). Each step gathers its rows once and calls LAPACK directly (``_lstsq``);
-    the values are those of the loop with np.linalg.lstsq (tests/test_regimes.py). Tried and taken back
-    (benchmarks/RESULTS.md): deciding from the normal equations within a bound of lstsq's fit (as many numpy
-    calls per step: slower), and dropping the k worst at once where a bound proves one-by-one steps would
-    (the residuals lie too close together: no batch was ever proved)."""
+    One lstsq per dropped record, so giving up at ``keep`` bounds a fit of costs off every price at half its
+    records (before: all but a few, 52k fits at 300k flagged records). Each step gathers its rows once and calls
+    LAPACK directly (``_lstsq``); the values are those of the loop with np.linalg.lstsq (tests/test_regimes.py).
+    Tried and taken back (benchmarks/RESULTS.md): deciding from the normal equations within a bound of lstsq's
+    fit (as many numpy calls per step: slower), and dropping the k worst at once where a bound proves one-by-one
+    steps would (the residuals lie too close together: no batch was ever proved)."""
     cur = sel
+    need = keep * len(sel)
     xc, yc = x[cur], y[cur]
     v = _lstsq(xc, yc)
     while len(cur) >= 2:
@@ -246,9 +309,13 @@ def _trimmed_fit(x, y, sel, pct, usd):
         ok = res <= np.maximum(pct, usd / ae)
         if ok.sum() >= max(2, 0.6 * len(cur)):
             cur = cur[ok]
+            if len(cur) < need:
+                return cur, None
             v = _lstsq(x[cur], y[cur])
             break
         cur = np.delete(cur, int(np.argmax(res)))
+        if len(cur) < need:
+            return cur, None
         xc, yc = x[cur], y[cur]
         v = _lstsq(xc, yc)
     return cur, v
