@@ -256,3 +256,17 @@ def test_agentcore_service_host_is_not_a_model_provider():
     assert provider_from_host("bedrock-agentcore.us-east-1.amazonaws.com") is None
     assert provider_from_host("https://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse") == "bedrock"
     assert provider_from_host("bedrock-runtime-fips.us-east-1.amazonaws.com") == "bedrock"
+
+
+STRANDS_EVALS = sorted((UPSTREAM / "strands/evals-mapper-fixtures").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", STRANDS_EVALS, ids=[p.name for p in STRANDS_EVALS])
+def test_flat_spans_keep_their_parent(path: Path) -> None:
+    """Strands Evals' flat spans name their parent as ``parent_span_id``: every span keeps it (the wrapper and HTTP
+    client checks walk from a call to the span under it, and a call is tied to its agent through it). It was read
+    as no parent at all."""
+    spans = json.loads(path.read_text(encoding="utf-8"))
+    raw = {s["span_id"]: s.get("parent_span_id") for s in spans}
+    loaded = dict(load_records([path], Policy()).con.execute("SELECT span_id, parent_span_id FROM records").fetchall())
+    assert loaded == raw and any(raw.values())
