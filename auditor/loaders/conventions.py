@@ -372,6 +372,20 @@ def _n(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
+# The readers that count owners derive each record (a span, an observation) before any mapping applies: a
+# --mapping file is applied to the file's raw documents instead (a copied otlp.toml finds none of its fields), so
+# it cannot point these readers at another attribute. What to set where the records are made instead: (where the
+# owner names are read, how to set one, how to record how a call was priced).
+_AT_SOURCE = {
+    "otlp": ("on each span, then its resource",
+             "on the resource (OTEL_RESOURCE_ATTRIBUTES=\"{key}=...\") or on each span (baggage copied onto it is read too)",
+             "set gen_ai.usage.cost.source on the call spans or their resource"),
+    "langfuse-api": ("in the observation's and the trace's metadata, then their OpenTelemetry attributes",
+                     "in the metadata of the trace or of each observation (\"{key}\": ...)",
+                     "send each call's cost to Langfuse (or let it price the model): it is recorded with the cost"),
+}
+
+
 def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0,
           wrapped_calls: int = 0, provider_from_client: int = 0) -> list[str]:
     """Sentences for the report: where each owner field came from, what to map when none was found, how many
@@ -380,6 +394,7 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
     if ownership and ownership.get("llm_records"):
         total = ownership["llm_records"]
         preset = f"auditor/loaders/presets/{source.replace('-', '_')}.toml"
+        missing: list[str] = []  # the fields no known attribute carried, nor anything like one
         for field, entry in ownership["fields"].items():
             sources = entry.get("sources") or []
             if sources:
@@ -389,14 +404,28 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
                 out.append(f"{field} from {', '.join(parts)} of {_n(total, 'LLM record')}{tail}")
                 continue
             cands = entry.get("candidates") or []
+            at_source = _AT_SOURCE.get(source)
             if cands:
                 best = cands[0]
                 key = best["path"].rsplit("/", 1)[-1]
-                out.append(f"{field}: no known attribute on any LLM record; '{key}' looks like one (on {best['records']:,} of "
-                           f"{total:,}): to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
+                head = (f"{field}: no known attribute on any LLM record; '{key}' looks like one (on {best['records']:,} of "
+                        f"{total:,})")
+                if at_source:
+                    out.append(f"{head}: the {source} reader takes {field} only under the names it knows, so name it"
+                               f" {OWNER_KEYS[field][0]} where the records are made (a --mapping file cannot point this"
+                               " reader at another attribute)")
+                else:
+                    out.append(f"{head}: to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
             else:
                 known = ", ".join(OWNER_KEYS[field][:5])
-                out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...)")
+                where = f" {at_source[0]}" if at_source else ""
+                out.append(f"{field}: not found on any of {_n(total, 'LLM record')} (looked for {known}, ...{where})")
+                missing.append(field)
+        if missing and source in _AT_SOURCE:
+            # What to do, once: these readers take owners only from the names above, and no mapping reaches them.
+            how = _AT_SOURCE[source][1].format(key=OWNER_KEYS[missing[0]][0])
+            out.append(f"to charge these calls, set {', '.join(missing)} under one of those names where the records are"
+                       f" made: {how}; a --mapping file cannot add them to the {source} reader's records")
     if naive:
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
     if wrapped_calls:
@@ -408,5 +437,6 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
     if no_pricing_source:
         out.append(f"pricing_source: no LLM record of this file says how it was priced ({source} logs no price source here;"
                    f" {_n(no_pricing_source, 'LLM record')}), so it is not required of each record; costs are checked against"
-                   " the published prices (PRC001-PRC004). To record one, map pricing_source (--mapping FILE)")
+                   " the published prices (PRC001-PRC004). To record one, "
+                   + (_AT_SOURCE[source][2] if source in _AT_SOURCE else "map pricing_source (--mapping FILE)"))
     return out

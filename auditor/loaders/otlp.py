@@ -248,7 +248,9 @@ def _sdk_id(v: Any, nbytes: int) -> str | None:
 
 def flatten_sdk_span(span: dict[str, Any], stats: conventions.OwnerStats | None = None) -> dict[str, Any]:
     ctx = span.get("spanContext") if isinstance(span.get("spanContext"), dict) else span.get("context") or span
-    parent = span.get("parentSpanId") or span.get("parent_id") or (span.get("parentSpanContext") or {}).get("spanId")
+    # JavaScript's parentSpanId / parentSpanContext, Python's to_json parent_id, the flat spans' parent_span_id.
+    parent = (span.get("parentSpanId") or span.get("parent_id") or span.get("parent_span_id")
+              or (span.get("parentSpanContext") or {}).get("spanId"))
     res = span.get("resource")
     resource = res.get("attributes") if isinstance(res, dict) and isinstance(res.get("attributes"), dict) else {}
     scope = span.get("instrumentationScope") or span.get("instrumentationLibrary") or span.get("scope") or {}
