@@ -43,3 +43,14 @@ def test_a_table_in_a_list_of_paths_needs_one_path(tmp_path):
     bad.write_text('name = "m"\n[fields]\nprovider = ["p", {path = "model", transform = "nope"}]\n', encoding="utf-8")
     with pytest.raises(MappingError, match="unknown transform 'nope'"):
         load_mapping(bad)
+
+
+def test_mapping_reader_is_one_the_loader_has(tmp_path):
+    from auditor.loaders.mapping import MappingError, load_mapping
+
+    p = tmp_path / "m.toml"
+    p.write_text('name = "mine"\nreader = "jaeger"\n[fields]\nrequest_id = "id"\n')
+    with pytest.raises(MappingError, match="reader = 'jaeger': use one of otlp, langfuse-api"):
+        load_mapping(p)
+    p.write_text('name = "mine"\nreader = "otlp"\n[fields]\nrequest_id = "spanId"\n')
+    assert load_mapping(p).reader == "otlp"

@@ -132,35 +132,31 @@ def test_ownership_by_convention_says_where_it_came_from(tmp_path):
 
 
 def test_unknown_owner_attribute_is_named_with_what_to_set(tmp_path):
-    """The note names the attribute that looks like an owner and what to do about it. It used to say "copy
-    otlp.toml and set team_id = "/merged/squad" (--mapping FILE)", which fails: a mapping file is applied to the
-    file's raw documents, not to the spans the OTLP reader makes of them. It now says to set a known name at the
-    source (the ownership figures keep the attribute's path)."""
+    """The note names the attribute that looks like an owner and the mapping line that reads it, and that line works:
+    a copy of otlp.toml keeps the preset's name, so the OTLP reader builds the rows its paths point into (it used to
+    read the file's raw documents, so the advice failed with "finds none of its fields")."""
     import shutil
-
-    from auditor.loaders.sources import InputError
 
     llm = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "squad": "payments"}
     d = _owned(tmp_path, [span(1, llm)], {"service.name": "unknown_service:python"})
     notes = d["inputs"][0]["notes"]
     team = next(n for n in notes if n.startswith("team_id"))
-    assert "'squad' looks like one" in team and "name it team.id" in team and "--mapping" in team
+    assert "'squad' looks like one" in team and 'set  team_id = "/merged/squad"  (--mapping FILE)' in team
     assert d["inputs"][0]["ownership"]["fields"]["team_id"]["candidates"][0]["path"] == "/merged/squad"
     assert any(n.startswith("service_id: not found") for n in notes)  # the SDK's default name is no owner
     what = [n for n in notes if n.startswith("to charge these calls")]
     assert len(what) == 1 and "service_id, cost_center, environment" in what[0] and "OTEL_RESOURCE_ATTRIBUTES" in what[0]
-    assert not any("copy auditor/loaders/presets" in n for n in notes)
     text = renderer("text")(auditor.audit([tmp_path / "owned.jsonl"]))
     assert "'squad' looks like one" in text
     html = renderer("html")(auditor.audit([tmp_path / "owned.jsonl"]))
     assert "Where ownership came from" in html and "squad" in html
-    # What the old note said does not work (when it does, the note can say it again).
+    # Doing what the note says: the span's squad is its team.
     preset = Path(auditor.__file__).parent / "loaders" / "presets" / "otlp.toml"
     mine = tmp_path / "mine.toml"
     shutil.copy(preset, mine)
     mine.write_text(mine.read_text().replace('team_id = "/owner/team_id"', 'team_id = "/merged/squad"'))
-    with pytest.raises(InputError, match="finds none of its fields"):
-        auditor.audit([tmp_path / "owned.jsonl"], fmt=str(mine))
+    mapped = auditor.audit([tmp_path / "owned.jsonl"], fmt=str(mine)).to_dict()
+    assert mapped["summary"]["records"] == 1 and [t["team_id"] for t in mapped["teams"]] == ["payments"]
 
 
 def _to_json_span(i: int, attrs: dict, status: str = "UNSET") -> dict:

@@ -372,10 +372,9 @@ def _n(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
-# The readers that count owners derive each record (a span, an observation) before any mapping applies: a
-# --mapping file is applied to the file's raw documents instead (a copied otlp.toml finds none of its fields), so
-# it cannot point these readers at another attribute. What to set where the records are made instead: (where the
-# owner names are read, how to set one, how to record how a call was priced).
+# The readers that count owners derive each record (a span, an observation) before the mapping applies; a copy of
+# their preset keeps its name (or says reader = "otlp"), so its paths point into those rows. What to set where the
+# records are made: (where the owner names are read, how to set one, how to record how a call was priced).
 _AT_SOURCE = {
     "otlp": ("on each span, then its resource",
              "on the resource (OTEL_RESOURCE_ATTRIBUTES=\"{key}=...\") or on each span (baggage copied onto it is read too)",
@@ -410,12 +409,8 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
                 key = best["path"].rsplit("/", 1)[-1]
                 head = (f"{field}: no known attribute on any LLM record; '{key}' looks like one (on {best['records']:,} of "
                         f"{total:,})")
-                if at_source:
-                    out.append(f"{head}: the {source} reader takes {field} only under the names it knows, so name it"
-                               f" {OWNER_KEYS[field][0]} where the records are made (a --mapping file cannot point this"
-                               " reader at another attribute)")
-                else:
-                    out.append(f"{head}: to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
+                # A copy of the preset keeps its name, so the same reader builds the rows its paths point into.
+                out.append(f"{head}: to use it, copy {preset} and set  {field} = \"{best['path']}\"  (--mapping FILE)")
             else:
                 known = ", ".join(OWNER_KEYS[field][:5])
                 where = f" {at_source[0]}" if at_source else ""
@@ -425,7 +420,7 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
             # What to do, once: these readers take owners only from the names above, and no mapping reaches them.
             how = _AT_SOURCE[source][1].format(key=OWNER_KEYS[missing[0]][0])
             out.append(f"to charge these calls, set {', '.join(missing)} under one of those names where the records are"
-                       f" made: {how}; a --mapping file cannot add them to the {source} reader's records")
+                       f" made: {how}; if they are logged under another name, copy {preset} and map it (--mapping FILE)")
     if naive:
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
     if wrapped_calls:

@@ -65,6 +65,12 @@ class Mapping_:
     detect_keys: tuple[str, ...] = ()
     detect_min: int = 0
     origin: str = ""
+    # The reader whose documents the paths point into: "" the file's own records; "otlp" / "langfuse-api" the rows
+    # those readers build (``/merged/...``, ``/owner/...``), so a copy of their preset can map what they find.
+    reader: str = ""
+
+
+READERS = ("otlp", "langfuse-api")
 
 
 def to_pointer(path: str) -> str:
@@ -154,8 +160,13 @@ def parse_mapping(doc: Mapping[str, Any], origin: str) -> Mapping_:
     json_fields = doc.get("json_fields", []) or []
     if not isinstance(json_fields, list) or not all(isinstance(x, str) for x in json_fields):
         raise MappingError(f"{origin}: json_fields must be a list of field names")
+    name = str(doc.get("name") or Path(origin).stem)
+    reader = doc.get("reader", name if name in READERS else "")
+    if reader not in ("", *READERS):
+        raise MappingError(f"{origin}: reader = {reader!r}: use one of {', '.join(READERS)}, or leave it out to map the file's own records")
     return Mapping_(
-        name=str(doc.get("name") or Path(origin).stem),
+        name=name,
+        reader=reader,
         description=str(doc.get("description", "")),
         fields=fields,
         json_fields=tuple(json_fields),

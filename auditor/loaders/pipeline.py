@@ -335,11 +335,11 @@ class _QueryProgress:
 
 
 def _batches(det: Detected, path: Path, rejects: readers.Rejects,
-             stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
-    if det.source == "otlp":
+             stats: conventions.OwnerStats | None = None, reader: str = "") -> Iterator[pa.RecordBatch]:
+    if reader == "otlp":
         return (otlp.read_otlp_jsonl(path, rejects, stats) if det.container == "jsonl"
                 else otlp.read_otlp_document(path, rejects, stats))
-    if det.source == "langfuse-api" and det.container in ("jsonl", "json"):
+    if reader == "langfuse-api" and det.container in ("jsonl", "json"):
         return langfuse.read_langfuse(path, det.container, rejects, stats)
     if det.container == "jsonl":
         return readers.read_jsonl(path, rejects)
@@ -569,6 +569,7 @@ class Loader:
             info.rejected = len(items)
             return info, [Reject(name, line, reason) for line, reason in sorted(items)]
         mapping = get_mapping(det.source)
+        reader = mapping.reader  # a preset's name, or a mapping file copied from the otlp / langfuse-api preset
         start = self.rows
         rejects = readers.Rejects()
         stats = conventions.OwnerStats()
@@ -583,11 +584,11 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
             if self.progress:
                 self.progress(max(self.rows - start - shown.records, 0))
-        elif not (det.container == "jsonl" and det.source not in ("otlp", "langfuse-api") and compression_of(path) is None
+        elif not (det.container == "jsonl" and not reader and compression_of(path) is None
                   and text_kind(path) is None and self._load_jsonl_fast(path, mapping, name)):
             # One INSERT per file, over a stream of batches: DuckDB plans the (large) statement once, and
             # reading the next batch in Python overlaps with DuckDB working on the previous one.
-            stream = self._stream(_batches(det, path, rejects, stats), rejects)
+            stream = self._stream(_batches(det, path, rejects, stats, reader), rejects)
             self.con.register("_stream", stream)
             # Every record carries its _row, so the insert need not keep arrival order; keeping it makes DuckDB
             # buffer the batches in memory (out of memory at 1M records under the memory limit).
@@ -601,7 +602,7 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
-        if det.source == "otlp":
+        if reader == "otlp":
             wrapped = otlp.mark_wrapped_calls(self.con, start)
             info.wrapped_calls = len(wrapped)
             stats.forget(map(tuple, wrapped))  # the ownership note counts the calls, as the report does
@@ -612,7 +613,7 @@ class Loader:
         if stats.llm:
             info.ownership = stats.to_dict()
         info.naive_timestamps = stats.naive_timestamps or (
-            0 if det.source in ("otlp", "langfuse-api") else timezones.count_naive(self.con, path, det.container, mapping))
+            0 if reader else timezones.count_naive(self.con, path, det.container, mapping))
         return info, [Reject(name, line, reason) for line, reason in sorted(rejects.items)]
 
 
