@@ -27,7 +27,7 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 from auditor.rules.keyids import key_label_table
-from auditor.rules.owner_values import Value, canonical_table, resolve
+from auditor.rules.owner_values import Value, canonical_table, resolve, temp_table
 
 VALID_KEY = "api_key_id IS NOT NULL AND api_key_id <> '' AND api_key_id NOT LIKE '%[masked secret]%'"
 
@@ -95,12 +95,8 @@ def env_class_table(con, policy: Policy, resolved: dict[str, list[Value]], name:
         canon = v.canonical if v.canonical is not None else v.value
         is_prod = v.value.strip().lower() in prod or canon.strip().lower() in prod
         rows.append((v.value, label if is_prod else canon, is_prod))
-    arrow = pa.table({"v": pa.array([r[0] for r in rows], pa.string()), "cls": pa.array([r[1] for r in rows], pa.string()),
-                      "is_prod": pa.array([r[2] for r in rows], pa.bool_())})
-    con.register(f"{name}_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
-    return name
+    return temp_table(con, name, {"v": pa.array([r[0] for r in rows], pa.string()), "cls": pa.array([r[1] for r in rows], pa.string()),
+                                  "is_prod": pa.array([r[2] for r in rows], pa.bool_())})
 
 
 def key_class_table(con, policy: Policy, params: dict[str, Any], envcls: str, name: str, table: str = LLM) -> str:

@@ -280,12 +280,16 @@ def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None
     con.unregister("_owner_resolved_arrow")
 
 
-def canonical_table(con, resolved: dict[str, list[Value]], name: str) -> str:
-    """A temp table ``name(f, v, canon)``: each distinct value and the owner value it means (itself when unknown)."""
-    rows = [(v.field, v.value, v.canonical if v.canonical is not None else v.value) for vs in resolved.values() for v in vs]
-    arrow = pa.table({"f": pa.array([r[0] for r in rows], pa.string()), "v": pa.array([r[1] for r in rows], pa.string()),
-                      "canon": pa.array([r[2] for r in rows], pa.string())})
-    con.register(f"{name}_arrow", arrow)
+def temp_table(con, name: str, columns: dict[str, pa.Array]) -> str:
+    """The temp table ``name`` holding ``columns`` (through Arrow: one round trip, whatever the number of rows)."""
+    con.register(f"{name}_arrow", pa.table(columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
     return name
+
+
+def canonical_table(con, resolved: dict[str, list[Value]], name: str) -> str:
+    """A temp table ``name(f, v, canon)``: each distinct value and the owner value it means (itself when unknown)."""
+    rows = [(v.field, v.value, v.canonical if v.canonical is not None else v.value) for vs in resolved.values() for v in vs]
+    return temp_table(con, name, {"f": pa.array([r[0] for r in rows], pa.string()), "v": pa.array([r[1] for r in rows], pa.string()),
+                                  "canon": pa.array([r[2] for r in rows], pa.string())})
