@@ -113,10 +113,6 @@ class Profiler:
         """The rows of the top-level stages whose name starts with ``prefix`` (``"load "``: records read)."""
         return sum(s.rows or 0 for s in self.stages if s.depth == 0 and s.name.startswith(prefix))
 
-    def to_dicts(self) -> list[dict]:
-        return [{"stage": s.name, "depth": s.depth, "wall_s": round(s.wall, 4), "cpu_s": round(s.cpu, 4),
-                 "rows": s.rows, "peak_rss_mb": round(s.peak_kb / 1024, 1)} for s in self.stages]
-
     def table(self) -> str:
         """The stages as a fixed-width table, one line each, children indented under their parent."""
         peak = "peak RSS" if self.per_stage_peak else "peak RSS*"
@@ -145,7 +141,3 @@ def stage(name: str, rows: int | None = None) -> Iterator[Stage]:
         return
     with prof.stage(name, rows) as st:
         yield st
-
-
-def active() -> Profiler | None:
-    return _CURRENT.get()

@@ -569,6 +569,8 @@ class Loader:
             info.rejected = len(items)
             return info, [Reject(name, line, reason) for line, reason in sorted(items)]
         mapping = get_mapping(det.source)
+        # Progress in bytes of this file, as its readers take them (a plain callable counts records only).
+        self.meter, self._metered = (ByteMeter(path) if hasattr(self.progress, "add_bytes") else None), 0
         reader = mapping.reader  # a preset's name, or a mapping file copied from the otlp / langfuse-api preset
         start = self.rows
         rejects = readers.Rejects()
@@ -641,7 +643,6 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         progress.set_total(sum(sizes))
     done = 0
     for path, size in zip(files, sizes):
-        loader.meter, loader._metered = (ByteMeter(path) if hasattr(progress, "add_bytes") else None), 0
         with stage(f"load {path.as_posix()}") as st:
             info, rej = loader.load_file(path, fmt)
             st.rows = info.records + info.context_spans + info.rejected  # records read from this file

@@ -153,7 +153,7 @@ def key_owners_from_data(con: duckdb.DuckDBPyConnection) -> dict[str, str | None
     out = {}
     for key, teams, untagged, team in con.execute(
         "SELECT key_id, count(DISTINCT owner), count(*) FILTER (WHERE owner IS NULL), min(owner)"
-        " FROM attribution WHERE nullif(key_id, '') IS NOT NULL GROUP BY 1"
+        " FROM attribution WHERE key_id IS NOT NULL GROUP BY 1"  # already nullif'd there
     ).fetchall():
         out[key] = team if teams == 1 and untagged == 0 else None
     return out
