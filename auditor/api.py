@@ -143,20 +143,39 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
           select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
           gate: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
           update_baseline: bool = False, invoices: Iterable[str | Path] | None = None,
-          scoring: bool = True, profile: Profiler | None = None) -> AuditResult:
+          scoring: bool = True, profile: Profiler | None = None, engine: Any = None) -> AuditResult:
     """Audit the logs under ``paths`` against ``policy`` (a Policy, a policy file path, or None for the defaults).
 
     Raises ``auditor.loaders.InputError`` / ``MappingError`` / ``auditor.policy.PolicyError`` /
     ``auditor.rules.SelectionError`` for input that cannot be used at all. With ``invoices`` (provider bills,
     docs/reconciliation.md) the ledger is reconciled against them (``auditor.reconcile.InvoiceError``).
     ``profile``: an ``auditor.profile.Profiler`` that records each stage's wall time, rows and peak memory.
+    ``engine``: where the rules run after the load: None or ``"duckdb"`` (embedded), ``"spark"`` (a local session),
+    or an engine object such as ``auditor.engine.spark.SparkEngine(spark)`` for an existing SparkSession.
     """
     with (profile.active() if profile is not None else nullcontext()):
         return _audit(paths, policy, fmt=fmt, select=select, ignore=ignore, gate=gate, progress=progress,
-                      update_baseline=update_baseline, invoices=invoices, scoring=scoring)
+                      update_baseline=update_baseline, invoices=invoices, scoring=scoring, engine=engine)
 
 
-def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baseline, invoices, scoring) -> AuditResult:
+def _engine(loaded: Loaded, engine: Any):
+    """The engine the stages after the load run on, holding the loaded record table."""
+    from auditor.engine import DuckDBEngine, spark_engine
+
+    if engine is None or engine == "duckdb":
+        return DuckDBEngine(loaded.con)
+    if engine == "spark":
+        engine = spark_engine()
+    if isinstance(engine, str):
+        from auditor.engine import EngineError
+
+        raise EngineError(f"unknown engine {engine!r}: duckdb or spark")
+    with stage("engine: hand the record table over", rows=loaded.records):
+        engine.adopt(loaded.con)
+    return engine
+
+
+def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baseline, invoices, scoring, engine) -> AuditResult:
     paths = _as_list(paths)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -187,23 +206,24 @@ def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baselin
         _check_forced_format(loaded, fmt)
     from auditor.progress import phase
 
+    con = _engine(loaded, engine)
     phase(progress, "checking rules", len(rules))
-    findings = run_rules(loaded.con, policy, rules,
+    findings = run_rules(con, policy, rules,
                          on_rule=(lambda r: progress.step(f"{r.code} {r.name}")) if hasattr(progress, "step") else None)
     phase(progress, "scoring teams")
     findings.sort(key=lambda f: (-f.rank, -f.cost, f.code))
     with stage("attribution", rows=loaded.records):
-        attribution = attribute(loaded.con, findings, policy)
+        attribution = attribute(con, findings, policy)
     reconciliation = None
     if invoices:
         from auditor.reconcile import reconcile
 
         phase(progress, "reconciling with the invoice")
         with stage("reconciliation", rows=loaded.records):
-            reconciliation = reconcile(loaded.con, read,
+            reconciliation = reconcile(con, read,
                                        threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
     with stage("baseline"):
-        comparison = apply_baseline(baseline, findings, loaded.con)  # --baseline
+        comparison = apply_baseline(baseline, findings, con)  # --baseline
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,
                            unattributed_cost=attribution.unattributed_cost,
                            variance_pct=reconciliation["summary"]["variance_pct"] if reconciliation else None,
@@ -218,7 +238,7 @@ def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baselin
         findings=findings,
         gate=result_gate,
         reconciliation=reconciliation,
-        con=loaded.con,
+        con=con,
         rules=[r.code for r in rules],
         skipped=sorted(skipped_files(paths) + [{"path": i.path, "reason": i.detected} for i in loaded.inputs
                                                if i.container in ("skipped", "unreadable")], key=lambda x: x["path"]),

@@ -49,9 +49,8 @@ FROM n WHERE copy > 1"""
 
 def ensure_copies(con: duckdb.DuckDBPyConnection, table: str = "llm") -> str:
     """Create the ``copies`` table (``_row, request_id, cost, detail, fix``) once per audit; its name."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [COPIES]).fetchone()[0]
-    if not exists:
-        if table == "llm" and not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'llm'").fetchone()[0]:
+    if not con.has(COPIES):
+        if table == "llm" and not con.has("llm"):
             table = "(SELECT * FROM records WHERE record_kind = 'llm')"
         con.execute(f"CREATE TEMP TABLE {COPIES} AS {copies_sql(table)}")
     return COPIES

@@ -136,8 +136,7 @@ def _empty(schema: pa.Schema) -> dict[str, list]:
 
 def build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str = "llm") -> None:
     """Create the ``_prc_*`` tables for ``table`` (once per connection and policy)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = '_prc_class'").fetchall()[0][0]
-    if exists:
+    if con.has("_prc_class"):
         return
     with stage("pricing build"):  # inside the first pricing rule's stage: --profile shows it apart
         _build(con, policy, table)
@@ -312,8 +311,9 @@ def per_model(con: duckdb.DuckDBPyConnection, where: str, recomputed: str = "c.r
     ``c`` = _prc_class and ``g`` = _prc_regime), difference, price source and dates, for the records of
     ``_prc_class`` that satisfy ``where`` (over ``c`` and ``g``)."""
     # The distinct prices of a model in date order (DISTINCT alone gives them in an order that changes from run to run).
-    texts = lambda text, day: (f"array_to_string(list_transform(list_sort(list(DISTINCT {{'day': {day}, 'text': {text}}})"
-                               f" FILTER (WHERE {text} IS NOT NULL)), lambda x: x.text), '; ')")
+    # nullif: no such price is NULL, not '' (an aggregate over no rows is an empty list on some engines, NULL on others).
+    texts = lambda text, day: (f"nullif(array_to_string(list_transform(list_sort(list(DISTINCT {{'day': {day}, 'text': {text}}})"
+                               f" FILTER (WHERE {text} IS NOT NULL)), lambda x: x.text), '; '), '')")
     current = texts("""c.cur.prices || ' (' || coalesce(CAST(c.cur."from" AS VARCHAR), 'always') || ' to '
                        || coalesce(CAST(c.cur."to" AS VARCHAR), 'now') || ')'""", """coalesce(CAST(c.cur."from" AS VARCHAR), '')""")
     current_regime = texts("g.regime.b_prices || ' (from ' || strftime(g.regime.switch, '%Y-%m-%d') || ')'",

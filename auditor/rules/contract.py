@@ -37,7 +37,7 @@ def missing_owner(ctx: RuleContext) -> Hits:
     return Hits(
         # fix: for a record with no team inside a trace, the owner its nearest ancestor span carries.
         sql=f"SELECT _row, 'no ' || array_to_string(list_transform({v}, lambda x: x.f), ', ') AS detail, o.fix"
-        f" FROM {ctx.table} LEFT JOIN ({implied_owner_sql()}) o USING (_row) WHERE len({v}) > 0",
+        f" FROM {ctx.table} LEFT JOIN ({implied_owner_sql()}) o USING (_row) WHERE array_length({v}) > 0",
         message="{count} requests ({cost}) carry no complete owner (team, service, cost center, environment): "
         "their cost cannot be charged to any team and goes to the unallocated bucket.",
     )
@@ -64,7 +64,7 @@ def missing_field(ctx: RuleContext) -> Hits:
     )
     return Hits(
         sql=f"SELECT _row, 'missing ' || array_to_string(list_transform({v}, lambda x: x.f), ', ') AS detail"
-        f" FROM {ctx.table} WHERE len({v}) > 0",
+        f" FROM {ctx.table} WHERE array_length({v}) > 0",
         message="{count} requests ({cost}) lack a required field: "
         + ", ".join(f"{f} ({n:,})" for f, n in fields[:6]) + ".",
         extra={"fields": {f: int(n) for f, n in fields}},
@@ -92,7 +92,7 @@ def invalid_value(ctx: RuleContext) -> Hits:
     )
     return Hits(
         sql=f"SELECT _row, array_to_string(list_transform({v}, lambda x: x.f || ': ' || x.c), ', ') AS detail"
-        f" FROM {ctx.table} WHERE len({v}) > 0",
+        f" FROM {ctx.table} WHERE array_length({v}) > 0",
         message="{count} requests ({cost}) have a malformed field: " + ", ".join(f"{f} {n:,}" for f, n in fields[:6]) + ".",
         extra={"fields": {f: int(n) for f, n in fields}},
     )

@@ -222,7 +222,7 @@ def environment_bleed(ctx: RuleContext) -> Hits | None:
             LEFT JOIN {home} kh ON kh.k = l.api_key_id
             LEFT JOIN {canon} ct ON ct.f = 'team_id' AND ct.v = l.team_id
             LEFT JOIN {canon} cc ON cc.f = 'cost_center' AND cc.v = l.cost_center
-        ) WHERE len(reasons) > 0
+        ) WHERE array_length(reasons) > 0
     """
     ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _env001_rows AS {sql}")
     n = ctx.scalar("SELECT count(*) FROM _env001_rows")
@@ -284,7 +284,7 @@ def untagged_eval_traffic(ctx: RuleContext) -> Hits | None:
     for f in fields:
         if f == "tags":
             signals.append(
-                f"CASE WHEN len(list_filter(coalesce(l.tags, []), lambda t: regexp_matches(lower(t), {pat}))) > 0"
+                f"CASE WHEN array_length(list_filter(coalesce(l.tags, []), lambda t: regexp_matches(lower(t), {pat}))) > 0"
                 f" THEN 'tag ' || list_filter(l.tags, lambda t: regexp_matches(lower(t), {pat}))[1] END"
             )
         elif f in ("workflow_id", "feature", "service_id", "prompt_template_id", "api_key_alias", "api_key_id",
@@ -303,7 +303,7 @@ def untagged_eval_traffic(ctx: RuleContext) -> Hits | None:
         FROM (SELECT l._row, l.environment, l.traffic_class, {sig} AS sig
               FROM {ctx.table} l JOIN {envcls} ec ON ec.v = l.environment
               WHERE ec.is_prod AND coalesce(l.traffic_class, '') NOT IN ('eval', 'test'))
-        WHERE len(sig) > 0
+        WHERE array_length(sig) > 0
     """)
     if not ctx.scalar("SELECT count(*) FROM _env002_rows"):
         return None

@@ -56,7 +56,7 @@ walk AS (
     UNION ALL
     SELECT n._row, n.trace_id, n.span_id, n.canon, n.me, list_append(w.anc, w.me)
     FROM walk w JOIN _tw_nodes n ON n.trace_id = w.trace_id AND n.parent_span_id = w.span_id
-    WHERE w.canon AND n.parent_span_id IS DISTINCT FROM n.span_id AND len(w.anc) < 1000
+    WHERE w.canon AND n.parent_span_id IS DISTINCT FROM n.span_id AND array_length(w.anc) < 1000
 )"""
 
 
@@ -88,7 +88,7 @@ _ob AS (
            {first.format(f='principal', c='principal')} AS principal,
            {first.format(f='cost_center', c='cost_center')} AS root_cc
     FROM walk w JOIN {table} r USING (_row)
-    WHERE nullif(r.team_id, '') IS NOT NULL AND nullif(r.on_behalf_of, '') IS NULL AND len({other}) > 0
+    WHERE nullif(r.team_id, '') IS NOT NULL AND nullif(r.on_behalf_of, '') IS NULL AND array_length({other}) > 0
 )
 SELECT _row, caller.team AS caller_team, callee,
        'team ' || callee || ' served team ' || caller.team || '''s ' || coalesce(caller.kind, 'span')
@@ -103,10 +103,8 @@ FROM _ob"""
 def ensure_implied_callers(con: duckdb.DuckDBPyConnection, table: str = LLM) -> str:
     """Create the ``implied_callers`` table (``_row, caller_team, callee, detail, fix``: :func:`_obo_sql`) once
     per audit; its name. The rule runner drops it when the records change (:func:`reset_implied_callers`)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                         [IMPLIED_CALLERS]).fetchone()[0]
-    if not exists:
-        if table == LLM and not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [LLM]).fetchone()[0]:
+    if not con.has(IMPLIED_CALLERS):
+        if table == LLM and not con.has(LLM):
             table = "(SELECT * FROM records WHERE record_kind = 'llm')"
         con.execute(f"CREATE TEMP TABLE {IMPLIED_CALLERS} AS {_obo_sql(table)}")
     return IMPLIED_CALLERS

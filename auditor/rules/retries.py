@@ -34,17 +34,31 @@ hit AS (
 unl AS (SELECT * FROM hit WHERE kind = 'unlinked' AND timestamp IS NOT NULL),
 -- A likely original for an unlinked retry: the latest earlier attempt on the same key, model and
 -- service whose retry count is one less (a suggestion for the fix, never a link the audit assumes).
+-- The as-of lookup is a running "last candidate so far" over hits and candidates sorted together per key
+-- (linear, and plain SQL on every engine); a NULL key part matches nothing, as in an equality join.
+keys AS (SELECT DISTINCT api_key_id, model, service_id, retry_count FROM unl
+         WHERE api_key_id IS NOT NULL AND model IS NOT NULL AND service_id IS NOT NULL),
+both_sides AS (
+    SELECT o.api_key_id, o.model, o.service_id, coalesce(o.retry_count, 0) + 1 AS rc, o.timestamp AS ts, 0 AS side,
+           o.request_id AS cand_id, o.timestamp AS cand_ts, CAST(NULL AS BIGINT) AS _row
+    FROM {table} o JOIN keys k
+      ON k.api_key_id = o.api_key_id AND k.model = o.model AND k.service_id = o.service_id
+     AND k.retry_count = coalesce(o.retry_count, 0) + 1
+    WHERE o.timestamp IS NOT NULL AND o.request_id IS NOT NULL
+    UNION ALL
+    SELECT api_key_id, model, service_id, retry_count, timestamp, 1, NULL, NULL, _row FROM unl
+    WHERE api_key_id IS NOT NULL AND model IS NOT NULL AND service_id IS NOT NULL
+),
+latest AS (
+    SELECT _row, side, ts,
+           last_value(cand_id IGNORE NULLS) OVER w AS cand_id, last_value(cand_ts IGNORE NULLS) OVER w AS cand_ts
+    FROM both_sides
+    WINDOW w AS (PARTITION BY api_key_id, model, service_id, rc ORDER BY ts, side, cand_id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
 cand AS (
-    SELECT h._row, c.request_id AS cand_id, epoch(h.timestamp) - epoch(c.timestamp) AS gap
-    FROM unl h ASOF JOIN (
-        SELECT o.request_id, o.timestamp, o.api_key_id, o.model, o.service_id, coalesce(o.retry_count, 0) + 1 AS next_count
-        FROM {table} o SEMI JOIN (SELECT DISTINCT api_key_id, model, service_id, retry_count FROM unl) k
-          ON k.api_key_id = o.api_key_id AND k.model = o.model AND k.service_id = o.service_id
-         AND k.retry_count = coalesce(o.retry_count, 0) + 1
-        WHERE o.timestamp IS NOT NULL AND o.request_id IS NOT NULL
-    ) c
-      ON h.api_key_id = c.api_key_id AND h.model = c.model AND h.service_id = c.service_id
-     AND h.retry_count = c.next_count AND h.timestamp >= c.timestamp
+    SELECT _row, cand_id, (epoch_us(ts) - epoch_us(cand_ts)) / 1000000.0 AS gap
+    FROM latest WHERE side = 1 AND cand_id IS NOT NULL
 )
 SELECT h._row, h.kind, h.cost,
     CASE

@@ -84,9 +84,10 @@ def free_form_tag(ctx: RuleContext) -> Hits | None:
         "fix": pa.array([None if v.canonical is None else f"{'tag' if v.field == 'tags' else v.field}: {v.canonical}"
                          for v in flagged], pa.string()),
         "blocks": pa.array([v.blocks for v in flagged], pa.bool_()),
+        "id": pa.array(range(1, len(flagged) + 1), pa.int64()),
     })
     ctx.con.register("_tag001_arrow", arrow)
-    ctx.con.execute("CREATE OR REPLACE TEMP TABLE _tag001_map AS SELECT *, row_number() OVER () AS id FROM _tag001_arrow")
+    ctx.con.execute("CREATE OR REPLACE TEMP TABLE _tag001_map AS SELECT * FROM _tag001_arrow")
     ctx.con.unregister("_tag001_arrow")
     # Per record: the details (and fixes) of its flagged values in (field, value) order, joined by '; '. Each owner
     # field holds one value per record, so it is a join with that field's flagged values (no GROUP BY over every

@@ -27,11 +27,12 @@ def logged_team_names(con, table: str) -> list[tuple[str, str, int, Decimal]]:
     if "team_name" not in {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}:
         return []
     return con.execute(
-        "SELECT team_id, team_name, sum(n) OVER w, sum(cost) OVER w FROM ("
-        " SELECT team_id, team_name, count(*) AS n, coalesce(sum(cost), 0)::DECIMAL(38,12) AS cost"
-        f" FROM {table} WHERE team_id <> '' AND team_name <> '' GROUP BY ALL)"
-        " WINDOW w AS (PARTITION BY team_id)"
-        " QUALIFY row_number() OVER (PARTITION BY team_id ORDER BY n DESC, team_name) = 1 ORDER BY team_id"
+        "SELECT team_id, team_name, n_all, cost_all FROM ("
+        " SELECT *, sum(n) OVER (PARTITION BY team_id) AS n_all, sum(cost) OVER (PARTITION BY team_id) AS cost_all,"
+        "  row_number() OVER (PARTITION BY team_id ORDER BY n DESC, team_name) AS pick FROM ("
+        "  SELECT team_id, team_name, count(*) AS n, coalesce(sum(cost), 0)::DECIMAL(38,12) AS cost"
+        f"  FROM {table} WHERE team_id <> '' AND team_name <> '' GROUP BY ALL))"
+        " WHERE pick = 1 ORDER BY team_id"
     ).fetchall()
 
 

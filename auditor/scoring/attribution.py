@@ -83,7 +83,7 @@ def attributable_view(con: duckdb.DuckDBPyConnection, findings: list[Finding], p
 
     def violated(test: str) -> str:  # SQL: some 'field:code' violation of the record passes ``test`` (over f, c)
         test = test.replace("{f}", "split_part(v, ':', 1)").replace("{c}", "split_part(v, ':', 2)")
-        return f"len(list_filter(r._violations, lambda v: {test})) > 0"
+        return f"array_length(list_filter(r._violations, lambda v: {test})) > 0"
 
     owner = f"list_contains({owned}, {{f}})"
     malformed = f"NOT list_contains({missing}, {{c}})"  # present, but the contract rejects its value
