@@ -75,7 +75,10 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
     base = "llm" if _has(con, "llm") else "(SELECT * FROM records WHERE record_kind = 'llm')"
     if _has(con, "attribution"):
         att = "LEFT JOIN attribution a USING (_row)"
-        team, attributable = "a.team_id", "coalesce(a.attributable, false)"
+        # a.team, not a.team_id: the team chargeback charges (an alias or a free-form spelling resolved to the
+        # registry team, the policy's on_behalf_of view), so team effects and credit shares name the teams
+        # the report's team table does
+        team, attributable = "a.team", "coalesce(a.attributable, false)"
     else:
         att, team, attributable = "", "l.team_id", "false"
     snap = "l.price_snapshot"
