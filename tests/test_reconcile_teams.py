@@ -100,7 +100,8 @@ def test_team_effects_name_the_resolved_team(run):
     causes = {c["code"]: c for c in result.reconciliation["causes"]}
     stale = causes["stale_price"]
     assert stale["amount"] == expected["stale_price"] < 0
-    assert [(t["team_id"], t["amount"]) for t in stale["teams"]] == [("support-automation", expected["stale_price"])]
+    assert [(t["team_id"], t["name"], t["amount"]) for t in stale["teams"]] == \
+        [("support-automation", "Support Automation", expected["stale_price"])]
     zero = causes["missing_cost"]
     assert [(t["team_id"], t["amount"]) for t in zero["teams"]] == [("search", expected["missing_cost"])]
     known = {t.team_id for t in result.attribution.teams}
@@ -117,3 +118,4 @@ def test_text_and_html_say_which_team_a_cause_over_or_undercharges(run):
     assert "records at $0 or unpriced undercharge Search (search) by $" in amount
     page = renderer("html")(result)
     assert stale in page
+    assert "<td>Support Automation (support-automation)</td>" in page  # the credit's share, by the same label

@@ -131,5 +131,8 @@ def render(result: AuditResult) -> str:
             ev = (c.get("evidence") or [""])[0]
             lines.append(f"  {c.get('summary') or c['title']}: {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else "")
                          + (f"; {c['effect']}" if c.get("effect") else ""))
+            said = [t["sentence"] for t in c.get("teams") or [] if t.get("sentence")]
+            if said:  # the "stale prices overcharge team X by $0.08": the effect on each team's bill
+                lines.append("    by team: " + "; ".join(said[:5]) + (f"; and {plural(len(said) - 5, 'more team')}" if len(said) > 5 else ""))
     lines += ["", result.gate.line]
     return safe_text("\n".join(lines)) + "\n"
