@@ -119,3 +119,15 @@ def test_text_and_html_say_which_team_a_cause_over_or_undercharges(run):
     page = renderer("html")(result)
     assert stale in page
     assert "<td>Support Automation (support-automation)</td>" in page  # the credit's share, by the same label
+
+
+def test_unpriced_zero_records_undercharge_their_team():
+    """The sample's $0 records of a model with no known price (acme-triage-llm-v2) are estimated at the invoice's
+    unit prices; that estimate is some team's undercharge, and the team effects add up to the cause exactly."""
+    root = Path(__file__).parent.parent
+    result = audit([root / "sample_logs" / "litellm_payload.jsonl"], root / "sample_logs" / "policy.toml",
+                   invoices=[root / "sample_invoices"])
+    c = next(c for c in result.reconciliation["causes"] if c["code"] == "missing_cost")
+    assert "acme-triage-llm-v2" in c["models"] and c["amount"] > 0
+    assert c["teams"] and sum(t["amount"] for t in c["teams"]) == c["amount"]
+    assert all(t["sentence"].startswith("records at $0 or unpriced undercharge ") for t in c["teams"])

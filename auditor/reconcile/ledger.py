@@ -50,7 +50,9 @@ class LedgerDay:
     # [records, difference to the price in effect (None: no price known), recorded cost, records without a price]
     evidence: dict[str, list] = field(default_factory=dict)
     evidence_teams: dict[tuple, Decimal] = field(default_factory=dict)  # (kind, team) -> difference
-    unpriced_tokens: dict[str, int] = field(default_factory=dict)  # token type -> tokens of $0 records with no price
+    # (team, token type) -> tokens of $0 records with no price, per team so that their estimate undercharges a
+    # named team, not nobody
+    unpriced_team_tokens: dict[tuple, int] = field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -234,12 +236,12 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
         ev[0] += int(n)
         ev[2] += Decimal(cost or 0)
         ev[3] += int(unknown)
+        tk = team if attributable and team else ""
         if diff is not None:
             ev[1] = (ev[1] or ZERO) + Decimal(diff)
-            tk = team if attributable and team else ""
             d.evidence_teams[(kind, tk)] = d.evidence_teams.get((kind, tk), ZERO) + Decimal(diff)
             d.hour_cost[int(h)] += Decimal(diff)
         if kind == "missing_cost":
             for tt, v in ((names.INPUT, ti), (names.CACHED, tc), (names.CACHE_WRITE, tw), (names.OUTPUT, tout)):
                 if v:
-                    d.unpriced_tokens[tt] = d.unpriced_tokens.get(tt, 0) + int(v)
+                    d.unpriced_team_tokens[(tk, tt)] = d.unpriced_team_tokens.get((tk, tt), 0) + int(v)
