@@ -131,3 +131,14 @@ def test_unpriced_zero_records_undercharge_their_team():
     assert "acme-triage-llm-v2" in c["models"] and c["amount"] > 0
     assert c["teams"] and sum(t["amount"] for t in c["teams"]) == c["amount"]
     assert all(t["sentence"].startswith("records at $0 or unpriced undercharge ") for t in c["teams"])
+
+
+def test_a_cause_links_to_the_finding_it_rests_on(run):
+    """The HTML links PRC003 in the decomposition to PRC003's own row of the findings table, and names without a
+    link a rule that has no finding in this report (PRC002: every model here has a price)."""
+    result, _ = run
+    page = renderer("html")(result)
+    assert 'id="finding-PRC003"' in page and 'href="#finding-PRC003"' in page
+    assert 'id="finding-PRC002"' not in page and 'href="#finding-PRC002"' not in page
+    assert 'href="#findings"><span class="code">' not in page  # no link to the top of the table instead
+
