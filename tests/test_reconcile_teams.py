@@ -142,3 +142,12 @@ def test_a_cause_links_to_the_finding_it_rests_on(run):
     assert 'id="finding-PRC002"' not in page and 'href="#finding-PRC002"' not in page
     assert 'href="#findings"><span class="code">' not in page  # no link to the top of the table instead
 
+
+def test_stale_price_evidence_says_when_the_price_changed(run):
+    """Issue 16's "212 requests of o3 after its price change on 2026-03-10": the catalog's price took effect on
+    2026-04-01, and the evidence says so."""
+    result, _ = run
+    stale = next(c for c in result.reconciliation["causes"] if c["code"] == "stale_price")
+    assert stale["days"] == [STALE_DAY.isoformat()]
+    assert any("at the price in effect since 2026-04-01" in e for e in stale["evidence"]), stale["evidence"]
+

@@ -140,8 +140,11 @@ class Decomposer:
                                "cost cannot be estimated")
         n, diff, cost, _, teams = _merged(r, "stale_price")
         if diff:
+            since = sorted({s for d in r.ledger for s in d.stale_since})
+            # the day the missed price took effect: the "after its price change on ..." a reader checks first
+            when = f" since {', '.join(map(str, since))}" if since else ""
             r.add("stale_price", q(diff), f"{plural(n, 'request')} of {r.where} priced at a price no longer in effect "
-                  f"(PRC003 stale-price): recorded {usd(cost)}, {signed(diff)} at the price in effect", teams, records=n)
+                  f"(PRC003 stale-price): recorded {usd(cost)}, {signed(diff)} at the price in effect{when}", teams, records=n)
         n, diff, cost, _, teams = _merged(r, "cost_mismatch")
         if diff:
             code, why = self._mismatch_kind(r, -diff)
