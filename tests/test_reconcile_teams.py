@@ -48,16 +48,21 @@ def _cost(inp: int, out: int, p: tuple[D, D]) -> D:
     return (inp * p[0] + out * p[1]) / 1_000_000
 
 
-def scenario(tmp_path: Path) -> tuple[list, dict]:
-    """Two stale-priced requests of support-automation (logged under its alias) and one $0 request of search."""
-    recs, billed, expected = [], {}, {"stale_price": D(0), "missing_cost": D(0)}
+def scenario(tmp_path: Path, unlogged: bool = False) -> tuple[list, dict]:
+    """Two stale-priced requests of support-automation (logged under its alias) and one $0 request of search;
+    with ``unlogged``, hours 9-11 of the last-but-one day never reach the logs and were twice as heavy as usual."""
+    recs, billed, expected = [], {}, {"stale_price": D(0), "missing_cost": D(0), "unlogged_traffic": D(0)}
     for day in DAYS:
         for h in range(8, 20):
             for i in range(2):
-                inp, out = 100_000 + 1000 * h, 20_000 + 500 * i
+                lost = unlogged and day == DAYS[-2] and 9 <= h < 12
+                inp, out = (100_000 + 1000 * h) * (2 if lost else 1), 20_000 + 500 * i
                 alias = i == 0
                 cost = _cost(inp, out, NEW)
                 billed[day] = billed.get(day, D(0)) + cost
+                if lost:
+                    expected["unlogged_traffic"] += cost
+                    continue
                 if day == STALE_DAY and alias and h < 10:
                     recorded = _cost(inp, out, OLD)
                     expected["stale_price"] += cost - recorded
@@ -82,6 +87,7 @@ def scenario(tmp_path: Path) -> tuple[list, dict]:
             results.append({"object": "organization.costs.result", "amount": {"value": -1.0, "currency": "usd"},
                             "line_item": "Promotional credit", "project_id": None})
         data.append({"object": "bucket", "start_time": start, "end_time": start + 86400, "results": results})
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "prices.toml").write_text(CATALOG)
     inv = tmp_path / "invoice.json"
     inv.write_text(json.dumps({"object": "page", "data": data, "has_more": False, "next_page": None}))
@@ -150,4 +156,18 @@ def test_stale_price_evidence_says_when_the_price_changed(run):
     stale = next(c for c in result.reconciliation["causes"] if c["code"] == "stale_price")
     assert stale["days"] == [STALE_DAY.isoformat()]
     assert any("at the price in effect since 2026-04-01" in e for e in stale["evidence"]), stale["evidence"]
+
+
+def test_a_residual_beside_estimated_unlogged_hours_says_the_estimate_may_be_its_cause(tmp_path):
+    """The OpenAI Costs API gives no token counts, so unlogged hours are priced from the neighbouring days' same
+    hours; when the lost traffic was heavier than usual, the row keeps a residual (never forced to zero by
+    elimination) and its evidence points at the estimate rather than saying no cause is known."""
+    result, expected = scenario(tmp_path / "u", unlogged=True)
+    causes = {c["code"]: c for c in result.reconciliation["causes"]}
+    lost = causes["unlogged_traffic"]
+    assert lost["days"] == [DAYS[-2].isoformat()] and "09:00-12:00 UTC" in lost["evidence"][0]
+    assert 0 < lost["amount"] < expected["unlogged_traffic"]
+    left = causes["unexplained"]
+    assert left["amount"] == expected["unlogged_traffic"] - lost["amount"]  # the estimate's error, exactly
+    assert "estimated from the same hours of the neighbouring days" in left["evidence"][0]
 

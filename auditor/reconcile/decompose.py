@@ -224,6 +224,9 @@ class Decomposer:
         if g and g.estimate > 0 and r.invoice - corrected > 0:
             amount = q(g.estimate)
             r.add("unlogged_traffic", amount, f"{r.where}: {g.text}" + (f"; {ug[1]}" if ug else ""))
+            # read only if a residual is left: then the reader must know the estimate is a likely source of it
+            r.notes.append(f"the unlogged hours ({signed(amount)}) are estimated from the same hours of the neighbouring "
+                           "days, not measured (the invoice has no token counts): part of this may be that estimate's error")
             return amount, ZERO
         for found in (g.text if g else None, ug[1] if ug else None):
             if found:
