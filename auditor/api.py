@@ -221,7 +221,8 @@ def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baselin
         phase(progress, "reconciling with the invoice")
         with stage("reconciliation", rows=loaded.records):
             reconciliation = reconcile(con, read,
-                                       threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)))
+                                       threshold_pct=float(policy.thresholds.get("variance_pct", 2.0)),
+                                       team_names={t.team_id: t.name for t in attribution.teams if t.name})
     with stage("baseline"):
         comparison = apply_baseline(baseline, findings, con)  # --baseline
     result_gate = evaluate(findings, attributable_pct=attribution.attributable_pct,

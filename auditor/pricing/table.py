@@ -12,7 +12,7 @@
 4. ``_prc_class`` (a view over ``_prc_verdict``): one verdict per record: ok, stale (matches an older version),
    mismatch, unpriced (its snapshot cost ``snap_expected``/``snap_match`` only where a verdict or finding reads
    it), and ``_prc_regime``: records still priced at an implied-price regime the model had left (no catalog needed).
-5. ``price_in_effect`` (_row, expected_cost, current_cost): the published evidence other modules read.
+5. ``price_in_effect`` (_row, expected_cost, current_cost, current_from): the published evidence other modules read.
 """
 
 from __future__ import annotations
@@ -298,11 +298,14 @@ def _build(con: duckdb.DuckDBPyConnection, policy: Policy, table: str) -> None:
     # What the reconciliation reads (and the only pricing table it may): per priced record, its cost at the price
     # in effect, and at the price it should have moved to (for a stale implied-price regime, the current regime's
     # cost, used only where no published price is known).
+    # ``current_from``: the day that price took effect (NULL: always, or not known), so a stale price's evidence
+    # can say since when the gateway should have charged it.
     con.execute("""
         CREATE OR REPLACE TEMP VIEW price_in_effect AS
         SELECT v._row, v.ref_expected AS expected_cost,
-               CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce(g.regime.b_cost, v.ref_expected) END AS current_cost
-        FROM _prc_verdict v LEFT JOIN _prc_regime g USING (_row)
+               CASE WHEN v.has_current THEN v.ref_expected ELSE coalesce(g.regime.b_cost, v.ref_expected) END AS current_cost,
+               CASE WHEN v.has_current THEN CAST(vc."from" AS DATE) ELSE CAST(g.regime.switch AS DATE) END AS current_from
+        FROM _prc_verdict v LEFT JOIN _prc_regime g USING (_row) LEFT JOIN _prc_vinfo vc ON vc.vid = v.cur_vid
     """)
 
 

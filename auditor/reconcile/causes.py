@@ -11,6 +11,7 @@ from typing import Any
 from auditor.fmt import plural
 from auditor.reconcile.invoices import InvoiceLine
 from auditor.reconcile.rows import ZERO, Row, pct, signed, usd
+from auditor.spend import team_label
 
 UNASSIGNED = "(unallocated)"
 
@@ -47,6 +48,28 @@ EXPLAINED_FORMULA = ("explained_pct = sum of |component| over the components oth
                      "ledger that evidence accounts for); rounding counts as explained")
 
 
+# What each cause is called when it is the subject of a team's sentence ("stale prices overcharge Search (search)
+# by $0.08"), and whether the verb is plural. Causes without records (unlogged traffic, invoice-only lines,
+# rounding, the residual) have no team of their own and no sentence.
+_SUBJECT = {
+    "duplicates": ("duplicate records", True),
+    "missing_cost": ("records at $0 or unpriced", True),
+    "stale_price": ("stale prices", True),
+    "cost_mismatch": ("costs that differ from the published price", True),
+    "cached_token_pricing": ("cached tokens at the full rate", True),
+    "batch_discount": ("batch requests at the full rate", True),
+    "price_change": ("the price change not applied", False),
+}
+
+
+def team_sentence(code: str, label: str, amount: Decimal) -> str:
+    """``stale prices overcharge Search (search) by $0.08``: what the cause does to one team's bill if chargeback
+    used the ledger as logged (a negative component means the ledger, and so the team's charge, is too high)."""
+    subject, many = _SUBJECT.get(code, (CAUSE_TITLES[code].lower(), False))
+    verb = ("overcharge" if amount < 0 else "undercharge") + ("" if many else "s")
+    return f"{subject} {verb} {label} by {usd(abs(amount))}"
+
+
 def effect(amount: Decimal) -> str:
     """What a component does to the teams' bills if chargeback used the ledger as it is."""
     if amount > 0:
@@ -66,7 +89,8 @@ def _span(days: list[str]) -> str:
     return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 
 
-def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str]) -> list[dict[str, Any]]:
+def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str],
+          team_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     causes: dict[str, dict[str, Any]] = {}
     for r in rows:
         for code in ORDER:
@@ -90,7 +114,7 @@ def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str])
             c["evidence"].append(f"{plural(len(ls), 'line')} {'exists' if len(ls) == 1 else 'exist'} only on the invoice, {usd(c['amount'])}: "
                                  + "; ".join(f"{l.label} {usd(l.amount)}" for l in ls[:5]) + ("…" if len(ls) > 5 else "")
                                  + "; allocated to teams separately (see credits)")
-    out = [_finish(c, rule_names) for c in causes.values()]
+    out = [_finish(c, rule_names, team_names or {}) for c in causes.values()]
     out.sort(key=lambda c: (c["code"] in ("rounding", "unexplained"), c["code"] == "unexplained", -abs(c["amount"]), c["code"]))
     return out
 
@@ -99,7 +123,7 @@ def _new(code: str) -> dict[str, Any]:
     return {"code": code, "title": CAUSE_TITLES[code], "amount": ZERO, "records": 0, "rows": [], "evidence": [], "_teams": {}}
 
 
-def _finish(c: dict[str, Any], rule_names: dict[str, str]) -> dict[str, Any]:
+def _finish(c: dict[str, Any], rule_names: dict[str, str], team_names: dict[str, str]) -> dict[str, Any]:
     code, amount = c["code"], c["amount"]
     days = sorted({w["day"] for w in c["rows"]})
     models = sorted({w["model"] for w in c["rows"]})
@@ -118,12 +142,18 @@ def _finish(c: dict[str, Any], rule_names: dict[str, str]) -> dict[str, Any]:
         "findings": [{"code": k, "name": rule_names.get(k, "")} for k in rules],
         "days": days,
         "models": models,
-        "teams": [{"team_id": t, "amount": v, "effect": _team_effect(v)} for t, v in teams if v],
+        "teams": [_team(code, t, team_names.get(t), v) for t, v in teams if v],
     })
     c["evidence"] = [e for e in c["evidence"] if e]
     if code == "duplicates":
         c["removed_cost"] = -amount
     return c
+
+
+def _team(code: str, team: str, name: str | None, amount: Decimal) -> dict[str, Any]:
+    label = "the unallocated bucket" if team == UNASSIGNED else team_label(team, name)
+    return {"team_id": team, "name": name, "amount": amount, "effect": _team_effect(amount),
+            "sentence": team_sentence(code, label, amount)}
 
 
 def decomposition(rows: list[Row], causes: list[dict[str, Any]], invoice_total: Decimal, ledger_total: Decimal,

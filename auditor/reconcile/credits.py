@@ -10,6 +10,7 @@ from auditor.reconcile.causes import UNASSIGNED
 from auditor.reconcile.invoices import InvoiceLine
 from auditor.reconcile.ledger import LedgerDay
 from auditor.reconcile.rows import CENT, ZERO, pct
+from auditor.spend import team_label
 
 ALLOCATION_FORMULA = (
     "credit_to_team = credit x team_list_cost / total_list_cost, where list cost is the de-duplicated ledger cost "
@@ -33,7 +34,8 @@ def _base(l: InvoiceLine, in_scope: dict[tuple, LedgerDay]) -> tuple[list[Ledger
     return list(in_scope.values()), "whole ledger"
 
 
-def allocate(other: list[InvoiceLine], in_scope: dict[tuple, LedgerDay]) -> dict[str, Any]:
+def allocate(other: list[InvoiceLine], in_scope: dict[tuple, LedgerDay], team_names: dict[str, str] | None = None) -> dict[str, Any]:
+    names = team_names or {}
     lines_out, per_team = [], {}
     for l in other:
         s, e = l.start.date(), (l.end - timedelta(microseconds=1)).date() + timedelta(days=1)
@@ -52,8 +54,8 @@ def allocate(other: list[InvoiceLine], in_scope: dict[tuple, LedgerDay]) -> dict
                 top = max(exact, key=lambda t: (abs(exact[t]), t))
                 rounded[top] += diff
             for t in sorted(teams, key=lambda t: (-teams[t], t)):
-                shares.append({"team_id": t, "list_cost": teams[t], "share_pct": pct(teams[t], total),
-                               "allocated": rounded[t]})
+                shares.append({"team_id": t, "name": names.get(t), "label": team_label(t, names.get(t)),
+                               "list_cost": teams[t], "share_pct": pct(teams[t], total), "allocated": rounded[t]})
                 per_team[t] = per_team.get(t, ZERO) + rounded[t]
         lines_out.append({"source": l.source, "ref": l.ref, "label": l.label, "category": l.category,
                           "provider": l.provider, "period": f"{s.isoformat()}..{e.isoformat()}", "amount": l.amount,

@@ -131,17 +131,20 @@ class Decomposer:
             r.add("missing_cost", q(diff), f"{plural(n - unknown, 'record')} of {r.where} logged at $0 or without a cost "
                   f"(PRC001 missing-cost): {usd(diff)} at the price in effect", teams, records=n - unknown)
         if unknown:
-            est, basis = self.unpriced_estimate(r)
+            est, basis, est_teams = self.unpriced_estimate(r)
             if est:
-                r.add("missing_cost", q(est), f"{plural(unknown, 'record')} of {r.where} at $0 for a model with no known price "
-                      f"(PRC001, PRC002 unpriced-model): {usd(est)} at {basis}", records=unknown)
+                r.add("missing_cost", est, f"{plural(unknown, 'record')} of {r.where} at $0 for a model with no known price "
+                      f"(PRC001, PRC002 unpriced-model): {usd(est)} at {basis}", est_teams, records=unknown)
             else:
                 r.notes.append(f"{plural(unknown, 'record')} at $0 for a model with no known price (PRC001, PRC002): their "
                                "cost cannot be estimated")
         n, diff, cost, _, teams = _merged(r, "stale_price")
         if diff:
+            since = sorted({s for d in r.ledger for s in d.stale_since})
+            # the day the missed price took effect: the "after its price change on ..." a reader checks first
+            when = f" since {', '.join(map(str, since))}" if since else ""
             r.add("stale_price", q(diff), f"{plural(n, 'request')} of {r.where} priced at a price no longer in effect "
-                  f"(PRC003 stale-price): recorded {usd(cost)}, {signed(diff)} at the price in effect", teams, records=n)
+                  f"(PRC003 stale-price): recorded {usd(cost)}, {signed(diff)} at the price in effect{when}", teams, records=n)
         n, diff, cost, _, teams = _merged(r, "cost_mismatch")
         if diff:
             code, why = self._mismatch_kind(r, -diff)
@@ -169,15 +172,22 @@ class Decomposer:
                 r.add(code, q(found[0]), found[1] + " (from the invoice's own unit prices; no pricing rule flags these records)")
                 return
 
-    def unpriced_estimate(self, r: Row) -> tuple[Decimal, str]:
-        tokens: dict[str, int] = {}
+    def unpriced_estimate(self, r: Row) -> tuple[Decimal, str, dict[str, Decimal]]:
+        """(estimate, its basis, per team): the $0 records' tokens at the invoice's unit prices. The estimate is
+        the sum of the teams' quantized shares, so the team effects add up to the component exactly."""
+        tokens: dict[tuple, int] = {}
         for d in r.ledger:
-            for tt, v in d.unpriced_tokens.items():
-                tokens[tt] = tokens.get(tt, 0) + v
+            for k, v in d.unpriced_team_tokens.items():
+                tokens[k] = tokens.get(k, 0) + v
         prices = self.unit_prices(r.provider, r.model_key)
-        est = sum((v * prices[tt] for tt, v in tokens.items() if tt in prices), ZERO)
-        text = ", ".join(f"{tt} ${price_text(prices[tt] * 1_000_000)}/1M" for tt in names.TOKEN_TYPES if tt in prices and tokens.get(tt))
-        return est, f"the invoice's own unit prices for the model ({text})"
+        teams: dict[str, Decimal] = {}
+        for (team, tt), v in tokens.items():
+            if tt in prices:
+                teams[team] = teams.get(team, ZERO) + v * prices[tt]
+        teams = {t: q(v) for t, v in teams.items()}
+        used = {tt for (_, tt), v in tokens.items() if v}
+        text = ", ".join(f"{tt} ${price_text(prices[tt] * 1_000_000)}/1M" for tt in names.TOKEN_TYPES if tt in prices and tt in used)
+        return sum(teams.values(), ZERO), f"the invoice's own unit prices for the model ({text})", teams
 
     def unit_prices(self, provider: str, model_key: str) -> dict[str, Decimal]:
         """The invoice's amount per token of one model over the whole period (its token counts, else the ledger's)."""
@@ -214,6 +224,9 @@ class Decomposer:
         if g and g.estimate > 0 and r.invoice - corrected > 0:
             amount = q(g.estimate)
             r.add("unlogged_traffic", amount, f"{r.where}: {g.text}" + (f"; {ug[1]}" if ug else ""))
+            # read only if a residual is left: then the reader must know the estimate is a likely source of it
+            r.notes.append(f"the unlogged hours ({signed(amount)}) are estimated from the same hours of the neighbouring "
+                           "days, not measured (the invoice has no token counts): part of this may be that estimate's error")
             return amount, ZERO
         for found in (g.text if g else None, ug[1] if ug else None):
             if found:

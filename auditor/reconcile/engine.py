@@ -25,8 +25,10 @@ SPLIT_PROPORTIONAL = "proportional to the invoice's own split (the ledger has no
 
 
 class Reconciler:
-    def __init__(self, con: duckdb.DuckDBPyConnection, lines: list[InvoiceLine], threshold_pct: float):
+    def __init__(self, con: duckdb.DuckDBPyConnection, lines: list[InvoiceLine], threshold_pct: float,
+                 team_names: dict[str, str] | None = None):
         self.con = con
+        self.team_names = team_names or {}
         self.lines = lines
         self.threshold = Decimal(str(threshold_pct))
         self.ledger, self.left_out = load_ledger(con)
@@ -212,9 +214,9 @@ class Reconciler:
         if variance_pct is None:
             variance_pct = 0.0 if not led_total else 100.0
         coverage, attributable_pct = self.coverage(inv_usage)
-        causes = build(self.rows, self.other, pricing_codes() | {"INT001": "duplicate-request"})
+        causes = build(self.rows, self.other, pricing_codes() | {"INT001": "duplicate-request"}, self.team_names)
         decomp = decomposition(self.rows, causes, inv_total, led_total, self.scope_info["duplicates_cost"])
-        credits = allocate(self.other, self.in_scope)
+        credits = allocate(self.other, self.in_scope, self.team_names)
         flagged = sum(1 for r in rows_out if r["flagged"])
         named = [c for c in causes if c["code"] != "unexplained"]
         line = (f"Reconciliation: invoice {usd(inv_total)} vs ledger {usd(led_total)}: variance {usd(variance)} "
@@ -272,11 +274,12 @@ class Reconciler:
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, invoices: Iterable[str] | tuple[list, list], *,
-              threshold_pct: float = 2.0) -> dict[str, Any]:
+              threshold_pct: float = 2.0, team_names: dict[str, str] | None = None) -> dict[str, Any]:
     """Reconcile the ledger in ``con`` (``records`` / ``llm`` / ``attribution``) against the invoice files, or
-    against what ``read_invoices`` already read from them (``(lines, files)``)."""
+    against what ``read_invoices`` already read from them (``(lines, files)``). ``team_names`` (team id -> display
+    name) lets the team effects read "Name (id)" as the report's team table does."""
     lines, files = invoices if isinstance(invoices, tuple) else read_invoices(list(invoices))
-    rec = Reconciler(con, lines, threshold_pct).run()
+    rec = Reconciler(con, lines, threshold_pct, team_names).run()
     rec["inputs"]["invoices"] = [{"path": f.path, "format": f.format, "lines": f.lines, "amount": f.amount,
                                   **({"note": f.note} if f.note else {})} for f in files]
     return rec

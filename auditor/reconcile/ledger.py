@@ -50,7 +50,10 @@ class LedgerDay:
     # [records, difference to the price in effect (None: no price known), recorded cost, records without a price]
     evidence: dict[str, list] = field(default_factory=dict)
     evidence_teams: dict[tuple, Decimal] = field(default_factory=dict)  # (kind, team) -> difference
-    unpriced_tokens: dict[str, int] = field(default_factory=dict)  # token type -> tokens of $0 records with no price
+    # (team, token type) -> tokens of $0 records with no price, per team so that their estimate undercharges a
+    # named team, not nobody
+    unpriced_team_tokens: dict[tuple, int] = field(default_factory=dict)
+    stale_since: set = field(default_factory=set)  # the days the prices the stale records missed took effect
 
     @property
     def model(self) -> str:
@@ -75,7 +78,10 @@ def ledger_source(con: duckdb.DuckDBPyConnection) -> str:
     base = "llm" if _has(con, "llm") else "(SELECT * FROM records WHERE record_kind = 'llm')"
     if _has(con, "attribution"):
         att = "LEFT JOIN attribution a USING (_row)"
-        team, attributable = "a.team_id", "coalesce(a.attributable, false)"
+        # a.team, not a.team_id: the team chargeback charges (an alias or a free-form spelling resolved to the
+        # registry team, the policy's on_behalf_of view), so team effects and credit shares name the teams
+        # the report's team table does
+        team, attributable = "a.team", "coalesce(a.attributable, false)"
     else:
         att, team, attributable = "", "l.team_id", "false"
     snap = "l.price_snapshot"
@@ -204,6 +210,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
         return
     ref = "p.expected_cost" if _has(con, "price_in_effect") else "CAST(NULL AS DECIMAL(38,12))"
     joins = " LEFT JOIN price_in_effect p USING (_row)" if ref.startswith("p.") else ""
+    since = "p.current_from" if joins else "CAST(NULL AS DATE)"
     flags = ", ".join(f"bool_or(code = {lit(c)}) AS {EVIDENCE_OF[n]}" for n, c in codes.items())
     kinds = [k for k in EVIDENCE_OF.values() if k in {EVIDENCE_OF[n] for n in codes}]
     diffs = {"missing_cost": ref, "stale_price": ref.replace("expected_cost", "current_cost"), "cost_mismatch": ref}
@@ -213,17 +220,18 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
         WITH f AS (SELECT _row, {flags} FROM finding_rows WHERE code IN ({', '.join(lit(c) for c in codes.values())})
                    GROUP BY _row),
         e AS (
-            SELECT r.*, {kind_sql} AS kind, CAST({diff_sql} AS {MONEY}) AS diff
+            SELECT r.*, {kind_sql} AS kind, CAST({diff_sql} AS {MONEY}) AS diff, {since} AS since
             FROM _rec_ledger r JOIN f USING (_row){joins}
             WHERE r._n = 1 AND r.timestamp IS NOT NULL
         )
         SELECT CAST(timestamp AS DATE) AS day, provider, model, coalesce(team_id, '') AS team, attributable, kind,
                hour(timestamp) AS h, count(*), sum(diff), sum(cost), count(*) - count(diff),
                sum(t_input) FILTER (WHERE diff IS NULL AND cost = 0), sum(t_cached) FILTER (WHERE diff IS NULL AND cost = 0),
-               sum(t_write) FILTER (WHERE diff IS NULL AND cost = 0), sum(t_output) FILTER (WHERE diff IS NULL AND cost = 0)
+               sum(t_write) FILTER (WHERE diff IS NULL AND cost = 0), sum(t_output) FILTER (WHERE diff IS NULL AND cost = 0),
+               list(DISTINCT since) FILTER (WHERE since IS NOT NULL)
         FROM e GROUP BY ALL ORDER BY day, provider, model, team, attributable, kind, h
     """).fetchall()
-    for day, provider, model, team, attributable, kind, h, n, diff, cost, unknown, ti, tc, tw, tout in rows:
+    for day, provider, model, team, attributable, kind, h, n, diff, cost, unknown, ti, tc, tw, tout, sinces in rows:
         d = out.get(_key(day, provider, model))
         if d is None:
             continue
@@ -231,12 +239,14 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
         ev[0] += int(n)
         ev[2] += Decimal(cost or 0)
         ev[3] += int(unknown)
+        tk = team if attributable and team else ""
         if diff is not None:
             ev[1] = (ev[1] or ZERO) + Decimal(diff)
-            tk = team if attributable and team else ""
             d.evidence_teams[(kind, tk)] = d.evidence_teams.get((kind, tk), ZERO) + Decimal(diff)
             d.hour_cost[int(h)] += Decimal(diff)
+        if kind == "stale_price":
+            d.stale_since.update(sinces or ())
         if kind == "missing_cost":
             for tt, v in ((names.INPUT, ti), (names.CACHED, tc), (names.CACHE_WRITE, tw), (names.OUTPUT, tout)):
                 if v:
-                    d.unpriced_tokens[tt] = d.unpriced_tokens.get(tt, 0) + int(v)
+                    d.unpriced_team_tokens[(tk, tt)] = d.unpriced_team_tokens.get((tk, tt), 0) + int(v)

@@ -21,9 +21,9 @@ MONEY_QUANTUM = Decimal("0.000000000001")  # DECIMAL(38,12): the ledger's precis
 
 
 def usd(d: Decimal) -> str:
-    """Money in evidence text: cents, or 6 significant decimals below a cent."""
-    d = Decimal(d)
-    return _fmt_usd(d.quantize(Decimal("0.000001")) if d and abs(d) < CENT else d)
+    """Money in evidence text, by the report's one money rule (auditor.fmt.usd). No rounding of its own first:
+    a second rounding made a component read $0.00365 in the reconciliation line and $0.00364 in the table."""
+    return _fmt_usd(Decimal(d))
 
 
 def signed(d: Decimal) -> str:

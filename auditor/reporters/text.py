@@ -116,20 +116,29 @@ def render(result: AuditResult) -> str:
         for c in u["causes"]:
             lines.append(f"  {c['code']} {c['name']}: {plural(c['records'], 'record')}, {usd(c['cost'])}")
     if d.get("reconciliation"):
-        r = d["reconciliation"]
-        if r.get("summary_line"):
-            lines += ["", r["summary_line"]]
-        dec = r.get("decomposition")
-        if dec:  # the table adds up: ledger as logged + each component = invoice
-            lines.append("  " + dec["statement"])
-            rows = [["Decomposition (invoice - ledger)", "Amount", "Rules"], ["Ledger as logged", usd(dec["ledger_as_logged"]), ""]]
-            rows += [[f"{'+' if Decimal(str(c['amount'])) > 0 else '-'} {c['title']}", usd(c["amount"]), ", ".join(c["rules"])]
-                     for c in dec["components"]]
-            rows += [["= Invoice", usd(dec["invoice_total"]), f"explained {dec['explained_pct']}%"]]
-            lines += ["  " + x for x in _table(rows, "<><")]
-        for c in r.get("causes") or []:  # one line per cause, with its first piece of evidence and its effect
-            ev = (c.get("evidence") or [""])[0]
-            lines.append(f"  {c.get('summary') or c['title']}: {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else "")
-                         + (f"; {c['effect']}" if c.get("effect") else ""))
+        lines += _reconciliation(d["reconciliation"])
     lines += ["", result.gate.line]
     return safe_text("\n".join(lines)) + "\n"
+
+
+def _reconciliation(r: dict) -> list[str]:
+    """The reconciliation line, the decomposition table that adds up and one line per cause, with its team effects."""
+    lines: list[str] = []
+    if r.get("summary_line"):
+        lines += ["", r["summary_line"]]
+    dec = r.get("decomposition")
+    if dec:  # the table adds up: ledger as logged + each component = invoice
+        lines.append("  " + dec["statement"])
+        rows = [["Decomposition (invoice - ledger)", "Amount", "Rules"], ["Ledger as logged", usd(dec["ledger_as_logged"]), ""]]
+        rows += [[f"{'+' if Decimal(str(c['amount'])) > 0 else '-'} {c['title']}", usd(c["amount"]), ", ".join(c["rules"])]
+                 for c in dec["components"]]
+        rows += [["= Invoice", usd(dec["invoice_total"]), f"explained {dec['explained_pct']}%"]]
+        lines += ["  " + x for x in _table(rows, "<><")]
+    for c in r.get("causes") or []:  # one line per cause, with its first piece of evidence and its effect
+        ev = (c.get("evidence") or [""])[0]
+        lines.append(f"  {c.get('summary') or c['title']}: {ev}" + (f" (+{len(c['evidence']) - 1} more)" if len(c.get("evidence") or []) > 1 else "")
+                     + (f"; {c['effect']}" if c.get("effect") else ""))
+        said = [t["sentence"] for t in c.get("teams") or [] if t.get("sentence")]
+        if said:  # the issue's "stale prices overcharge team X by $0.08": the effect on each team's bill
+            lines.append("    by team: " + "; ".join(said[:5]) + (f"; and {plural(len(said) - 5, 'more team')}" if len(said) > 5 else ""))
+    return lines
