@@ -64,8 +64,9 @@ def _usage_errors():
     from auditor.rules import SelectionError
     from auditor.reporters.export import ExportError
     from auditor.baseline import BaselineError
+    from auditor.engine import EngineError
 
-    return (InputError, MappingError, PolicyError, SelectionError, ExportError, BaselineError)
+    return (InputError, MappingError, PolicyError, SelectionError, ExportError, BaselineError, EngineError)
 
 
 @contextmanager
@@ -187,9 +188,13 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
 @click.option("--profile", "profile", is_flag=True,
               help="Print each stage's wall time, CPU time, rows and peak memory to standard error at the end.")
+@click.option("--engine", "engine_name", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where the rules run after the load: embedded DuckDB, or Apache Spark (the spark extra).")
+@click.option("--spark-master", help="With --engine spark: the master URL of a new session (default local[*]).")
+@click.option("--spark-remote", help="With --engine spark: a Spark Connect server, e.g. sc://host:15002.")
 def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, export_findings, select, ignore,
               fail_on, min_attributable_pct, max_unattributed_cost, max_variance_pct, baseline_path, update_baseline,
-              exit_zero, quiet, invoices=(), profile=False):
+              exit_zero, quiet, invoices=(), profile=False, engine_name="duckdb", spark_master=None, spark_remote=None):
     """Audit the gateway logs in PATHS (files, directories, globs; .gz and .zst too)."""
     from auditor.api import audit
     from auditor.profile import Profiler
@@ -201,13 +206,22 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     prof = Profiler() if profile else None
+    if engine_name != "spark" and (spark_master or spark_remote):
+        _fail("--spark-master and --spark-remote need --engine spark")
     with _no_traceback(), (prof.active() if prof else nullcontext()):
         from auditor.progress import for_cli
+
+        engine = None
+        if engine_name == "spark":  # started first: no Java or no pyspark fails before the load, not after it
+            from auditor.engine import spark_engine
+
+            engine = spark_engine(master=spark_master, remote=spark_remote)
 
         progress = for_cli(quiet)  # None unless standard error is a terminal (and not CI, not --quiet)
         try:
             result = audit(paths, policy_path, fmt=input_format, select=_split(select), ignore=_split(ignore), gate=gate,
-                           update_baseline=update_baseline, invoices=list(invoices) or None, progress=progress)
+                           update_baseline=update_baseline, invoices=list(invoices) or None, progress=progress,
+                           engine=engine)
             if progress:
                 progress.phase("writing reports")
             text, html = _render(result, out_format, html_path, export_findings)

@@ -88,7 +88,7 @@ class AuditResult:
         labels = {t.team_id: t.label for t in self.attribution.teams}
         return {
             "schema_version": REPORT_SCHEMA_VERSION,
-            "tool": {"name": "audit-logs", "version": __version__},
+            "tool": {"name": "audit-logs", "version": __version__, "engine": getattr(self.con, "name", "duckdb")},
             "policy": {"source": self.policy.source},
             "summary": _jsonable(self.summary()),
             "verdict": self.verdict,

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 import sqlglot
+from pyspark.sql import SparkSession
 from sqlglot import exp
 
 from auditor.engine.base import EngineError
@@ -59,11 +60,13 @@ class SparkResult:
 class SparkEngine:
     name = "spark"
 
-    def __init__(self, session=None, *, master: str | None = None, remote: str | None = None):
+    def __init__(self, session=None, *, master: str | None = None, remote: str | None = None,
+                 conf: dict[str, str] | None = None):
         if session is None:
-            session = _start(master, remote)
+            session = _start(master, remote, conf or {})
         self.spark = session
-        for k, v in CONF.items():
+        self._views: set[str] = set()  # what this engine made: a new audit starts without them
+        for k, v in {**CONF, **(conf or {})}.items():
             if not k.startswith(("spark.ui", "spark.driver")):
                 try:
                     self.spark.conf.set(k, v)
@@ -81,12 +84,12 @@ class SparkEngine:
             return self._insert(tree)
         if isinstance(tree, exp.Drop):
             for t in tree.args.get("tables") or [tree.this]:
-                self.spark.catalog.dropTempView(t.name)
+                self._drop(t.name)
             return SparkResult([], [])
         if isinstance(tree, exp.Alter) and isinstance(tree.args["actions"][0], exp.AlterRename):
             df = self.spark.table(tree.this.name)
-            df.createOrReplaceTempView(tree.args["actions"][0].this.name)
-            self.spark.catalog.dropTempView(tree.this.name)
+            self._put(df, tree.args["actions"][0].this.name)
+            self._drop(tree.this.name)
             return SparkResult([], [])
         if isinstance(tree, exp.Describe):
             df = self.spark.table(tree.this.name)
@@ -105,10 +108,10 @@ class SparkEngine:
     def register(self, name: str, table: Any) -> None:
         if not isinstance(table, pa.Table):
             table = pa.Table.from_pandas(table, preserve_index=False)
-        self.spark.createDataFrame(_spark_arrow(table)).createOrReplaceTempView(name)
+        self._put(self.spark.createDataFrame(_spark_arrow(table)), name)
 
     def unregister(self, name: str) -> None:
-        self.spark.catalog.dropTempView(name)
+        self._drop(name)
 
     def write(self, sql: str, path: str, fmt: str) -> int:
         """The query's rows to one file on the driver (what the report links to); how many rows were written."""
@@ -133,7 +136,10 @@ class SparkEngine:
         return bool(self.spark.catalog.tableExists(name))
 
     def adopt(self, con, tables: Sequence[str] = ("records", "rejects")) -> None:
-        """Bring the loader's tables over from DuckDB (the load runs there; see the README's Spark section)."""
+        """Bring the loader's tables over from DuckDB (the load runs there; see the README's Spark section). The
+        views of an earlier audit on this engine go first: the stages build their tables once per record table."""
+        for name in sorted(self._views):
+            self._drop(name)
         for t in tables:
             self.register(t, con.sql(f"SELECT * FROM {t}").to_arrow_table())
             self._checkpoint(t)
@@ -145,17 +151,18 @@ class SparkEngine:
         query = tree.expression
         if kind == "VIEW":
             self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {_spark(query)}")
+            self._views.add(name)
             return SparkResult([], [])
         if query is None:  # CREATE TABLE t (col type, ...): an empty table of that shape
             if tree.args.get("exists") and self.spark.catalog.tableExists(name):
                 return SparkResult([], [])
             cols = [f"CAST(NULL AS {_spark(c.args['kind'])}) AS {c.name}" for c in tree.this.expressions]
-            self.spark.sql("SELECT " + ", ".join(cols) + " WHERE false").createOrReplaceTempView(name)
+            self._put(self.spark.sql("SELECT " + ", ".join(cols) + " WHERE false"), name)
             self._checkpoint(name)
             return SparkResult([], [])
         if tree.args.get("exists") and self.spark.catalog.tableExists(name):
             return SparkResult([], [])
-        self.spark.sql(_spark(query)).createOrReplaceTempView(name)
+        self._put(self.spark.sql(_spark(query)), name)
         self._checkpoint(name)
         return SparkResult([], [])
 
@@ -169,13 +176,21 @@ class SparkEngine:
         # INSERT is positional: the new rows take the target's column names and types.
         new = new.toDF(*target.columns)
         new = new.select(*[new[c].cast(target.schema[c].dataType).alias(c) for c in target.columns])
-        target.unionByName(new).createOrReplaceTempView(name)
+        self._put(target.unionByName(new), name)
         self._checkpoint(name)
         return SparkResult([], [])
 
     def _checkpoint(self, name: str) -> None:
         # Eager and cut from its lineage: the view no longer depends on the tables its query read.
-        self.spark.table(name).localCheckpoint().createOrReplaceTempView(name)
+        self._put(self.spark.table(name).localCheckpoint(), name)
+
+    def _put(self, df, name: str) -> None:
+        df.createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def _drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        self._views.discard(name)
 
     def _query(self, tree: exp.Expression) -> SparkResult:
         df = self.spark.sql(_spark(tree))
@@ -183,17 +198,13 @@ class SparkEngine:
         return SparkResult(_rows(table), list(df.columns))
 
 
-def _start(master: str | None, remote: str | None):
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise
+def _start(master: str | None, remote: str | None, conf: dict[str, str]):
     builder = SparkSession.builder.appName("audit-logs")
     if remote:
         builder = builder.remote(remote)
     else:
         builder = builder.master(master or "local[*]")
-        for k, v in CONF.items():
+        for k, v in {**CONF, **conf}.items():
             builder = builder.config(k, v)
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
     try:

@@ -60,8 +60,8 @@ class LedgerDay:
         return max(self.models.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.models else self.model_key
 
 
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0] > 0
+def _has(con, name: str) -> bool:
+    return con.has(name)
 
 
 def pricing_codes() -> dict[str, str]:
