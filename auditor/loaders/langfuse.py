@@ -75,8 +75,11 @@ def usage(obs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
         cached = next((parts[k] for k in _CACHED if k in parts), None)
         write = next((parts[k] for k in _CACHE_WRITE if k in parts), None)
         if ins or outs:
-            return (_plain(sum(ins, Decimal(0))) if ins else None, _plain(sum(outs, Decimal(0))) if outs else None,
-                    _plain(cached), _plain(write))
+            n_in = sum(ins, Decimal(0))
+            # An embedding's details have no output part: when the input parts already make up the total, the
+            # output is known to be zero, not missing (Langfuse's own completionTokens reads 0 for it).
+            n_out = sum(outs, Decimal(0)) if outs else (Decimal(0) if _num(details.get("total")) == n_in else None)
+            return _plain(n_in) if ins else None, _plain(n_out), _plain(cached), _plain(write)
     u = _obj(obs.get("usage"))
     for i, o in ((u.get("input"), u.get("output")), (u.get("promptTokens"), u.get("completionTokens")),
                  (obs.get("inputUsage"), obs.get("outputUsage")), (obs.get("promptTokens"), obs.get("completionTokens"))):
