@@ -126,3 +126,30 @@ def test_pretty_array_streams_in_bounded_windows(tmp_path, monkeypatch):
     p = write(tmp_path / "a", recs, "json")
     got = canonical([p])
     assert [r[0] for r in got] == [r["request_id"] for r in recs]
+
+
+def _api_observation(i: int) -> dict:
+    return {"id": f"obs-{i}", "traceId": f"tr-{i // 4}", "type": "GENERATION" if i % 2 else "SPAN",
+            "startTime": "2025-03-01T10:00:00.000Z", "providedModelName": "gpt-4o", "parentObservationId": None,
+            "usageDetails": {"input": 10, "output": 2, "total": 12}, "costDetails": {"total": 0.0001},
+            "totalCost": 0.0001, "calculatedTotalCost": 0.0001}
+
+
+def test_span_and_observation_arrays_stream(tmp_path, monkeypatch):
+    """A pretty-printed array of OTLP requests or Langfuse API observations is read element by element in a
+    bounded window, like any other array: the OTLP and Langfuse readers parsed the whole file at once (a 500 MB
+    OTLP array peaked at 2.7 GB), and refused one over MAX_DOCUMENT_BYTES. Each element keeps its own line."""
+    monkeypatch.setattr(readers, "ARRAY_CHUNK_CHARS", 4096)
+    monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 64 << 10)  # far below each file: only streaming reads it
+    requests = [json.loads(x) for x in Path("sample_logs/openlit_otlp.jsonl").read_text().splitlines() if x.strip()]
+    spans = sum(len(ss["spans"]) for req in requests for rs in req["resourceSpans"] for ss in rs["scopeSpans"])
+    cases = [("otlp.json", requests, "otlp", spans), ("observations.json", [_api_observation(i) for i in range(600)],
+                                                       "langfuse-api", 600)]
+    for name, items, source, count in cases:
+        p = tmp_path / name
+        p.write_text(json.dumps(items, indent=2))
+        assert p.stat().st_size > 2 * readers.MAX_DOCUMENT_BYTES and detect(p).source == source
+        loaded = load([p])
+        assert (loaded.rejected, loaded.records + loaded.context_spans) == (0, count), loaded.rejects[:2]
+        lines = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
+        assert len(lines) == len(items)

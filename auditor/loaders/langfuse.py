@@ -30,7 +30,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from auditor.loaders import conventions
-from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
+from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, json_values
 
 LLM_TYPES = {"GENERATION": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool"}
 _EVENT_TYPES = {"generation": "GENERATION", "span": "SPAN", "event": "EVENT", "embedding": "EMBEDDING",
@@ -234,15 +234,7 @@ def read_langfuse(path: Path, container: str, rejects: Rejects,
                 continue
             yield from _emit(b, doc, line, stats)
     else:
-        text = _read_text(path, rejects)
-        if text is None:
-            return
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
-            return
-        for item in doc if isinstance(doc, list) else [doc]:
-            yield from _emit(b, item, 1, stats)
+        for line, _, doc in json_values(path, rejects):
+            yield from _emit(b, doc, line, stats)
     if b.docs:
         yield b.flush()

@@ -351,9 +351,17 @@ def _decode_element(dec: json.JSONDecoder, t: _Text, i: int) -> tuple[object, in
 
 
 def _read_array(t: _Text, i: int, rejects: Rejects, b: _Batcher) -> Iterator[pa.RecordBatch]:
-    """The elements of the array whose ``[`` is at ``i``, one record each, streamed; a malformed element is
-    one reject and reading goes on at the next element. Returns (via StopIteration) nothing; the caller
-    continues after the array at t.pos."""
+    """The elements of the array whose ``[`` is at ``i``, one record each, streamed; the caller continues
+    after the array at t.pos."""
+    for line, index, raw, _ in _array_elements(t, i, rejects):
+        b.add(raw, line, index)
+        if b.full():
+            yield b.flush()
+
+
+def _array_elements(t: _Text, i: int, rejects: Rejects) -> Iterator[tuple[int, int, str, object]]:
+    """(line, index, text, value) of each element of the array whose ``[`` is at ``i``, in a bounded window;
+    a malformed element is one reject and reading goes on at the next element."""
     dec = json.JSONDecoder()
     i, index = i + 1, 0
     while True:
@@ -390,13 +398,36 @@ def _read_array(t: _Text, i: int, rejects: Rejects, b: _Batcher) -> Iterator[pa.
             if _SURROGATE.search(raw):
                 rejects.add(line, f"array element {index} is not UTF-8 text")
             else:
-                b.add(raw, line, index)
+                yield line, index, raw, value
             i = end
         index += 1
         if i > ARRAY_CHUNK_CHARS:
             i = t.drop(i)
-        if b.full():
-            yield b.flush()
+
+
+def json_values(path: Path, rejects: Rejects) -> Iterator[tuple[int, int | None, object]]:
+    """(line, index in its top-level array or None, value) of each JSON value of a file. Top-level arrays are
+    streamed element by element, so a readers' memory does not grow with the file (a pretty-printed export of
+    spans or observations can be many GB); anything else (one object, several written one after another) is
+    parsed whole, up to MAX_DOCUMENT_BYTES."""
+    with open_binary(path) as fh:
+        t = _Text(fh)
+        t.more()
+        if t.text.startswith("\ufeff"):
+            t.text = t.text[1:]
+        i = t.skip_ws(0)
+        if i < len(t.text) and t.text[i] == "[":
+            while i < len(t.text) and t.text[i] == "[":
+                for line, index, _, value in _array_elements(t, i, rejects):
+                    yield line, index, value
+                i = t.skip_ws(t.pos)
+            if i < len(t.text):
+                rejects.add(t.line_of(i), "text after the end of the JSON array")
+            return
+    text = _read_text(path, rejects)
+    if text is not None:
+        for line, _, _, doc in json_documents(text, rejects):
+            yield line, None, doc
 
 
 def _element_reason(raw: str) -> str:
