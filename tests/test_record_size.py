@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -117,6 +118,21 @@ def test_otlp_collector_file_with_a_5mb_first_line(tmp_path):
     assert loaded.records + loaded.context_spans == spans
     lines_read = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
     assert lines_read == set(range(1, len(lines) + 1))
+    # "audits fully": the calls' tokens and cost are those of the raw spans, the 5 MB line's included
+    want = [0, 0, Decimal(0)]
+    for line in lines:
+        for rs in json.loads(line)["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for s in ss["spans"]:
+                    a = {kv["key"]: next(iter(kv["value"].values())) for kv in s.get("attributes", [])}
+                    if "gen_ai.usage.cost" in a:  # the sample's calls, some in the semconv's old token names
+                        want[0] += int(a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens", 0)))
+                        want[1] += int(a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens", 0)))
+                        want[2] += Decimal(str(a["gen_ai.usage.cost"]))
+    got = loaded.con.execute("SELECT sum(input_tokens), sum(output_tokens), sum(cost) FROM records"
+                             " WHERE record_kind = 'llm'").fetchone()
+    q = Decimal("1e-12")  # the record table keeps 12 decimal places
+    assert (got[0], got[1], got[2].quantize(q)) == (want[0], want[1], want[2].quantize(q))
 
 
 def test_pretty_array_streams_in_bounded_windows(tmp_path, monkeypatch):
