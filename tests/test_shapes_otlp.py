@@ -275,3 +275,27 @@ def test_each_instrumentations_call_span_is_one_call_of_its_biller(tmp_path, nam
     r = recs[1]
     assert (r["provider"], r["input_tokens"], r["output_tokens"]) == (
         "anthropic" if "Anthropic" in call.values() else "openai", 100, 20)
+
+
+def test_langfuse_public_key_on_spans_is_no_leaked_secret(tmp_path):
+    """The Langfuse SDK writes its public key (pk-lf-...) on every span on purpose: no SEC001 for it, end to end
+    (the regex alone was tested); the secret key (sk-lf-...) in the same place is still flagged."""
+    call = {"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 4}
+    codes = {}
+    for key in ("pk-lf-1234567890abcdef12345678", "sk-lf-1234567890abcdef12345678"):
+        p = tmp_path / f"{key[:2]}.jsonl"
+        p.write_text(json.dumps(request([span(1, {**call, "langfuse.public_key": key})])) + "\n")
+        codes[key[:2]] = {f["code"] for f in auditor.audit([p]).to_dict()["findings"]}
+    assert "SEC001" not in codes["pk"] and "SEC001" in codes["sk"]
+
+
+def test_context_spans_only_say_what_an_llm_span_is(tmp_path):
+    from auditor.loaders import InputError
+
+    p = tmp_path / "http.jsonl"
+    p.write_text(json.dumps(request([span(i, {"http.method": "GET"}) for i in range(12)])) + "\n")
+    with pytest.raises(InputError) as exc:
+        auditor.audit([p])
+    assert "12 records read, none is an LLM request" in str(exc.value)
+    assert "no span with gen_ai.* or OpenInference LLM attributes" in str(exc.value)
