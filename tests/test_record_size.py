@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from auditor.loaders import readers
+from auditor.loaders import arrays, readers
 from auditor.loaders.detect import detect
 from auditor.loaders.pipeline import load
 from auditor.loaders.sources import _Zstd
@@ -22,7 +22,7 @@ DUCKDB_MAX_OBJECT = 16 << 20  # read_json's default maximum_object_size
 BOUNDARIES = sorted({
     _Zstd.STEP, 1 << 16,  # the detection head
     1 << 20,  # detection's line reads
-    readers.ARRAY_CHUNK_CHARS, readers.JSONL_BLOCK_BYTES, readers.BLOCK_BYTES, DUCKDB_MAX_OBJECT,
+    arrays.ARRAY_CHUNK_CHARS, readers.JSONL_BLOCK_BYTES, readers.BLOCK_BYTES, DUCKDB_MAX_OBJECT,
 })
 FIELDS = "request_id, team_id, service_id, model, input_tokens, output_tokens, cost::VARCHAR, timestamp::VARCHAR"
 
@@ -137,7 +137,7 @@ def test_otlp_collector_file_with_a_5mb_first_line(tmp_path):
 
 def test_pretty_array_streams_in_bounded_windows(tmp_path, monkeypatch):
     # With a small window the reader must still read every element of an array many windows long.
-    monkeypatch.setattr(readers, "ARRAY_CHUNK_CHARS", 4096)
+    monkeypatch.setattr(arrays, "ARRAY_CHUNK_CHARS", 4096)
     recs = records(300, {5: 10_000, 150: 50_000})
     p = write(tmp_path / "a", recs, "json")
     got = canonical([p])
@@ -155,7 +155,7 @@ def test_span_and_observation_arrays_stream(tmp_path, monkeypatch):
     """A pretty-printed array of OTLP requests or Langfuse API observations is read element by element in a
     bounded window, like any other array: the OTLP and Langfuse readers parsed the whole file at once (a 500 MB
     OTLP array peaked at 2.7 GB), and refused one over MAX_DOCUMENT_BYTES. Each element keeps its own line."""
-    monkeypatch.setattr(readers, "ARRAY_CHUNK_CHARS", 4096)
+    monkeypatch.setattr(arrays, "ARRAY_CHUNK_CHARS", 4096)
     monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 64 << 10)  # far below each file: only streaming reads it
     requests = [json.loads(x) for x in Path("sample_logs/openlit_otlp.jsonl").read_text().splitlines() if x.strip()]
     spans = sum(len(ss["spans"]) for req in requests for rs in req["resourceSpans"] for ss in rs["scopeSpans"])
