@@ -180,3 +180,17 @@ def rows_format(path: Path) -> str:
     from auditor.loaders.detect import detect
 
     return detect(path).source
+
+
+def test_blob_storage_context_types_are_not_llm_calls(tmp_path):
+    """Langfuse's observation types CHAIN, RETRIEVER, EVALUATOR and GUARDRAIL are trace context in the
+    blob-storage export too (they fell to the preset's default and each counted as an LLM call)."""
+    types = ["GENERATION", "EMBEDDING", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "GUARDRAIL"]
+    base = {"trace_id": "t1", "project_id": "p1", "parent_observation_id": "", "start_time": "2025-01-24T23:30:00.000Z",
+            "level": "DEFAULT", "provided_model_name": "gpt-4o", "usage_details": {}, "cost_details": {}, "total_cost": 0}
+    p = tmp_path / "observations.jsonl"
+    p.write_text("".join(json.dumps({**base, "id": f"o{i}", "type": t}) + "\n" for i, t in enumerate(types)))
+    recs, loaded = rows(p)
+    assert loaded.inputs[0].format == "langfuse"
+    assert [r["record_kind"] for r in recs] == ["llm", "llm", "other", "other", "agent", "tool", "other", "other",
+                                                "other", "other"]
