@@ -194,3 +194,15 @@ def test_blob_storage_context_types_are_not_llm_calls(tmp_path):
     assert loaded.inputs[0].format == "langfuse"
     assert [r["record_kind"] for r in recs] == ["llm", "llm", "other", "other", "agent", "tool", "other", "other",
                                                 "other", "other"]
+
+
+def test_a_preset_forced_on_another_shape_says_what_the_file_looks_like(tmp_path):
+    """--input-format langfuse on a public-API export reads $0 with no tokens and no error (the issue's report):
+    the input's notes name the shape detection sees and the format to use."""
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps({"data": [obs(1, "GENERATION", **GEN)], "meta": {"page": 1}}))
+    notes = auditor.audit([p], fmt="langfuse").to_dict()["inputs"][0]["notes"]
+    assert notes[0].startswith("read as langfuse (--input-format), but the file looks like langfuse-api")
+    assert notes[0].endswith("use --input-format langfuse-api")
+    right = auditor.audit([p], fmt="langfuse-api").to_dict()["inputs"][0].get("notes", [])
+    assert not any("looks like" in n for n in right)
