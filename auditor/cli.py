@@ -171,7 +171,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--html", "html_path", help="Also write the self-contained HTML readiness report to this file.")
 @click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
 @click.option("--input-format", "--mapping", "input_format",
-              help="Skip detection: a format name (litellm, litellm-spendlogs, otlp, canonical, langfuse, helicone, portkey) or a mapping .toml file.")
+              help="Skip detection: a format name (litellm, litellm-spendlogs, litellm-kwargs, otlp, canonical, langfuse, langfuse-api, helicone, portkey) or a mapping .toml file.")
 @click.option("--export-findings", help="Write one row per flagged record per rule (.csv, .parquet or .jsonl).")
 @click.option("--select", multiple=True, help="Only these rules (codes, code prefixes or names; comma-separated or repeated).")
 @click.option("--ignore", multiple=True, help="Leave out these rules.")

@@ -155,3 +155,17 @@ def test_machine_formats_say_pass_or_fail_on_stderr(tmp_path):
     assert p.stderr.startswith("audit-logs: FAIL: ") and "findings at severity error" in p.stderr
     quiet = subprocess.run([*args, "-q"], capture_output=True, text=True)
     assert quiet.returncode == 1 and quiet.stderr == ""
+
+
+def test_input_format_help_names_every_preset():
+    """A user reads the format names off --help: each preset must be there (langfuse-api and litellm-kwargs were not)."""
+    from auditor.loaders.detect import presets
+
+    shown = " ".join(run("audit", "--help").output.split())
+    assert all(name in shown for name in presets()), sorted(n for n in presets() if n not in shown)
+
+
+def test_python_dash_m_auditor_runs_the_cli():
+    r = subprocess.run([sys.executable, "-m", "auditor", "--version"], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0 and "audit-logs" in r.stdout, r.stderr

@@ -7,11 +7,12 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from auditor.loaders import readers
+from auditor.loaders import arrays, readers
 from auditor.loaders.detect import detect
 from auditor.loaders.pipeline import load
 from auditor.loaders.sources import _Zstd
@@ -21,7 +22,7 @@ DUCKDB_MAX_OBJECT = 16 << 20  # read_json's default maximum_object_size
 BOUNDARIES = sorted({
     _Zstd.STEP, 1 << 16,  # the detection head
     1 << 20,  # detection's line reads
-    readers.ARRAY_CHUNK_CHARS, readers.JSONL_BLOCK_BYTES, readers.BLOCK_BYTES, DUCKDB_MAX_OBJECT,
+    arrays.ARRAY_CHUNK_CHARS, readers.JSONL_BLOCK_BYTES, readers.BLOCK_BYTES, DUCKDB_MAX_OBJECT,
 })
 FIELDS = "request_id, team_id, service_id, model, input_tokens, output_tokens, cost::VARCHAR, timestamp::VARCHAR"
 
@@ -117,12 +118,54 @@ def test_otlp_collector_file_with_a_5mb_first_line(tmp_path):
     assert loaded.records + loaded.context_spans == spans
     lines_read = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
     assert lines_read == set(range(1, len(lines) + 1))
+    # "audits fully": the calls' tokens and cost are those of the raw spans, the 5 MB line's included
+    want = [0, 0, Decimal(0)]
+    for line in lines:
+        for rs in json.loads(line)["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for s in ss["spans"]:
+                    a = {kv["key"]: next(iter(kv["value"].values())) for kv in s.get("attributes", [])}
+                    if "gen_ai.usage.cost" in a:  # the sample's calls, some in the semconv's old token names
+                        want[0] += int(a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens", 0)))
+                        want[1] += int(a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens", 0)))
+                        want[2] += Decimal(str(a["gen_ai.usage.cost"]))
+    got = loaded.con.execute("SELECT sum(input_tokens), sum(output_tokens), sum(cost) FROM records"
+                             " WHERE record_kind = 'llm'").fetchone()
+    q = Decimal("1e-12")  # the record table keeps 12 decimal places
+    assert (got[0], got[1], got[2].quantize(q)) == (want[0], want[1], want[2].quantize(q))
 
 
 def test_pretty_array_streams_in_bounded_windows(tmp_path, monkeypatch):
     # With a small window the reader must still read every element of an array many windows long.
-    monkeypatch.setattr(readers, "ARRAY_CHUNK_CHARS", 4096)
+    monkeypatch.setattr(arrays, "ARRAY_CHUNK_CHARS", 4096)
     recs = records(300, {5: 10_000, 150: 50_000})
     p = write(tmp_path / "a", recs, "json")
     got = canonical([p])
     assert [r[0] for r in got] == [r["request_id"] for r in recs]
+
+
+def _api_observation(i: int) -> dict:
+    return {"id": f"obs-{i}", "traceId": f"tr-{i // 4}", "type": "GENERATION" if i % 2 else "SPAN",
+            "startTime": "2025-03-01T10:00:00.000Z", "providedModelName": "gpt-4o", "parentObservationId": None,
+            "usageDetails": {"input": 10, "output": 2, "total": 12}, "costDetails": {"total": 0.0001},
+            "totalCost": 0.0001, "calculatedTotalCost": 0.0001}
+
+
+def test_span_and_observation_arrays_stream(tmp_path, monkeypatch):
+    """A pretty-printed array of OTLP requests or Langfuse API observations is read element by element in a
+    bounded window, like any other array: the OTLP and Langfuse readers parsed the whole file at once (a 500 MB
+    OTLP array peaked at 2.7 GB), and refused one over MAX_DOCUMENT_BYTES. Each element keeps its own line."""
+    monkeypatch.setattr(arrays, "ARRAY_CHUNK_CHARS", 4096)
+    monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 64 << 10)  # far below each file: only streaming reads it
+    requests = [json.loads(x) for x in Path("sample_logs/openlit_otlp.jsonl").read_text().splitlines() if x.strip()]
+    spans = sum(len(ss["spans"]) for req in requests for rs in req["resourceSpans"] for ss in rs["scopeSpans"])
+    cases = [("otlp.json", requests, "otlp", spans), ("observations.json", [_api_observation(i) for i in range(600)],
+                                                       "langfuse-api", 600)]
+    for name, items, source, count in cases:
+        p = tmp_path / name
+        p.write_text(json.dumps(items, indent=2))
+        assert p.stat().st_size > 2 * readers.MAX_DOCUMENT_BYTES and detect(p).source == source
+        loaded = load([p])
+        assert (loaded.rejected, loaded.records + loaded.context_spans) == (0, count), loaded.rejects[:2]
+        lines = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
+        assert len(lines) == len(items)

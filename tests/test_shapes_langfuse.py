@@ -144,3 +144,65 @@ def test_blob_storage_export_counts_cached_input(tmp_path):
         assert loaded.inputs[0].format == "langfuse", p
         got = sorted((r["request_id"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"]) for r in recs)
         assert got == [("o1", 100, 5, 90), ("o2", 3, 1, None)], p
+
+
+def test_embedding_without_an_output_part_has_zero_output_tokens(tmp_path):
+    """An EMBEDDING's usageDetails hold only the input and the total: the output is zero, not a missing field
+    (it was flagged CON001 missing output_tokens, an error on every embedding of a Langfuse export)."""
+    page = {"data": [obs(1, "EMBEDDING", model="text-embedding-3-small", usageDetails={"input": 8, "total": 8},
+                         totalCost=0.00000016),
+                     obs(2, "GENERATION", model="gpt-4o", usageDetails={"input": 8}, totalCost=0.0001)],
+            "meta": {"page": 1}}
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps(page))
+    recs, _ = rows(p)
+    assert [r["output_tokens"] for r in recs] == [0, None]  # no total to prove the second call's output: unknown
+
+
+def test_api_pages_one_per_line_are_detected(tmp_path):
+    """A script paging through GET /api/public/observations saves each response as a line: every page's
+    observations are read (the file was rejected as 'no known log format matches its fields: data, meta')."""
+    pages = [{"data": [obs(1, "GENERATION", **GEN), obs(2, "SPAN")], "meta": {"page": 1, "totalPages": 2}},
+             {"data": [obs(3, "GENERATION", **GEN)], "meta": {"page": 2, "totalPages": 2}}]
+    p = tmp_path / "observations.jsonl"
+    p.write_text("".join(json.dumps(page) + "\n" for page in pages))
+    recs, loaded = rows(p)
+    assert (loaded.inputs[0].format, loaded.rejected) == ("langfuse-api", 0)
+    assert [r["record_kind"] for r in recs] == ["llm", "other", "llm"]
+    assert Decimal(auditor.audit([p]).summary()["total_cost"]) == Decimal("0.0010")
+    # Pages of another source are not read this way: each line would be taken for one record.
+    other = tmp_path / "spend.jsonl"
+    other.write_text(json.dumps({"data": [{"request_id": "r", "spend": 1.0, "startTime": "2025-01-01"}]}) + "\n")
+    assert rows_format(other) == "none"
+
+
+def rows_format(path: Path) -> str:
+    from auditor.loaders.detect import detect
+
+    return detect(path).source
+
+
+def test_blob_storage_context_types_are_not_llm_calls(tmp_path):
+    """Langfuse's observation types CHAIN, RETRIEVER, EVALUATOR and GUARDRAIL are trace context in the
+    blob-storage export too (they fell to the preset's default and each counted as an LLM call)."""
+    types = ["GENERATION", "EMBEDDING", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "GUARDRAIL"]
+    base = {"trace_id": "t1", "project_id": "p1", "parent_observation_id": "", "start_time": "2025-01-24T23:30:00.000Z",
+            "level": "DEFAULT", "provided_model_name": "gpt-4o", "usage_details": {}, "cost_details": {}, "total_cost": 0}
+    p = tmp_path / "observations.jsonl"
+    p.write_text("".join(json.dumps({**base, "id": f"o{i}", "type": t}) + "\n" for i, t in enumerate(types)))
+    recs, loaded = rows(p)
+    assert loaded.inputs[0].format == "langfuse"
+    assert [r["record_kind"] for r in recs] == ["llm", "llm", "other", "other", "agent", "tool", "other", "other",
+                                                "other", "other"]
+
+
+def test_a_preset_forced_on_another_shape_says_what_the_file_looks_like(tmp_path):
+    """--input-format langfuse on a public-API export reads $0 with no tokens and no error (the issue's report):
+    the input's notes name the shape detection sees and the format to use."""
+    p = tmp_path / "observations.json"
+    p.write_text(json.dumps({"data": [obs(1, "GENERATION", **GEN)], "meta": {"page": 1}}))
+    notes = auditor.audit([p], fmt="langfuse").to_dict()["inputs"][0]["notes"]
+    assert notes[0].startswith("read as langfuse (--input-format), but the file looks like langfuse-api")
+    assert notes[0].endswith("use --input-format langfuse-api")
+    right = auditor.audit([p], fmt="langfuse-api").to_dict()["inputs"][0].get("notes", [])
+    assert not any("looks like" in n for n in right)

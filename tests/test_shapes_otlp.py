@@ -67,6 +67,7 @@ def test_openinference_llm_span_is_an_llm_call_with_its_tokens_and_cost(tmp_path
     ({"gen_ai.provider.name": "anthropic", "gen_ai.system": "strands-agents"}, "anthropic"),
     ({"gen_ai.system": "strands-agents", "gen_ai.request.model": "openai/gpt-4.1-nano"}, "openai"),
     ({"gen_ai.system": "openai"}, "openai"),
+    ({"gen_ai.system": "OpenAI"}, "openai"),  # OpenLLMetry's spelling
     ({"gen_ai.system": "langchain", "gen_ai.request.model": "gpt-4o"}, None),
     # Strands on the latest conventions writes its name as gen_ai.provider.name; its Bedrock model ids name the biller
     ({"gen_ai.provider.name": "strands-agents", "gen_ai.request.model": "us.anthropic.claude-3-7-sonnet-20250219-v1:0"},
@@ -242,3 +243,59 @@ def test_team_id_and_team_name_attributes_give_the_team_its_name(tmp_path):
     assert teams[tid]["name"] == "Research" and teams[tid]["label"] == f"Research ({tid})" and teams[tid]["records"] == 3
     assert teams["search"].get("name") in (None, "search") and teams["search"]["records"] == 1
     assert "team_id from span attribute team.id on 75.0%, span attribute team.name on 25.0% of 4 LLM records" in d["inputs"][0]["notes"]
+
+
+CALLS_BY_CONVENTION = {
+    # OpenLLMetry / Traceloop before the GenAI names: llm.request.type, capitalised gen_ai.system, prompt/completion
+    "openllmetry": ({"llm.request.type": "chat", "gen_ai.system": "OpenAI", "gen_ai.request.model": "gpt-4o-mini",
+                     "gen_ai.usage.prompt_tokens": 100, "gen_ai.usage.completion_tokens": 20, "llm.usage.total_tokens": 120},
+                    {"traceloop.span.kind": "workflow", "traceloop.workflow.name": "wf"}),
+    "openllmetry-llm-usage": ({"llm.request.type": "chat", "gen_ai.system": "Anthropic",
+                               "gen_ai.request.model": "claude-3-5-haiku-20241022", "llm.usage.prompt_tokens": 100,
+                               "llm.usage.completion_tokens": 20}, {"traceloop.span.kind": "task"}),
+    # the OpenTelemetry GenAI instrumentations, old and new attribute names
+    "genai-old": ({"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                   "gen_ai.usage.prompt_tokens": 100, "gen_ai.usage.completion_tokens": 20}, {"http.method": "POST"}),
+    "genai-new": ({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                   "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20},
+                  {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"}),
+    # Spring AI: the chat model's span under the ChatClient's framework span (which names spring_ai, not a biller)
+    "spring-ai": ({"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                   "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "gen_ai.usage.input_tokens": 100,
+                   "gen_ai.usage.output_tokens": 20, "gen_ai.usage.total_tokens": 120},
+                  {"gen_ai.operation.name": "framework", "gen_ai.system": "spring_ai", "spring.ai.kind": "chat_client"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS_BY_CONVENTION))
+def test_each_instrumentations_call_span_is_one_call_of_its_biller(tmp_path, name):
+    call, context = CALLS_BY_CONVENTION[name]
+    recs = records(tmp_path, request([span(1, context), span(2, call, parentSpanId=f"{1:016x}")]))
+    assert [r["record_kind"] == "llm" for r in recs] == [False, True]
+    r = recs[1]
+    assert (r["provider"], r["input_tokens"], r["output_tokens"]) == (
+        "anthropic" if "Anthropic" in call.values() else "openai", 100, 20)
+
+
+def test_langfuse_public_key_on_spans_is_no_leaked_secret(tmp_path):
+    """The Langfuse SDK writes its public key (pk-lf-...) on every span on purpose: no SEC001 for it, end to end
+    (the regex alone was tested); the secret key (sk-lf-...) in the same place is still flagged."""
+    call = {"gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 4}
+    codes = {}
+    for key in ("pk-lf-1234567890abcdef12345678", "sk-lf-1234567890abcdef12345678"):
+        p = tmp_path / f"{key[:2]}.jsonl"
+        p.write_text(json.dumps(request([span(1, {**call, "langfuse.public_key": key})])) + "\n")
+        codes[key[:2]] = {f["code"] for f in auditor.audit([p]).to_dict()["findings"]}
+    assert "SEC001" not in codes["pk"] and "SEC001" in codes["sk"]
+
+
+def test_context_spans_only_say_what_an_llm_span_is(tmp_path):
+    from auditor.loaders import InputError
+
+    p = tmp_path / "http.jsonl"
+    p.write_text(json.dumps(request([span(i, {"http.method": "GET"}) for i in range(12)])) + "\n")
+    with pytest.raises(InputError) as exc:
+        auditor.audit([p])
+    assert "12 records read, none is an LLM request" in str(exc.value)
+    assert "no span with gen_ai.* or OpenInference LLM attributes" in str(exc.value)

@@ -161,8 +161,11 @@ _HOSTS = ((re.compile(r"(^|\.)openai\.azure\.com$"), "azure"), (re.compile(r"^ap
 
 
 def canonical_provider(v: Any) -> Any:
-    if isinstance(v, str):
-        return PROVIDER_ALIASES.get(v.strip().lower(), v)
+    # Provider names are identifiers whatever their case: OpenLLMetry writes gen_ai.system = "OpenAI" or
+    # "Anthropic", which must group, price and reconcile with LiteLLM's and the invoices' "openai".
+    if isinstance(v, str) and v.strip():
+        key = v.strip().lower()
+        return PROVIDER_ALIASES.get(key, key)
     return v
 
 

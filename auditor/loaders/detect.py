@@ -239,6 +239,22 @@ def detect(path: Path, forced: str | None = None) -> Detected:
         if "resourceSpans" in later:
             return Detected(container, "otlp", "OTLP ExportTraceServiceRequest (resourceSpans)")
         found = best_preset(later)  # the first record was a header or damaged: the next one decides
+    if found is None and container == "jsonl" and "data" in keys:
+        found = _api_pages(path)
     if found is None:
         return Detected(container, "none", "no known log format matches its fields: " + ", ".join(sorted(keys)[:8]))
     return Detected(container, found[0], found[1])
+
+
+def _api_pages(path: Path) -> tuple[str, str] | None:
+    """Langfuse API responses saved one page per line (``{data: [...], meta}``), as a script paging through
+    GET /api/public/observations writes them. Only Langfuse's reader unwraps ``data`` on each line; for any
+    other source such a line would be read as one record, so those stay unrecognised."""
+    first = _json_line(next(_lines(path), b""))
+    items = first.get("data") if isinstance(first, dict) else None
+    if not (isinstance(items, list) and items and isinstance(items[0], dict)):
+        return None
+    found = best_preset(set(items[0])) or source_by_shape(set(items[0]))
+    if found is None or found[0] != "langfuse-api":
+        return None
+    return "langfuse-api", f"Langfuse API pages ({{data, meta}}) one per line: {found[1]}"

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from auditor.loaders import conventions
-from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text
+from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, json_values
 
 LLM_TYPES = {"GENERATION": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool"}
 _EVENT_TYPES = {"generation": "GENERATION", "span": "SPAN", "event": "EVENT", "embedding": "EMBEDDING",
@@ -75,8 +75,11 @@ def usage(obs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
         cached = next((parts[k] for k in _CACHED if k in parts), None)
         write = next((parts[k] for k in _CACHE_WRITE if k in parts), None)
         if ins or outs:
-            return (_plain(sum(ins, Decimal(0))) if ins else None, _plain(sum(outs, Decimal(0))) if outs else None,
-                    _plain(cached), _plain(write))
+            n_in = sum(ins, Decimal(0))
+            # An embedding's details have no output part: when the input parts already make up the total, the
+            # output is known to be zero, not missing (Langfuse's own completionTokens reads 0 for it).
+            n_out = sum(outs, Decimal(0)) if outs else (Decimal(0) if _num(details.get("total")) == n_in else None)
+            return _plain(n_in) if ins else None, _plain(n_out), _plain(cached), _plain(write)
     u = _obj(obs.get("usage"))
     for i, o in ((u.get("input"), u.get("output")), (u.get("promptTokens"), u.get("completionTokens")),
                  (obs.get("inputUsage"), obs.get("outputUsage")), (obs.get("promptTokens"), obs.get("completionTokens"))):
@@ -231,15 +234,7 @@ def read_langfuse(path: Path, container: str, rejects: Rejects,
                 continue
             yield from _emit(b, doc, line, stats)
     else:
-        text = _read_text(path, rejects)
-        if text is None:
-            return
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            rejects.add(exc.lineno, f"malformed JSON: {exc.msg}")
-            return
-        for item in doc if isinstance(doc, list) else [doc]:
-            yield from _emit(b, item, 1, stats)
+        for line, _, doc in json_values(path, rejects):
+            yield from _emit(b, doc, line, stats)
     if b.docs:
         yield b.flush()

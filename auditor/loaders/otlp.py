@@ -36,7 +36,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from auditor.loaders import conventions, langfuse
-from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, _read_text, json_documents
+from auditor.loaders.readers import Rejects, _Batcher, _decode, _raw_lines, json_values
 
 
 class OtlpShapeError(ValueError):
@@ -301,13 +301,9 @@ def read_otlp_jsonl(path: Path, rejects: Rejects, stats: conventions.OwnerStats 
 
 def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerStats | None = None) -> Iterator[pa.RecordBatch]:
     """A single (possibly pretty-printed) ExportTraceServiceRequest, or an array of them, or an array of SDK spans."""
-    text = _read_text(path, rejects)
-    if text is None:
-        return
     b = _Batcher()
-    for line, _, _, doc in json_documents(text, rejects):
-        for index, req in enumerate(doc if isinstance(doc, list) else [doc]):
-            yield from _emit(b, req, line, rejects, stats, index)
+    for line, index, doc in json_values(path, rejects):
+        yield from _emit(b, doc, line, rejects, stats, index or 0)
     if b.docs:
         yield b.flush()
 

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from auditor.contract.schema import Field, base_schema, fields_of
 from auditor.contract.sql import check_expr, ident, json_text_sql, json_type_sql, lit, sql_type, typed_expr
 from auditor.loaders import conventions, langfuse, otlp, readers, timezones
-from auditor.loaders.detect import Detected, detect, get_mapping
+from auditor.loaders.detect import Detected, detect, get_mapping, presets
 from auditor.loaders.mapping import Mapping_, NotColumnar, compile_columns, compile_select
 from auditor.loaders.sources import ByteMeter, InputError, compression_of, discover_all, text_kind
 from auditor import redact
@@ -55,6 +55,7 @@ class InputFile:
     no_pricing_source: int = 0  # LLM records of a file none of whose LLM records says how it was priced
     wrapped_calls: int = 0  # call spans around another call span of the same request, read as context (otlp)
     provider_from_client: int = 0  # LLM spans whose provider is their HTTP client child's URL host (otlp)
+    looks_like: str | None = None  # what detection would have read a file forced to another format as
 
 
 @dataclass(frozen=True)
@@ -569,6 +570,12 @@ class Loader:
             info.rejected = len(items)
             return info, [Reject(name, line, reason) for line, reason in sorted(items)]
         mapping = get_mapping(det.source)
+        if forced in presets():  # a mapping file of the user's own is their reading, not a mistake to point out
+            # A preset forced on another shape reads empty fields without an error (Langfuse's API export under
+            # --input-format langfuse audits as $0): say what the file looks like.
+            natural = detect(path)
+            if natural.source not in ("none", det.source):
+                info.looks_like = f"{natural.source} ({natural.reason})"
         # Progress in bytes of this file, as its readers take them (a plain callable counts records only).
         self.meter, self._metered = (ByteMeter(path) if hasattr(self.progress, "add_bytes") else None), 0
         reader = mapping.reader  # a preset's name, or a mapping file copied from the otlp / langfuse-api preset

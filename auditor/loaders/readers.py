@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pyarrow as pa
 
+from auditor.loaders.arrays import _SURROGATE, _array_elements, _Text
 from auditor.loaders.sources import open_binary
 
 BATCH_ROWS = 65_536
@@ -250,163 +250,38 @@ def _read_text(path: Path, rejects: Rejects) -> str | None:
         return None
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
-_STRING_END = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
-ARRAY_CHUNK_CHARS = 8 << 20
-
-
-class _Text:
-    """A growing window of a file's text, decoded incrementally (bytes that are not UTF-8 kept as lone
-    surrogates, so the element that holds them can be rejected), with the line number of any offset."""
-
-    def __init__(self, fh):
-        import codecs
-
-        self.fh, self.dec = fh, codecs.getincrementaldecoder("utf-8")("surrogateescape")
-        self.text, self.base, self.line, self.line_pos, self.eof = "", 0, 1, 0, False
-        self.error: str | None = None
-
-    def more(self, n: int = ARRAY_CHUNK_CHARS) -> bool:
-        if self.eof:
-            return False
-        try:
-            block = self.fh.read(n)
-        except Exception as exc:  # noqa: BLE001 - a cut compressed stream: what was read stays, the cut is reported
-            self.error, block = f"the file ends early or is corrupt ({type(exc).__name__}: {exc})", b""
-        self.text += self.dec.decode(block, final=not block)
-        self.eof = not block
-        return True
-
-    def line_of(self, i: int) -> int:
-        if i < self.line_pos:
-            return self.line - self.text.count("\n", i, self.line_pos)
-        self.line += self.text.count("\n", self.line_pos, i)
-        self.line_pos = i
-        return self.line
-
-    def drop(self, i: int) -> int:
-        """Forget the text before ``i`` (returns the new index of ``i``)."""
-        self.line_of(i)
-        self.text, self.line_pos = self.text[i:], 0
-        return 0
-
-    def skip_ws(self, i: int, chars: str = " \t\r\n") -> int:
-        while True:
-            n = len(self.text)
-            while i < n and self.text[i] in chars:
-                i += 1
-            if i < n or not self.more():
-                return i
-
-
-_DELIM = re.compile(r'[,\]"\[{}]')
-
-
-def _element_end(t: _Text, i: int) -> int | None:
-    """Where the array element starting at ``i`` ends (index of the ``,`` or ``]`` after it, at depth 0), by
-    brackets and strings only, so a malformed element can be skipped; None at the end of the file."""
-    depth, j = 0, i
-    while True:
-        m = _DELIM.search(t.text, j)
-        if m is None:
-            j = len(t.text)
-            if not t.more():
-                return None
-            continue
-        c, j = m.group(), m.end()
-        if c == '"':
-            while (e := _STRING_END.match(t.text, j)) is None:
-                if not t.more():
-                    return None
-            j = e.end()
-        elif c in "[{":
-            depth += 1
-        elif depth == 0 and c in ",]":
-            return m.start()
-        elif c in "]}":
-            depth = max(depth - 1, 0)
-
-
-def _decode_element(dec: json.JSONDecoder, t: _Text, i: int) -> tuple[object, int] | None:
-    """The JSON value at ``i``, reading more of the file only as far as the element's end."""
-    try:
-        value, end = dec.raw_decode(t.text, i)
-    except RecursionError:
-        return None
-    except json.JSONDecodeError:
-        stop = _element_end(t, i)  # reads on to the element's end: it may only have been cut by the window
-        if stop is None:
-            return None
-        try:
-            value, end = dec.raw_decode(t.text[:stop], i)
-        except (json.JSONDecodeError, RecursionError):
-            return None
-    # A value that ends at the window's end may go on (a number cut in two): read on to be sure.
-    while end >= len(t.text) and t.more():
-        try:
-            value, end = dec.raw_decode(t.text, i)
-        except (json.JSONDecodeError, RecursionError):
-            return None
-    return value, end
-
-
 def _read_array(t: _Text, i: int, rejects: Rejects, b: _Batcher) -> Iterator[pa.RecordBatch]:
-    """The elements of the array whose ``[`` is at ``i``, one record each, streamed; a malformed element is
-    one reject and reading goes on at the next element. Returns (via StopIteration) nothing; the caller
-    continues after the array at t.pos."""
-    dec = json.JSONDecoder()
-    i, index = i + 1, 0
-    while True:
-        i = t.skip_ws(i)
-        if i >= len(t.text):
-            rejects.add(t.line_of(i), t.error or "the JSON array is not closed (file truncated?)")
-            t.pos = i
-            return
-        if t.text[i] == "]":
-            t.pos = i + 1
-            return
-        if t.text[i] == "," and index:
-            i += 1
-            continue
-        got = _decode_element(dec, t, i)
-        line = t.line_of(i)
-        end = None
-        if got is not None:
-            value, end = got
-            after = t.skip_ws(end)
-            if after < len(t.text) and t.text[after] not in ",]":
-                got = None  # e.g. a missing comma: the element is not cleanly delimited
-        if got is None:
-            stop = _element_end(t, i)
-            if stop is None:
-                rejects.add(line, t.error or f"array element {index} is malformed or cut short (file truncated?)")
-                t.pos = len(t.text)
-                return
-            reason = _element_reason(t.text[i:stop])
-            rejects.add(line, f"malformed JSON in array element {index}: {reason}")
-            i = stop
-        else:
-            raw = t.text[i:end]
-            if _SURROGATE.search(raw):
-                rejects.add(line, f"array element {index} is not UTF-8 text")
-            else:
-                b.add(raw, line, index)
-            i = end
-        index += 1
-        if i > ARRAY_CHUNK_CHARS:
-            i = t.drop(i)
+    """The elements of the array whose ``[`` is at ``i``, one record each, streamed; the caller continues
+    after the array at t.pos."""
+    for line, index, raw, _ in _array_elements(t, i, rejects):
+        b.add(raw, line, index)
         if b.full():
             yield b.flush()
 
 
-def _element_reason(raw: str) -> str:
-    try:
-        json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return exc.msg
-    except RecursionError:
-        return "nested too deeply"
-    return "not delimited by a comma"
+def json_values(path: Path, rejects: Rejects) -> Iterator[tuple[int, int | None, object]]:
+    """(line, index in its top-level array or None, value) of each JSON value of a file. Top-level arrays are
+    streamed element by element, so a readers' memory does not grow with the file (a pretty-printed export of
+    spans or observations can be many GB); anything else (one object, several written one after another) is
+    parsed whole, up to MAX_DOCUMENT_BYTES."""
+    with open_binary(path) as fh:
+        t = _Text(fh)
+        t.more()
+        if t.text.startswith("\ufeff"):
+            t.text = t.text[1:]
+        i = t.skip_ws(0)
+        if i < len(t.text) and t.text[i] == "[":
+            while i < len(t.text) and t.text[i] == "[":
+                for line, index, _, value in _array_elements(t, i, rejects):
+                    yield line, index, value
+                i = t.skip_ws(t.pos)
+            if i < len(t.text):
+                rejects.add(t.line_of(i), "text after the end of the JSON array")
+            return
+    text = _read_text(path, rejects)
+    if text is not None:
+        for line, _, _, doc in json_documents(text, rejects):
+            yield line, None, doc
 
 
 def json_documents(text: str, rejects: Rejects, i: int = 0) -> Iterator[tuple[int, int, int, object]]:
