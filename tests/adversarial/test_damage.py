@@ -319,3 +319,21 @@ def test_permission_denied_file(tmp_path):
     loaded = load([tmp_path])
     accounted(loaded, len(records), 1)
     assert "permission denied" in loaded.rejects[0].reason
+
+
+def test_one_huge_record_is_one_reject_and_the_audit_goes_on(tmp_path):
+    """A 150 MB line stopped the audit out of memory (DuckDB's cap); past the record limit it is one reject with its
+    line, and the records around it are read. (70 MB here: past the limit, and cheaper to write.)"""
+    from auditor.api import audit
+    from auditor.loaders import readers
+
+    records = recs(6)
+    records[3]["note"] = "x" * (70 << 20)
+    assert len(json.dumps(records[3])) > readers.MAX_LINE_BYTES
+    p = tmp_path / "a.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in records))
+    del records
+    rejects = accounted(load([p]), 5, 1, p)
+    assert list(rejects) == [4] and "longer than" in rejects[4]
+    s = audit([p], None).summary()
+    assert (s["read"], s["records"], s["rejected"]) == (6, 5, 1)
