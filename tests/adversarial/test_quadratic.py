@@ -103,3 +103,24 @@ def test_huge_team_names_are_never_compared_by_edit_distance(tmp_path, counted, 
     # by value: the loader tidies whitespace in owner values, and a megabyte each would drown the message.
     big = sorted(t.records for t in result.attribution.teams if len(t.team_id) > 1000)
     assert big == [1] * (count - 1) + [2], big
+
+
+def test_resolved_values_are_kept_per_connection_and_forgotten_with_the_tables(tmp_path):
+    """resolve() hands the rules its Value objects from memory after the first call (the 100k-team speed-up);
+    prepare() must forget them, or a second audit on the same connection would see the old values."""
+    from auditor.policy import from_dict
+    from auditor.rules.owner_values import resolve
+    from auditor.rules.runner import prepare
+
+    result = audit([_write(tmp_path / "a.jsonl", ["support-automation", "support-automaton", "research"])],
+                   fmt="canonical", select=["free-form-tag"])
+    con, policy = result.con, from_dict({})
+    prepare(con)
+    first = resolve(con, policy, fields=("team_id",))
+    assert sorted(v.value for v in first["team_id"]) == ["research", "support-automation", "support-automaton"]
+    again = resolve(con, policy, fields=("team_id",))
+    assert [(v.value, v.canonical, v.status) for v in again["team_id"]] == [(v.value, v.canonical, v.status) for v in first["team_id"]]
+    con.execute("UPDATE records SET team_id = 'platform' WHERE team_id = 'research'")
+    prepare(con)
+    assert sorted(v.value for v in resolve(con, policy, fields=("team_id",))["team_id"]) == [
+        "platform", "support-automation", "support-automaton"]
