@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 
 SIGNIFICANT = 3  # digits kept for amounts under $1
@@ -12,6 +13,13 @@ def usd(value: Decimal | str | int | float | None) -> str:
     """The one money rule of every human-facing output: cents from $1 up (``$1,240.00``), three significant
     digits below (``$0.24``, ``$0.0264``, ``$0.0000270`` reads ``$0.000027``), and never ``$0.00`` for an
     amount that is not zero. Exact figures are in the JSON output."""
+    try:
+        return _usd_cached(value)
+    except TypeError:  # unhashable (a signalling NaN): formatted all the same
+        return _usd(value)
+
+
+def _usd(value: Decimal | str | int | float | None) -> str:
     if value is None:
         return "n/a"
     try:
@@ -33,6 +41,11 @@ def usd(value: Decimal | str | int | float | None) -> str:
     if len(text.split(".")[1]) < 2:
         text += "0"
     return sign + text
+
+
+# Typed: a float and a Decimal that compare equal are written from different texts (str(value)). A team's fix
+# texts and reasons name the same few amounts again and again (100k teams: 0.6 s of scoring).
+_usd_cached = lru_cache(maxsize=1 << 16, typed=True)(_usd)
 
 
 def pct(value: float | None, of: Decimal | str | int | float | None = 1) -> str:

@@ -71,7 +71,15 @@ HINT_REGEX = {"://": r"://[^\s:@/\"'\\]+:[^\s:@/\"'\\]+@"}
 
 SECRET_PATTERN = "(?:" + "|".join(p for _, p, _ in RULES) + ")"
 SECRET_HINTS: tuple[str, ...] = tuple(dict.fromkeys(h for _, _, hints in RULES for h in hints))
-_RE = re.compile(SECRET_PATTERN)
+
+# Python's re tries a pattern at every position. The URL scheme ``[A-Za-z][A-Za-z0-9+.\-]*:`` then rescans the
+# rest of every run of letters and digits: quadratic, 0.8 s on 16 KB of letters and an hour on a 1 MB team name
+# (RE2 is linear). For re only, a scheme starts where its run starts (look-behind) and is taken without backtracking
+# (possessive): the same URLs match, the match only starts earlier when the run begins with digits or "+.-",
+# and mask() keeps the text before "://" as it is, so the masked output is the same.
+_PY_PASSWORD_IN_URL = (r"(?<![A-Za-z0-9+.\-])[0-9+.\-]*+[A-Za-z][A-Za-z0-9+.\-]*+:(?://|\\/\\/)"
+                       r"[^\s:@/\"'\\]++:[^\s:@/\"'\\]++@")
+_RE = re.compile("(?:" + "|".join(_PY_PASSWORD_IN_URL if name == "password-in-url" else p for name, p, _ in RULES) + ")")
 
 MARKER = "[masked secret]"
 _CORE = re.compile(r"([A-Za-z0-9/+_.~=\-]{6,})[^A-Za-z0-9/+_.~=\-]*$")

@@ -61,17 +61,20 @@ def _write(path: Path, teams: list[str]) -> None:
             fh.write(json.dumps(_record(i, team)) + "\n")
 
 
-def _run(path: Path, out: Path) -> tuple[float, float, int]:
+def _run(path: Path, out: Path, profile: bool = False) -> tuple[float, float, int, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", str(path), "--input-format", "canonical",
-                             "--format", "json", "-o", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                             "--format", "json", "-o", str(out), *(["--profile"] if profile else [])], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode()  # read before waiting: the stage table may fill the pipe
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     rc = os.waitstatus_to_exitcode(status)
     if rc not in (0, 1):
-        sys.exit(f"audit failed (exit {rc}): {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, rc
+        sys.exit(f"audit failed (exit {rc}): {err[-2000:]}")
+    if profile:
+        print(err.rstrip())
+    return wall, usage.ru_maxrss / 1024, rc, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -79,6 +82,7 @@ def main() -> None:
     ap.add_argument("--case", choices=["distinct", "huge1mb", "huge100kb", "all"], default="all")
     ap.add_argument("-n", type=int, default=100_000, help="records (= distinct names) for the distinct case")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--profile", action="store_true", help="print the audit's stage table (--profile) after each case")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     cases = ["distinct", "huge1mb", "huge100kb"] if args.case == "all" else [args.case]
@@ -92,11 +96,11 @@ def main() -> None:
             else:
                 teams = ["".join(rng.choice(string.ascii_lowercase + " -") for _ in range(100_000)) for _ in range(100)]
             _write(path, teams)
-            wall, rss, rc = _run(path, Path(tmp) / f"{case}.json")
+            wall, rss, rc, cpu = _run(path, Path(tmp) / f"{case}.json", args.profile)
             report = json.loads((Path(tmp) / f"{case}.json").read_text())
             tag = next((f for f in report.get("findings", []) if f.get("code") == "TAG001"), None)
             print(f"{case:10s} records={len(teams):>7,d} size={path.stat().st_size / 1e6:7.1f} MB  audit {wall:7.2f} s"
-                  f"  peak RSS {rss:7.0f} MB  exit {rc}  free-form-tag records={tag and tag.get('count')}")
+                  f" (CPU {cpu:6.2f} s)  peak RSS {rss:7.0f} MB  exit {rc}  free-form-tag records={tag and tag.get('count')}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def _first_line(head: bytes) -> bytes:
 
 
 SAMPLE_LINES = 5  # lines looked at when the first one is damaged or a header
-FIRST_RECORD_MAX = 256 << 20  # as readers.MAX_LINE_BYTES: a longer first record is not read for detection
+FIRST_RECORD_MAX = 64 << 20  # as readers.MAX_LINE_BYTES: a longer first record is not read for detection
 
 
 def _lines(path: Path) -> Iterator[bytes]:

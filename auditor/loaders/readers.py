@@ -24,7 +24,10 @@ from auditor.loaders.sources import open_binary
 BATCH_ROWS = 65_536
 BLOCK_BYTES = 16 << 20
 JSONL_BLOCK_BYTES = 16 << 20  # one Arrow batch per block: about 10k records of 1.5 KB
-MAX_LINE_BYTES = 256 << 20
+# One record's text: longer is one rejected record. DuckDB builds a record's row in its buffer pool, capped at
+# 800MB while loading (pipeline.LOAD_MEMORY_LIMIT); a 150 MB line needed a 512 MiB block there and the whole
+# audit stopped out of memory (issue 18). 64 MiB leaves room under the cap; no gateway writes such a record.
+MAX_LINE_BYTES = 64 << 20
 MAX_DOCUMENT_BYTES = 1 << 30
 
 DOC_SCHEMA = pa.schema([("doc", pa.string()), ("source_line", pa.int64()), ("source_index", pa.int64())])
@@ -93,7 +96,9 @@ def _raw_lines(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
             pending = parts.pop()
             for part in parts:
                 lineno += 1
-                if part.strip():
+                if len(part) > MAX_LINE_BYTES:  # a line that ends in this block is checked too, not only a pending one
+                    rejects.add(lineno, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+                elif part.strip():
                     yield lineno, part
             if len(pending) > MAX_LINE_BYTES:
                 lineno += 1
@@ -156,6 +161,16 @@ def _line_blocks(path: Path, rejects: Rejects) -> Iterator[tuple[int, bytes]]:
                 return
             if not block:
                 break
+            if pending:
+                # The pending line ends in this block: past the limit it is one reject (it was checked only while
+                # it stayed pending, so a line up to a block longer than the limit passed).
+                nl = block.find(b"\n")
+                if 0 <= nl and len(pending) + nl > MAX_LINE_BYTES:
+                    lineno += 1
+                    rejects.add(lineno, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+                    pending, block = b"", block[nl + 1:]
+                    if not block:
+                        continue
             block = pending + block if pending else block
             cut = block.rfind(b"\n")
             if cut < 0:

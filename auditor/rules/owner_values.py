@@ -23,6 +23,7 @@ Clustering, per field:
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -203,6 +204,16 @@ def _flag_off_shape(values: list[Value]) -> None:
 
 
 RESOLVED_CACHE = "_owner_resolved"  # what each value resolves to, per (table, field, cutoff); dropped with VALUES_CACHE
+# The same, as the Value objects the rules read: three rules ask for 100k team ids, and reading them back from the
+# table (DuckDB decimals into Python) cost about 0.5 s a time. Per connection; forget() when the table is dropped.
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def forget(con) -> None:
+    """Drop what ``resolve`` keeps for ``con`` (with the cache tables: the records may have changed)."""
+    _MEMO.pop(con, None)
+    con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
+    con.execute(f"DROP TABLE IF EXISTS {RESOLVED_CACHE}")
 
 
 def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG_FIELDS,
@@ -211,6 +222,9 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
     resolve the same fields in one run: each field is clustered once and the result kept in a temp table."""
     if cutoff is None:
         cutoff = float({**TAG_PARAMS, **policy.rule_config("TAG001", "free-form-tag")}["fuzzy_cutoff"])
+    memo = _MEMO.setdefault(con, {})
+    if all((table, cutoff, f) in memo for f in fields):
+        return {f: list(memo[(table, cutoff, f)]) for f in fields}
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RESOLVED_CACHE} (tbl VARCHAR, cutoff DOUBLE, f VARCHAR, v VARCHAR,"
                 " n BIGINT, cost DECIMAL(38,12), bad BOOLEAN, canonical VARCHAR, status VARCHAR, source VARCHAR, shape VARCHAR,"
                 " names VARCHAR)")
@@ -237,7 +251,9 @@ def resolve(con, policy: Policy, table: str = LLM, fields: tuple[str, ...] = TAG
             f"SELECT f, v, n, cost, bad, canonical, status, source, shape, names FROM {RESOLVED_CACHE}"
             " WHERE tbl = ? AND cutoff = ? AND list_contains(?, f) ORDER BY f, v", [table, cutoff, list(fields)]).fetchall():
         out[f].append(Value(f, v, int(n), Decimal(c), bool(bad), canon, status, source, shp, names))
-    return out
+    for f, values in out.items():
+        memo[(table, cutoff, f)] = values
+    return {f: list(vs) for f, vs in out.items()}
 
 
 def _second_team_records(con, table: str, values: list[Value], cutoff: float, policy: Policy) -> None:

@@ -21,7 +21,7 @@ from auditor.policy import Policy
 from auditor.profile import stage
 from auditor.rules.base import LLM, REGISTRY, SEVERITIES, Rule, RuleContext
 from auditor.rules.identity import reset_implied_callers
-from auditor.rules.owner_values import RESOLVED_CACHE, VALUES_CACHE
+from auditor.rules.owner_values import forget as forget_resolved
 
 SAMPLE_IDS = 10
 
@@ -100,8 +100,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     reset_copies(con)
     ensure_copies(con, LLM)
     reset_implied_callers(con)
-    con.execute(f"DROP TABLE IF EXISTS {VALUES_CACHE}")
-    con.execute(f"DROP TABLE IF EXISTS {RESOLVED_CACHE}")
+    forget_resolved(con)
     _publish(con, [])
 
 

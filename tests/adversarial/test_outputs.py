@@ -168,6 +168,30 @@ def test_csv_export_cells_are_safe_and_parquet_jsonl_keep_the_raw_value(tmp_path
     assert set(formulas) <= jsonl_teams and set(formulas) <= parquet_teams
 
 
+# One process per run (its own PYTHONHASHSEED): the CLI writes report.txt, the HTML report and the CSV export as a
+# user runs it; then the same logs are audited without and with the invoices and every format is rendered, so each
+# output of both modes is compared across the 20 runs (issue 18: report.txt, and the JSON report with --invoice).
+_RUN = """
+import sys
+from pathlib import Path
+from auditor import audit
+from auditor.cli import main
+from auditor.reporters import formats, renderer
+from auditor.reporters.export import export_findings
+out, policy, bills, *paths = sys.argv[1:]
+try:
+    main(["audit", *paths, "-q", "--exit-zero", "-o", f"{out}/report.txt", "--html", f"{out}/report.html",
+          "--export-findings", f"{out}/findings.csv"], standalone_mode=False)
+except SystemExit:
+    pass
+for mode, invoices in (("plain", None), ("invoice", sorted(Path(bills).glob("*.json")))):
+    result = audit(paths, policy, invoices=invoices)
+    for fmt in sorted(formats()):
+        Path(out, f"{mode}.{fmt}").write_text(renderer(fmt)(result), encoding="utf-8")
+    export_findings(result, f"{out}/{mode}-findings.csv")
+"""
+
+
 def test_twenty_runs_give_byte_identical_outputs(tmp_path):
     data = tmp_path / "in"
     data.mkdir()
@@ -179,11 +203,13 @@ def test_twenty_runs_give_byte_identical_outputs(tmp_path):
         outdir = tmp_path / f"run{run}"
         outdir.mkdir()
         order = [str(samples), str(data)] if run % 2 == 0 else [str(data), str(samples)]
-        cmd = [sys.executable, "-m", "auditor.cli", "audit", *order, "-q", "--exit-zero", "-o", str(outdir / "report.txt"),
-               "--html", str(outdir / "report.html"), "--export-findings", str(outdir / "findings.csv")]
+        cmd = [sys.executable, "-c", _RUN, str(outdir), str(samples / "policy.toml"), str(ROOT / "sample_invoices"), *order]
         subprocess.run(cmd, check=True, env={**env, "PYTHONHASHSEED": str(run)}, cwd=tmp_path, timeout=300)
         for f in sorted(outdir.iterdir()):
             digests.setdefault(f.name, set()).add(f.read_bytes())
-    assert set(digests) == {"report.txt", "report.html", "findings.csv"}
+    every = {f"{mode}.{fmt}" for mode in ("plain", "invoice") for fmt in formats()}
+    assert {"report.txt", "report.html", "findings.csv", "plain-findings.csv", "invoice-findings.csv"} | every == set(digests)
+    invoice_json = next(iter(digests["invoice.json"])).decode()
+    assert '"reconciliation": {' in invoice_json and '"causes"' in invoice_json  # the invoices were reconciled
     for name, contents in digests.items():
         assert len(contents) == 1, f"{name}: {len(contents)} different outputs in 20 runs"

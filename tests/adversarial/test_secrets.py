@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor import audit
 from auditor.cli import main
@@ -215,3 +217,45 @@ def test_large_outputs_mask_every_shape_like_small_ones(name, value, raw):
         assert part not in masked_big and part not in masked_small
     assert masked_small in masked_big  # the shape is masked to the same text by both engines
     assert masked_big.startswith(filler) and masked_big.endswith(filler)
+
+
+# -- the scan is linear in the value: a 1 MB owner value (issue 18's "21 fields of 1 MB") took an hour in Python's
+# re, whose URL-scheme pattern rescanned every run of letters from each of its positions --------------------------
+
+def _best_of(fn, repeat: int = 3) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+@pytest.mark.parametrize("alphabet", [string.ascii_lowercase, string.ascii_lowercase + string.digits + "-.+"])
+def test_secret_scan_grows_linearly_with_the_value(alphabet):
+    from auditor.redact import has_secret
+
+    rng = random.Random(5)
+    small = "".join(rng.choice(alphabet) for _ in range(8 << 10))
+    big = "".join(rng.choice(alphabet) for _ in range(128 << 10))  # 16 times longer: quadratic would be 256 times
+    ratio = _best_of(lambda: has_secret(big)) / max(_best_of(lambda: has_secret(small)), 1e-6)
+    assert ratio < 64, ratio
+    assert mask_text(big) == big  # and nothing in random letters is taken for a credential
+
+
+_URLISH = st.lists(st.sampled_from(list("ab9Z+.-:/@ \\\"'") + ["://", "https://", "u:p@", "sk-", "A" * 20]),
+                   max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_URLISH)
+def test_python_pattern_masks_exactly_what_the_shared_pattern_masks(text):
+    """The renderers' re pattern differs from SECRET_PATTERN (RE2's) in its URL scheme only; it must find and
+    mask the same credentials."""
+    from auditor.redact import _RE, mask
+
+    shared = re.compile(SECRET_PATTERN)
+    assert bool(_RE.search(text)) == bool(shared.search(text))
+    assert _RE.sub(lambda m: mask(m.group(0)), text) == shared.sub(lambda m: mask(m.group(0)), text)
