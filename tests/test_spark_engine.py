@@ -28,9 +28,10 @@ UPSTREAM = ROOT / "tests" / "data" / "upstream"
 def spark_engine():
     from auditor.engine.spark import SparkEngine
 
-    # Small data: one shuffle partition and no whole-stage code generation keep a query's fixed cost down.
+    # Small data: one shuffle partition, no whole-stage code generation and no adaptive re-planning keep a query's
+    # fixed cost down.
     return SparkEngine(master="local[2]", conf={"spark.sql.shuffle.partitions": "1",
-                                                "spark.sql.codegen.wholeStage": "false"})
+                                                "spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"})
 
 
 def _report(paths, engine=None, **kw) -> dict:
@@ -44,23 +45,18 @@ def _without_engine(d: dict) -> dict:
     return d
 
 
-def test_sample_logs_with_invoices_give_the_same_report_on_spark(spark_engine):
-    duck = _report([SAMPLES], policy=POLICY, invoices=[INVOICES])
-    spark = _report([SAMPLES], policy=POLICY, invoices=[INVOICES], engine=spark_engine)
+def test_sample_logs_and_upstream_fixtures_give_the_same_report_on_spark(spark_engine):
+    """One audit over both corpora (a Spark query has a fixed cost; one run keeps the test short): the samples with
+    the invoice, and the real records of other projects (OTLP trace trees, Langfuse exports, LiteLLM payloads)."""
+    upstream = sorted(p for p in UPSTREAM.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl"))
+    assert len(upstream) >= 25
+    duck = _report([SAMPLES, *upstream], policy=POLICY, invoices=[INVOICES])
+    spark = _report([SAMPLES, *upstream], policy=POLICY, invoices=[INVOICES], engine=spark_engine)
     assert (duck["tool"]["engine"], spark["tool"]["engine"]) == ("duckdb", "spark")
     # Something to compare: records, findings in several categories, money, and a reconciliation.
     assert duck["summary"]["records"] > 400 and len(duck["findings"]) >= 10 and duck["reconciliation"]
+    assert len({i["format"] for i in duck["inputs"]}) >= 4
     assert Decimal(duck["summary"]["total_cost"]) > 0
-    assert _without_engine(spark) == _without_engine(duck)
-
-
-def test_upstream_fixtures_give_the_same_report_on_spark(spark_engine):
-    """Real records of other projects (OTLP spans with trace trees, Langfuse exports, LiteLLM payloads)."""
-    files = sorted(p for p in UPSTREAM.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl") and p.name != "PROVENANCE.json")
-    assert len(files) >= 25
-    duck = _report(files)
-    spark = _report(files, engine=spark_engine)
-    assert duck["summary"]["records"] >= 25
     assert _without_engine(spark) == _without_engine(duck)
 
 
@@ -79,22 +75,25 @@ def test_cli_engine_spark_json_and_export(spark_engine, tmp_path):
     out = {}
     for engine in ("duckdb", "spark"):
         export = tmp_path / f"{engine}.csv"
-        res = runner.invoke(main, ["audit", str(SAMPLES), "--policy", str(POLICY), "--format", "json", "-q",
-                                   "--engine", engine, "--export-findings", str(export)])
+        res = runner.invoke(main, ["audit", str(SAMPLES / "litellm_payload.jsonl"), "--policy", str(POLICY),
+                                   "--format", "json", "-q", "--engine", engine, "--export-findings", str(export)])
         assert res.exit_code == 1, res.output  # the samples carry seeded defects
         with open(export, newline="", encoding="utf-8") as f:
             out[engine] = (_without_engine(json.loads(res.stdout)), sorted(tuple(r) for r in csv.reader(f)))
     assert out["spark"][0] == out["duckdb"][0]
-    assert len(out["spark"][1]) == len(out["duckdb"][1]) > 100
+    assert len(out["spark"][1]) == len(out["duckdb"][1]) > 20
     assert {r[0] for r in out["spark"][1]} == {r[0] for r in out["duckdb"][1]}
 
 
-def test_engine_spark_without_pyspark_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pyspark", None)
-    monkeypatch.delitem(sys.modules, "auditor.engine.spark", raising=False)
-    res = CliRunner().invoke(main, ["audit", str(SAMPLES / "litellm_payload.jsonl"), "--engine", "spark", "-q"])
-    assert res.exit_code == 2
-    assert "pip install 'audit-logs[spark]'" in res.output and "Traceback" not in res.output
+def test_engine_spark_without_pyspark_says_how_to_install():
+    """A process of its own: this one has a Spark session, and modules that found pyspark already."""
+    import subprocess
+
+    code = ("import sys; sys.modules['pyspark'] = None; from auditor.cli import main; "
+            f"sys.argv = ['audit-logs', 'audit', {str(SAMPLES / 'litellm_payload.jsonl')!r}, '--engine', 'spark', '-q']; main()")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "pip install 'audit-logs[spark]'" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_spark_options_need_engine_spark():
@@ -110,7 +109,7 @@ _NOT_PORTABLE = {
     r"\bduckdb_\w+\(": "DuckDB catalog functions: use engine.has(name)",
     r"\bepoch\(": "epoch() is whole seconds in Spark: use epoch_us()",
     r"row_number\(\)\s+OVER\s*\(\s*\)": "row_number() needs an ORDER BY in Spark",
-    r"\bQUALIFY\b": "QUALIFY: filter a window column in an outer query",
+    r"\bWINDOW\s+\w+\s+AS\b[\s\S]*\bQUALIFY\b": "QUALIFY beside a named window: sqlglot's rewrite loses the window",
     r"\binformation_schema\b": "information_schema: use engine.has(name)",
     r"\bSEMI\s+JOIN\b": "SEMI JOIN: use IN or a join with DISTINCT keys",
 }

@@ -65,7 +65,11 @@ class SparkEngine:
         if session is None:
             session = _start(master, remote, conf or {})
         self.spark = session
-        self._views: set[str] = set()  # what this engine made: a new audit starts without them
+        # What audits made in this session (kept on the session: a second engine on it, e.g. the CLI's getOrCreate
+        # in a notebook, must see them too); a new audit starts without them, the user's own views stay.
+        if not hasattr(session, "_audit_logs_views"):
+            session._audit_logs_views = set()
+        self._views: set[str] = session._audit_logs_views
         for k, v in {**CONF, **(conf or {})}.items():
             if not k.startswith(("spark.ui", "spark.driver")):
                 try:

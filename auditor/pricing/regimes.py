@@ -55,7 +55,7 @@ def regimes(con: duckdb.DuckDBPyConnection, tol) -> None:
     # One key's records at a time: memory holds the largest key's records, not every priced record.
     for k, key in enumerate(keys):
         cols = con.execute("""
-            SELECT r._row, epoch_us(r.ts) AS t, CAST(epoch(r.day) // 86400 AS BIGINT) AS d,
+            SELECT r._row, epoch_us(r.ts) AS t, CAST(epoch_us(CAST(r.day AS TIMESTAMP)) // 86400000000 AS BIGINT) AS d,
                    r.tuncached, r.tcached, r.twrite, r.tout, CAST(r.cost AS DOUBLE) AS y
             FROM _prc_rec r JOIN _prc_keys k USING (provider, model, batch)
             WHERE k.k = ? AND r.cost > 0 AND r.tin + r.tout > 0 AND NOT r.cache_hit
