@@ -249,6 +249,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--flagged", action="store_true", help="flagged everywhere: generate.FLAGGED_RATES")
     ap.add_argument("--sample", type=int, default=100_000, help="records the jsonschema loop is timed on")
+    ap.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                    help="where the audit's rules run; spark: a local[2] session (its JVM's memory is not in the peak RSS)")
     ap.add_argument("--skip", action="append", default=[], choices=["audit", "scan", "jsonschema"])
     ap.add_argument("--phase", choices=["scan", "jsonschema", "audit-api"], help=argparse.SUPPRESS)
     ap.add_argument("input", nargs="?", help=argparse.SUPPRESS)
@@ -279,6 +281,8 @@ def main() -> None:
         out_json, out_html = workdir / "report.json", workdir / "report.html"
         cmd = [sys.executable, "-m", "auditor.cli", str(path), "--format", "json", "-o", str(out_json), "-q", "--exit-zero",
                "--profile"]
+        if args.engine == "spark":
+            cmd += ["--engine", "spark", "--spark-master", "local[2]"]
         if "html" in formats():
             cmd += ["--html", str(out_html)]
         env = dict(os.environ)  # AUDIT_LOGS_DEBUG=1 passes through: a failure then shows its traceback
