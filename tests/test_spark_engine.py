@@ -75,13 +75,15 @@ def test_cli_engine_spark_json_and_export(spark_engine, tmp_path):
     out = {}
     for engine in ("duckdb", "spark"):
         export = tmp_path / f"{engine}.csv"
+        # A few rules: the wiring is under test here (flags, exit code, export); the first test compares every rule.
         res = runner.invoke(main, ["audit", str(SAMPLES / "litellm_payload.jsonl"), "--policy", str(POLICY),
-                                   "--format", "json", "-q", "--engine", engine, "--export-findings", str(export)])
+                                   "--select", "CON,SEC001", "--format", "json", "-q", "--engine", engine,
+                                   "--export-findings", str(export)])
         assert res.exit_code == 1, res.output  # the samples carry seeded defects
         with open(export, newline="", encoding="utf-8") as f:
             out[engine] = (_without_engine(json.loads(res.stdout)), sorted(tuple(r) for r in csv.reader(f)))
     assert out["spark"][0] == out["duckdb"][0]
-    assert len(out["spark"][1]) == len(out["duckdb"][1]) > 20
+    assert len(out["spark"][1]) == len(out["duckdb"][1]) > 5
     assert {r[0] for r in out["spark"][1]} == {r[0] for r in out["duckdb"][1]}
 
 

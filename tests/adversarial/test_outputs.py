@@ -192,14 +192,19 @@ for mode, invoices in (("plain", None), ("invoice", sorted(Path(bills).glob("*.j
 """
 
 
-def test_twenty_runs_give_byte_identical_outputs(tmp_path):
+# Each run is a process of its own with its own hash seed, the inputs in one order or the other. The suite runs 4
+# (about 14 s each); the issue's 20: AUDIT_LOGS_DETERMINISM_RUNS=20 python -m pytest tests/adversarial/test_outputs.py -k repeated
+RUNS = int(os.environ.get("AUDIT_LOGS_DETERMINISM_RUNS", "4"))
+
+
+def test_repeated_runs_give_byte_identical_outputs(tmp_path):
     data = tmp_path / "in"
     data.mkdir()
     _write(data / "nasty.jsonl", _nasty_docs(NASTY[:6]))
     samples = ROOT / "sample_logs"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     digests: dict[str, set[bytes]] = {}
-    for run in range(20):
+    for run in range(RUNS):
         outdir = tmp_path / f"run{run}"
         outdir.mkdir()
         order = [str(samples), str(data)] if run % 2 == 0 else [str(data), str(samples)]
@@ -212,4 +217,4 @@ def test_twenty_runs_give_byte_identical_outputs(tmp_path):
     invoice_json = next(iter(digests["invoice.json"])).decode()
     assert '"reconciliation": {' in invoice_json and '"causes"' in invoice_json  # the invoices were reconciled
     for name, contents in digests.items():
-        assert len(contents) == 1, f"{name}: {len(contents)} different outputs in 20 runs"
+        assert len(contents) == 1, f"{name}: {len(contents)} different outputs in {RUNS} runs"
