@@ -2,8 +2,8 @@
 
 Every stage after the load (rules, attribution, scoring, reconciliation, exports) talks to an :class:`Engine`:
 ``execute(sql, params)`` with SQL written once, in DuckDB's dialect restricted to a portable subset
-(tests/test_engine_sql.py keeps DuckDB-only constructs out), ``register``/``unregister`` for Arrow tables built
-in Python, and ``executemany``. :class:`DuckDBEngine` is the embedded default; :class:`SparkEngine`
+(tests/test_spark_engine.py keeps DuckDB-only constructs out), ``register``/``unregister`` for Arrow tables built
+in Python (:func:`temp_table`), ``has(name)`` and ``write(sql, path, fmt)``. :class:`DuckDBEngine` is the embedded default; :class:`SparkEngine`
 (``auditor.engine.spark``, the ``spark`` extra) carries the same statements to Spark SQL with sqlglot.
 """
 
@@ -12,7 +12,18 @@ from __future__ import annotations
 from auditor.engine.base import Engine, EngineError
 from auditor.engine.duck import DuckDBEngine
 
-__all__ = ["Engine", "EngineError", "DuckDBEngine", "spark_engine"]
+__all__ = ["Engine", "EngineError", "DuckDBEngine", "spark_engine", "temp_table"]
+
+
+def temp_table(con, name: str, columns: dict) -> str:
+    """The temp table ``name`` holding ``columns`` (name -> Arrow array): one round trip through Arrow, whatever the
+    number of rows (on Spark a row-by-row INSERT would be a job per row)."""
+    import pyarrow as pa
+
+    con.register(f"{name}_arrow", pa.table(columns))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name
 
 
 def spark_engine(*, master: str | None = None, remote: str | None = None, session=None):

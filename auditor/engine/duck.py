@@ -18,9 +18,6 @@ class DuckDBEngine:
     def execute(self, sql: str, params: Sequence[Any] | None = None):
         return self.con.execute(sql, params or [])
 
-    def executemany(self, sql: str, rows) -> None:
-        self.con.executemany(sql, rows)
-
     def register(self, name: str, table: Any) -> None:
         self.con.register(name, table)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -105,10 +106,6 @@ class SparkEngine:
                               "write the change as a CREATE TABLE AS")
         return self._query(tree)
 
-    def executemany(self, sql: str, rows) -> None:
-        for r in rows:
-            self.execute(sql, r)
-
     def register(self, name: str, table: Any) -> None:
         if not isinstance(table, pa.Table):
             table = pa.Table.from_pandas(table, preserve_index=False)
@@ -145,8 +142,7 @@ class SparkEngine:
         for name in sorted(self._views):
             self._drop(name)
         for t in tables:
-            self.register(t, con.sql(f"SELECT * FROM {t}").to_arrow_table())
-            self._checkpoint(t)
+            self._materialize(self.spark.createDataFrame(_spark_arrow(con.sql(f"SELECT * FROM {t}").to_arrow_table())), t)
 
     # -- the table lifecycle ---------------------------------------------------------------------------------
     def _create(self, tree: exp.Create) -> SparkResult:
@@ -157,17 +153,13 @@ class SparkEngine:
             self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {_spark(query)}")
             self._views.add(name)
             return SparkResult([], [])
+        if tree.args.get("exists") and self.has(name):  # CREATE ... IF NOT EXISTS
+            return SparkResult([], [])
         if query is None:  # CREATE TABLE t (col type, ...): an empty table of that shape
-            if tree.args.get("exists") and self.spark.catalog.tableExists(name):
-                return SparkResult([], [])
             cols = [f"CAST(NULL AS {_spark(c.args['kind'])}) AS {c.name}" for c in tree.this.expressions]
-            self._put(self.spark.sql("SELECT " + ", ".join(cols) + " WHERE false"), name)
-            self._checkpoint(name)
-            return SparkResult([], [])
-        if tree.args.get("exists") and self.spark.catalog.tableExists(name):
-            return SparkResult([], [])
-        self._put(self.spark.sql(_spark(query)), name)
-        self._checkpoint(name)
+            self._materialize(self.spark.sql("SELECT " + ", ".join(cols) + " WHERE false"), name)
+        else:
+            self._materialize(self.spark.sql(_spark(query)), name)
         return SparkResult([], [])
 
     def _insert(self, tree: exp.Insert) -> SparkResult:
@@ -180,13 +172,13 @@ class SparkEngine:
         # INSERT is positional: the new rows take the target's column names and types.
         new = new.toDF(*target.columns)
         new = new.select(*[new[c].cast(target.schema[c].dataType).alias(c) for c in target.columns])
-        self._put(target.unionByName(new), name)
-        self._checkpoint(name)
+        self._materialize(target.unionByName(new), name)
         return SparkResult([], [])
 
-    def _checkpoint(self, name: str) -> None:
-        # Eager and cut from its lineage: the view no longer depends on the tables its query read.
-        self._put(self.spark.table(name).localCheckpoint(), name)
+    def _materialize(self, df, name: str) -> None:
+        # Eager and cut from its lineage: the view no longer depends on the tables its query read (which may be
+        # this very name, replaced), and reading it again never recomputes the query.
+        self._put(df.localCheckpoint(), name)
 
     def _put(self, df, name: str) -> None:
         df.createOrReplaceTempView(name)
@@ -210,7 +202,7 @@ def _start(master: str | None, remote: str | None, conf: dict[str, str]):
         builder = builder.master(master or "local[*]")
         for k, v in {**CONF, **conf}.items():
             builder = builder.config(k, v)
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # a local session's Python workers: this interpreter
     try:
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")

@@ -27,7 +27,8 @@ from auditor.contract.sql import lit
 from auditor.policy import Policy
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 from auditor.rules.keyids import key_label_table
-from auditor.rules.owner_values import Value, canonical_table, resolve, temp_table
+from auditor.engine import temp_table
+from auditor.rules.owner_values import Value, canonical_table, resolve
 
 VALID_KEY = "api_key_id IS NOT NULL AND api_key_id <> '' AND api_key_id NOT LIKE '%[masked secret]%'"
 

@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from auditor.contract.sql import lit
+from auditor.engine import temp_table
 from auditor.policy import Policy
 from auditor.rules.base import LLM
 from auditor.rules.spellings import Neighbours, dominant_shape, normal_form, words
@@ -294,14 +295,6 @@ def _store_resolved(con, table: str, cutoff: float, values: list[Value]) -> None
     con.execute(f"INSERT INTO {RESOLVED_CACHE} SELECT {lit(table)}, {float(cutoff)!r}, f, v, n, cost, bad, canonical,"
                 " status, source, shape, names FROM _owner_resolved_arrow")
     con.unregister("_owner_resolved_arrow")
-
-
-def temp_table(con, name: str, columns: dict[str, pa.Array]) -> str:
-    """The temp table ``name`` holding ``columns`` (through Arrow: one round trip, whatever the number of rows)."""
-    con.register(f"{name}_arrow", pa.table(columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
-    return name
 
 
 def canonical_table(con, resolved: dict[str, list[Value]], name: str) -> str:

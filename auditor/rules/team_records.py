@@ -43,11 +43,13 @@ def team_label_table(con, table: str, policy: Any, name: str) -> str:
 
     names = {tid: nm for tid, nm, _, _ in logged_team_names(con, table)}
     names.update({t.team_id: t.name for t in policy.teams.values() if t.name})
+    import pyarrow as pa
+
+    from auditor.engine import temp_table
+
     rows = sorted((tid, team_label(tid, nm)) for tid, nm in names.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (t VARCHAR, label VARCHAR)")
-    if rows:
-        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
-    return name
+    return temp_table(con, name, {"t": pa.array([r[0] for r in rows], pa.string()),
+                                  "label": pa.array([r[1] for r in rows], pa.string())})
 
 
 # What a value's resolution says before the names are read. A value the registry knows (known, alias) is a team of its
