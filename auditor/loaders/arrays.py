@@ -9,6 +9,10 @@ import json
 import re
 from typing import Any, Iterator
 
+# The record limit of every reader (readers.MAX_LINE_BYTES is this): past it a record is one reject, in a JSON Lines
+# line as in an array element, so a 70 MB element is not accepted in one shape and rejected in the other.
+MAX_RECORD_BYTES = 64 << 20
+
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _STRING_END = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
 ARRAY_CHUNK_CHARS = 8 << 20
@@ -143,7 +147,9 @@ def _array_elements(t: _Text, i: int, rejects: Any) -> Iterator[tuple[int, int, 
             i = stop
         else:
             raw = t.text[i:end]
-            if _SURROGATE.search(raw):
+            if len(raw) > MAX_RECORD_BYTES:  # characters: a lower bound of the bytes
+                rejects.add(line, f"array element {index} longer than {MAX_RECORD_BYTES >> 20} MiB")
+            elif _SURROGATE.search(raw):
                 rejects.add(line, f"array element {index} is not UTF-8 text")
             else:
                 yield line, index, raw, value

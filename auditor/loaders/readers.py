@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from auditor.loaders.arrays import _SURROGATE, _array_elements, _Text
+from auditor.loaders.arrays import _SURROGATE, MAX_RECORD_BYTES, _array_elements, _Text
 from auditor.loaders.sources import open_binary
 
 BATCH_ROWS = 65_536
@@ -27,7 +27,7 @@ JSONL_BLOCK_BYTES = 16 << 20  # one Arrow batch per block: about 10k records of 
 # One record's text: longer is one rejected record. DuckDB builds a record's row in its buffer pool, capped at
 # 800MB while loading (pipeline.LOAD_MEMORY_LIMIT); a 150 MB line needed a 512 MiB block there and the whole
 # audit stopped out of memory (issue 18). 64 MiB leaves room under the cap; no gateway writes such a record.
-MAX_LINE_BYTES = 64 << 20
+MAX_LINE_BYTES = MAX_RECORD_BYTES
 MAX_DOCUMENT_BYTES = 1 << 30
 
 DOC_SCHEMA = pa.schema([("doc", pa.string()), ("source_line", pa.int64()), ("source_index", pa.int64())])

@@ -337,3 +337,20 @@ def test_one_huge_record_is_one_reject_and_the_audit_goes_on(tmp_path):
     assert list(rejects) == [4] and "longer than" in rejects[4]
     s = audit([p], None).summary()
     assert (s["read"], s["records"], s["rejected"]) == (6, 5, 1)
+
+
+@pytest.mark.parametrize("size", [1 << 20, 70 << 20])
+def test_json_array_with_one_huge_element(tmp_path, size):
+    """An element within the record limit is read like any other; one past it is one reject with its line, and the
+    elements after it are read (the array is not given up)."""
+    from auditor.loaders import readers
+
+    records = recs(6, pad={3: size})
+    p = tmp_path / "a.json"
+    p.write_text("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
+    del records
+    if size < readers.MAX_LINE_BYTES:
+        accounted(load([p]), 6, 0, p)
+    else:
+        rejects = accounted(load([p]), 5, 1, p)
+        assert list(rejects) == [5] and "longer than" in rejects[5]  # "[" is line 1, one element per line
