@@ -17,6 +17,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+
+from auditor.engine import temp_table
+
 DUPLICATE = "duplicate-record"
 NAME_AS_ID = "team-name"
 
@@ -43,10 +47,6 @@ def team_label_table(con, table: str, policy: Any, name: str) -> str:
 
     names = {tid: nm for tid, nm, _, _ in logged_team_names(con, table)}
     names.update({t.team_id: t.name for t in policy.teams.values() if t.name})
-    import pyarrow as pa
-
-    from auditor.engine import temp_table
-
     rows = sorted((tid, team_label(tid, nm)) for tid, nm in names.items())
     return temp_table(con, name, {"t": pa.array([r[0] for r in rows], pa.string()),
                                   "label": pa.array([r[1] for r in rows], pa.string())})
