@@ -239,9 +239,11 @@ def check(t: Traffic, rec: dict, tolerance: D, causes: tuple[str, ...]) -> None:
                  "duplicates": ["INT001"]}.get(code, [])
         assert c["rules"] == rules
         assert c["direction"] == ("invoice_higher" if c["amount"] > 0 else "ledger_higher")
-        if code in ("missing_cost", "stale_price", "cost_mismatch", "duplicates"):
-            # record-level causes: the teams' effects are the cause itself, split by the records' teams
-            assert sum(x["amount"] for x in c["teams"]) == c["amount"]
+        # every cause reaches the teams' bills in full: record-level causes by the records' teams, unlogged
+        # traffic by the teams around the gap, a credit by list cost
+        assert sum(x["amount"] for x in c["teams"]) == c["amount"], (code, c["teams"])
+        if code == "unlogged_traffic":
+            assert {x["team_id"] for x in c["teams"]} <= {"search", "support", "growth"}
     dec = rec["decomposition"]
     assert dec["unexplained"] == 0 and "unexplained" not in got
     assert dec["explained_pct"] == 100.0

@@ -171,3 +171,33 @@ def test_a_residual_beside_estimated_unlogged_hours_says_the_estimate_may_be_its
     assert left["amount"] == expected["unlogged_traffic"] - lost["amount"]  # the estimate's error, exactly
     assert "estimated from the same hours of the neighbouring days" in left["evidence"][0]
 
+
+
+def test_unlogged_hours_undercharge_the_teams_that_carry_them(tmp_path):
+    """Unlogged traffic has no record of its own, so its per-team effect is a share: each team's cost in the
+    same hours of the neighbouring days. Here both teams send one request in every hour, support-automation's
+    with 500 fewer output tokens, so the shares follow their neighbouring-day costs in 09:00-12:00 and add up
+    to the cause exactly; the report says the shares are an estimate."""
+    result, _ = scenario(tmp_path / "u", unlogged=True)
+    lost = next(c for c in result.reconciliation["causes"] if c["code"] == "unlogged_traffic")
+    shares = {t["team_id"]: t["amount"] for t in lost["teams"]}
+    assert set(shares) == {"support-automation", "search"}
+    assert sum(shares.values()) == lost["amount"]
+    weight = {team: sum(_cost(100_000 + 1000 * h, 20_000 + 500 * i, NEW) for h in (9, 10, 11))
+              for team, i in (("support-automation", 0), ("search", 1))}
+    for team, w in weight.items():  # the neighbours carry the same cost every day: the share is exact to the quantum
+        assert abs(shares[team] - lost["amount"] * w / sum(weight.values())) <= D("0.000000000001")
+    assert "an estimate" in (lost["team_basis"] or "")
+    text = renderer("text")(result)
+    assert "by team (an estimate, each by its share of the logged traffic around the gap): unlogged traffic undercharges " in text
+
+
+def test_invoice_only_credit_overcharges_each_team_by_its_share(run):
+    """A credit the gateway never sees leaves every team paying list price: charged back as logged, each team is
+    overcharged by exactly its allocated share, and the shares add up to the credit."""
+    result, _ = run
+    credit = next(c for c in result.reconciliation["causes"] if c["code"] == "invoice_credits")
+    shares = {a["team_id"]: a["allocated"] for a in result.reconciliation["credits"]["lines"][0]["allocation"]}
+    assert {t["team_id"]: t["amount"] for t in credit["teams"]} == shares
+    assert sum(shares.values()) == credit["amount"] == D("-1.0")
+    assert all(t["sentence"].startswith("credits on the invoice only overcharge ") for t in credit["teams"])

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from auditor.fmt import plural
-from auditor.reconcile.invoices import InvoiceLine
+from auditor.reconcile.lines import InvoiceLine
 from auditor.reconcile.rows import ZERO, Row, pct, signed, usd
 from auditor.spend import team_label
 
@@ -49,9 +49,11 @@ EXPLAINED_FORMULA = ("explained_pct = sum of |component| over the components oth
 
 
 # What each cause is called when it is the subject of a team's sentence ("stale prices overcharge Search (search)
-# by $0.08"), and whether the verb is plural. Causes without records (unlogged traffic, invoice-only lines,
-# rounding, the residual) have no team of their own and no sentence.
+# by $0.08"), and whether the verb is plural. Rounding and the residual rest on no record, so they have no team.
 _SUBJECT = {
+    "unlogged_traffic": ("unlogged traffic", False),
+    "invoice_credits": ("credits on the invoice only", True),
+    "invoice_only_charges": ("charges on the invoice only", True),
     "duplicates": ("duplicate records", True),
     "missing_cost": ("records at $0 or unpriced", True),
     "stale_price": ("stale prices", True),
@@ -59,6 +61,15 @@ _SUBJECT = {
     "cached_token_pricing": ("cached tokens at the full rate", True),
     "batch_discount": ("batch requests at the full rate", True),
     "price_change": ("the price change not applied", False),
+}
+
+
+# Causes without records of their own reach a team through a share, and the report says which.
+_SHARE_BASIS = {
+    "price_change": "each by its share of the row's cost",
+    "unlogged_traffic": "an estimate, each by its share of the logged traffic around the gap",
+    "invoice_credits": "each by its share of list cost",
+    "invoice_only_charges": "each by its share of list cost",
 }
 
 
@@ -90,7 +101,9 @@ def _span(days: list[str]) -> str:
 
 
 def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str],
-          team_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+          team_names: dict[str, str] | None = None, allocation: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The causes across rows; ``allocation`` is credits.allocate's result, whose per-line team shares are the
+    per-team effect of the invoice-only lines."""
     causes: dict[str, dict[str, Any]] = {}
     for r in rows:
         for code in ORDER:
@@ -114,9 +127,20 @@ def build(rows: list[Row], other: list[InvoiceLine], rule_names: dict[str, str],
             c["evidence"].append(f"{plural(len(ls), 'line')} {'exists' if len(ls) == 1 else 'exist'} only on the invoice, {usd(c['amount'])}: "
                                  + "; ".join(f"{l.label} {usd(l.amount)}" for l in ls[:5]) + ("…" if len(ls) > 5 else "")
                                  + "; allocated to teams separately (see credits)")
+            _credit_teams(c, ls, allocation)
     out = [_finish(c, rule_names, team_names or {}) for c in causes.values()]
     out.sort(key=lambda c: (c["code"] in ("rounding", "unexplained"), c["code"] == "unexplained", -abs(c["amount"]), c["code"]))
     return out
+
+
+def _credit_teams(c: dict[str, Any], lines: list[InvoiceLine], allocation: dict[str, Any] | None) -> None:
+    keys = {(l.source, l.ref, l.label, l.amount) for l in lines}
+    for line in (allocation or {}).get("lines", []):
+        if (line["source"], line["ref"], line["label"], line["amount"]) not in keys:
+            continue
+        shares = line["allocation"] or [{"team_id": UNASSIGNED, "allocated": line["amount"]}]
+        for s in shares:
+            c["_teams"][s["team_id"]] = c["_teams"].get(s["team_id"], ZERO) + s["allocated"]
 
 
 def _new(code: str) -> dict[str, Any]:
@@ -143,6 +167,7 @@ def _finish(c: dict[str, Any], rule_names: dict[str, str], team_names: dict[str,
         "days": days,
         "models": models,
         "teams": [_team(code, t, team_names.get(t), v) for t, v in teams if v],
+        "team_basis": _SHARE_BASIS.get(code) if teams else None,
     })
     c["evidence"] = [e for e in c["evidence"] if e]
     if code == "duplicates":
@@ -185,8 +210,8 @@ def decomposition(rows: list[Row], causes: list[dict[str, Any]], invoice_total: 
                       + f" ({usd(invoice_total)} invoice, {usd(ledger_as_logged)} ledger as logged"
                       + (f", {usd(ledger_total)} after removing duplicates" if dup_total else "") + "). "
                       + (effect(variance)[0].upper() + effect(variance)[1:] + ". " if variance else "")
-                      + (f"Evidence explains {signed(variance - residual)} of the {signed(variance)} ({pct(explained_abs, movement)}% "
-                         f"of the movement); {signed(residual)} is unexplained." if residual
+                      + (f"The causes found account for {signed(variance - residual)} and {signed(residual)} is unexplained, "
+                         f"together the {signed(variance)} ({pct(explained_abs, movement)}% of the movement explained)." if residual
                          else "Evidence explains all of it; nothing is unexplained.")),
         "rows_checked": len(rows),
     }

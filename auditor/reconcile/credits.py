@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_EVEN
 from typing import Any
 
 from auditor.reconcile.causes import UNASSIGNED
-from auditor.reconcile.invoices import InvoiceLine
+from auditor.reconcile.lines import InvoiceLine
 from auditor.reconcile.ledger import LedgerDay
 from auditor.reconcile.rows import CENT, ZERO, pct
 from auditor.spend import team_label

@@ -27,13 +27,26 @@ from decimal import Decimal
 
 from auditor.fmt import plural
 from auditor.reconcile import names
-from auditor.reconcile.evidence import batch_full_rate, cached_full_rate, gap, usage_gap
+from auditor.reconcile.evidence import Gap, batch_full_rate, cached_full_rate, gap, split, usage_gap
 from auditor.reconcile.ledger import LedgerDay
 from auditor.reconcile.rows import MONEY_QUANTUM, ZERO, Row, price_text, q, quantum, signed, usd
 
 PRICE_TOLERANCE = Decimal("0.01")  # invoice/ledger ratios within 1% count as "the same price"
 # components that correct the ledger to the price in effect
 PRICING = ("missing_cost", "stale_price", "cost_mismatch", "cached_token_pricing", "batch_discount")
+
+
+def _owners(r: Row, g: Gap | None) -> dict[str, Decimal]:
+    """The teams (by cost) a component without records of its own is shared among: for unlogged traffic the
+    teams that carry the missing hours on the neighbouring days, else (tokens the invoice counts and the ledger
+    lacks have no hour to look at; a price change applies to all of the row) the row's own records' teams."""
+    if g and g.weights:
+        return g.weights
+    out: dict[str, Decimal] = {}
+    for d in r.ledger:
+        for t, v in d.teams.items():
+            out[t] = out.get(t, ZERO) + v
+    return {t: v for t, v in out.items() if v > 0}
 
 
 def _merged(r: Row, kind: str) -> tuple[int, Decimal | None, Decimal, int, dict[str, Decimal]]:
@@ -215,15 +228,18 @@ class Decomposer:
         g = gap(r, series, recorded=recorded)
         if ug and ug[0] and ug[0] > 0:
             amount = q(ug[0])
-            r.add("unlogged_traffic", amount, f"{r.where}: {ug[1]}" + (f"; {g.text}" if g else ""))
+            r.add("unlogged_traffic", amount, f"{r.where}: {ug[1]}" + (f"; {g.text}" if g else ""),
+                  split(amount, _owners(r, g)))
             return ZERO, amount
         if r.is_model_day and not series and r.invoice > 0:
             r.add("unlogged_traffic", r.invoice, f"{r.where}: the invoice bills {usd(r.invoice)}; the ledger has no record "
-                  f"of {r.model} from {r.provider} in the whole period (not logged, or logged under a name the bill does not use)")
+                  f"of {r.model} from {r.provider} in the whole period (not logged, or logged under a name the bill does not use)",
+                  {"": r.invoice})
             return ZERO, r.invoice
         if g and g.estimate > 0 and r.invoice - corrected > 0:
             amount = q(g.estimate)
-            r.add("unlogged_traffic", amount, f"{r.where}: {g.text}" + (f"; {ug[1]}" if ug else ""))
+            r.add("unlogged_traffic", amount, f"{r.where}: {g.text}" + (f"; {ug[1]}" if ug else ""),
+                  split(amount, _owners(r, g)))
             # read only if a residual is left: then the reader must know the estimate is a likely source of it
             r.notes.append(f"the unlogged hours ({signed(amount)}) are estimated from the same hours of the neighbouring "
                            "days, not measured (the invoice has no token counts): part of this may be that estimate's error")
@@ -255,11 +271,7 @@ class Decomposer:
             ev += "; " + self._price_detail(before, affected)
             for n, r in enumerate(affected):
                 amount = q((k - 1) * self.base[id(r)])
-                teams: dict[str, Decimal] = {}
-                for d in r.ledger:
-                    for t, c in d.teams.items():
-                        teams[t] = teams.get(t, ZERO) + (amount * c / r.led if r.led else ZERO)
-                r.add("price_change", amount, ev if n == 0 else None, teams)
+                r.add("price_change", amount, ev if n == 0 else None, split(amount, _owners(r, None)))
 
     @staticmethod
     def _step(ratios: list[Decimal]) -> tuple[int, Decimal] | None:

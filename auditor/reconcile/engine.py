@@ -214,9 +214,9 @@ class Reconciler:
         if variance_pct is None:
             variance_pct = 0.0 if not led_total else 100.0
         coverage, attributable_pct = self.coverage(inv_usage)
-        causes = build(self.rows, self.other, pricing_codes() | {"INT001": "duplicate-request"}, self.team_names)
-        decomp = decomposition(self.rows, causes, inv_total, led_total, self.scope_info["duplicates_cost"])
         credits = allocate(self.other, self.in_scope, self.team_names)
+        causes = build(self.rows, self.other, pricing_codes() | {"INT001": "duplicate-request"}, self.team_names, credits)
+        decomp = decomposition(self.rows, causes, inv_total, led_total, self.scope_info["duplicates_cost"])
         flagged = sum(1 for r in rows_out if r["flagged"])
         named = [c for c in causes if c["code"] != "unexplained"]
         line = (f"Reconciliation: invoice {usd(inv_total)} vs ledger {usd(led_total)}: variance {usd(variance)} "

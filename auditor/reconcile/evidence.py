@@ -11,7 +11,7 @@ from decimal import Decimal
 from auditor.fmt import plural
 from auditor.reconcile import names
 from auditor.reconcile.ledger import LedgerDay
-from auditor.reconcile.rows import ZERO, Row, hours_text, median, usd
+from auditor.reconcile.rows import MONEY_QUANTUM, ZERO, Row, hours_text, median, usd
 
 NEIGHBOUR_DAYS = 7  # a gap is judged against the same model's days within a week either side
 MIN_NEIGHBOURS = 3  # fewer neighbouring days than this cannot show a gap
@@ -25,6 +25,9 @@ class Gap:
     estimate: Decimal  # sum over those hours of the neighbours' median cost at the price in effect
     neighbours: int
     text: str
+    # team (or "" unallocated) -> its cost in the same hours of the neighbouring days: whom the missing
+    # traffic most likely belonged to, the basis of its per-team effect
+    weights: dict[str, Decimal]
 
 
 def gap(r: Row, series: dict[date, LedgerDay], *, recorded: bool = False) -> Gap | None:
@@ -42,6 +45,7 @@ def gap(r: Row, series: dict[date, LedgerDay], *, recorded: bool = False) -> Gap
     typical = [h for h in range(24) if sum(1 for d in nb if d.hours[h]) * 2 >= len(nb)]
     missing = [h for h in typical if hours[h] == 0]
     estimate = sum((Decimal(median([(d.hour_recorded if recorded else d.hour_cost)[h] for d in nb])) for h in missing), ZERO)
+    weights = _team_weights(nb, set(missing), recorded)
     parts = []
     if count == 0:
         parts.append(f"no records at all on {r.day} (neighbouring days: median {med:g} records)")
@@ -66,9 +70,32 @@ def gap(r: Row, series: dict[date, LedgerDay], *, recorded: bool = False) -> Gap
         by_count = Decimal(str(med - count)) * Decimal(per)
         if by_count > estimate:
             estimate = by_count
+            weights = _team_weights(nb, set(range(24)), recorded)
             parts.append(f"{med - count:g} missing records at the neighbouring days' median {usd(Decimal(per))} "
                          f"per record: {usd(by_count)} at the {basis}")
-    return Gap(missing, estimate, len(nb), "; ".join(parts))
+    return Gap(missing, estimate, len(nb), "; ".join(parts), weights)
+
+
+def _team_weights(days: list[LedgerDay], hours: set[int], recorded: bool) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for d in days:
+        for (h, team), (at_price, as_recorded) in d.hour_teams.items():
+            if h in hours:
+                out[team] = out.get(team, ZERO) + (as_recorded if recorded else at_price)
+    return {t: v for t, v in out.items() if v > 0}
+
+
+def split(amount: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
+    """``amount`` shared in proportion to ``weights``, each share at the money scale and the shares adding up
+    to ``amount`` exactly (the rounding remainder goes to the largest share); all of it unallocated ("")
+    without weights."""
+    total = sum(weights.values(), ZERO)
+    if not total:
+        return {"": amount}
+    shares = {t: (amount * w / total).quantize(MONEY_QUANTUM) for t, w in weights.items()}
+    top = max(shares, key=lambda t: (abs(shares[t]), t))
+    shares[top] += amount - sum(shares.values(), ZERO)
+    return shares
 
 
 def usage_gap(r: Row) -> tuple[Decimal | None, str] | None:

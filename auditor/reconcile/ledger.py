@@ -43,6 +43,9 @@ class LedgerDay:
     # hours of a neighbouring day are expected to cost when this day lacks them
     hour_cost: list[Decimal] = field(default_factory=lambda: [ZERO] * 24)
     hour_recorded: list[Decimal] = field(default_factory=lambda: [ZERO] * 24)  # the recorded cost per hour
+    # (hour, team or "" unallocated) -> [cost at the price in effect, recorded cost]: whose traffic the same hours
+    # of a neighbouring day carry, so that traffic missing from them undercharges those teams, not nobody
+    hour_teams: dict[tuple, list] = field(default_factory=dict)
     pricing: dict[str, list] = field(default_factory=dict)  # pricing rule code -> [records, recorded cost]
     teams: dict[str, Decimal] = field(default_factory=dict)  # team (or "" unallocated) -> cost
     dup_teams: dict[str, Decimal] = field(default_factory=dict)  # team -> cost of the duplicate copies
@@ -170,14 +173,17 @@ def _days(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
 
 
 def _hours(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
-    for day, provider, model, h, n, cost in con.execute("""
-        SELECT CAST(timestamp AS DATE) AS day, provider, model, hour(timestamp) AS h, count(*), sum(cost)
-        FROM _rec_ledger WHERE timestamp IS NOT NULL AND _n = 1 GROUP BY ALL ORDER BY day, provider, model, h
+    for day, provider, model, h, team, n, cost in con.execute("""
+        SELECT CAST(timestamp AS DATE) AS day, provider, model, hour(timestamp) AS h,
+               CASE WHEN attributable THEN coalesce(team_id, '') ELSE '' END AS team, count(*), sum(cost)
+        FROM _rec_ledger WHERE timestamp IS NOT NULL AND _n = 1 GROUP BY ALL ORDER BY day, provider, model, h, team
     """).fetchall():
         d = out[_key(day, provider, model)]
+        cost = Decimal(cost or 0)
         d.hours[int(h)] += int(n)
-        d.hour_cost[int(h)] += Decimal(cost or 0)
-        d.hour_recorded[int(h)] += Decimal(cost or 0)
+        d.hour_cost[int(h)] += cost
+        d.hour_recorded[int(h)] += cost
+        d.hour_teams[(int(h), team)] = [cost, cost]
 
 
 def _pricing_findings(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
@@ -244,6 +250,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> No
             ev[1] = (ev[1] or ZERO) + Decimal(diff)
             d.evidence_teams[(kind, tk)] = d.evidence_teams.get((kind, tk), ZERO) + Decimal(diff)
             d.hour_cost[int(h)] += Decimal(diff)
+            d.hour_teams.setdefault((int(h), tk), [ZERO, ZERO])[0] += Decimal(diff)
         if kind == "stale_price":
             d.stale_since.update(sinces or ())
         if kind == "missing_cost":

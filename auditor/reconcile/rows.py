@@ -11,7 +11,7 @@ from typing import Any
 
 from auditor.fmt import usd as _fmt_usd
 from auditor.reconcile import names
-from auditor.reconcile.invoices import InvoiceLine
+from auditor.reconcile.lines import InvoiceLine
 from auditor.reconcile.ledger import LedgerDay
 
 ZERO = Decimal(0)

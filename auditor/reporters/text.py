@@ -140,5 +140,6 @@ def _reconciliation(r: dict) -> list[str]:
                      + (f"; {c['effect']}" if c.get("effect") else ""))
         said = [t["sentence"] for t in c.get("teams") or [] if t.get("sentence")]
         if said:  # the "stale prices overcharge team X by $0.08": the effect on each team's bill
-            lines.append("    by team: " + "; ".join(said[:5]) + (f"; and {plural(len(said) - 5, 'more team')}" if len(said) > 5 else ""))
+            basis = f" ({c['team_basis']})" if c.get("team_basis") else ""
+            lines.append(f"    by team{basis}: " + "; ".join(said[:5]) + (f"; and {plural(len(said) - 5, 'more team')}" if len(said) > 5 else ""))
     return lines
