@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
+from auditor.engine import shared_table
+
 COPIES = "copies"
 
 
@@ -48,12 +50,8 @@ FROM n WHERE copy > 1"""
 
 
 def ensure_copies(con: duckdb.DuckDBPyConnection, table: str = "llm") -> str:
-    """Create the ``copies`` table (``_row, request_id, cost, detail, fix``) once per audit; its name."""
-    if not con.has(COPIES):
-        if table == "llm" and not con.has("llm"):
-            table = "(SELECT * FROM records WHERE record_kind = 'llm')"
-        con.execute(f"CREATE TEMP TABLE {COPIES} AS {copies_sql(table)}")
-    return COPIES
+    """The ``copies`` table (``_row, request_id, cost, detail, fix``), built once per audit; its name."""
+    return shared_table(con, COPIES, copies_sql, table)
 
 
 def reset_copies(con: duckdb.DuckDBPyConnection) -> None:

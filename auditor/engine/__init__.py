@@ -12,7 +12,7 @@ from __future__ import annotations
 from auditor.engine.base import Engine, EngineError
 from auditor.engine.duck import DuckDBEngine
 
-__all__ = ["Engine", "EngineError", "DuckDBEngine", "spark_engine", "temp_table"]
+__all__ = ["Engine", "EngineError", "DuckDBEngine", "shared_table", "spark_engine", "temp_table"]
 
 
 def temp_table(con, name: str, columns: dict) -> str:
@@ -23,6 +23,17 @@ def temp_table(con, name: str, columns: dict) -> str:
     con.register(f"{name}_arrow", pa.table(columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
+    return name
+
+
+def shared_table(con, name: str, build, table: str = "llm") -> str:
+    """The temp table ``name`` as ``build(source)`` defines it, built on first use and then shared for the rest of
+    the audit (several rules and the money figures read it; the rule runner drops it when the records change);
+    ``source`` is ``table``, or the LLM records when called before the ``llm`` view exists."""
+    if not con.has(name):
+        if table == "llm" and not con.has("llm"):
+            table = "(SELECT * FROM records WHERE record_kind = 'llm')"
+        con.execute(f"CREATE TEMP TABLE {name} AS {build(table)}")
     return name
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
+from auditor.engine import shared_table
 from auditor.fmt import usd
 from auditor.rules.base import LLM, Hits, RuleContext, rule
 
@@ -103,11 +104,7 @@ FROM _ob"""
 def ensure_implied_callers(con: duckdb.DuckDBPyConnection, table: str = LLM) -> str:
     """Create the ``implied_callers`` table (``_row, caller_team, callee, detail, fix``: :func:`_obo_sql`) once
     per audit; its name. The rule runner drops it when the records change (:func:`reset_implied_callers`)."""
-    if not con.has(IMPLIED_CALLERS):
-        if table == LLM and not con.has(LLM):
-            table = "(SELECT * FROM records WHERE record_kind = 'llm')"
-        con.execute(f"CREATE TEMP TABLE {IMPLIED_CALLERS} AS {_obo_sql(table)}")
-    return IMPLIED_CALLERS
+    return shared_table(con, IMPLIED_CALLERS, _obo_sql, table)
 
 
 def reset_implied_callers(con: duckdb.DuckDBPyConnection) -> None:
