@@ -87,16 +87,24 @@ def _no_traceback():
         _fail(f"internal error ({type(exc).__name__}: {exc}); set AUDIT_LOGS_DEBUG=1 for the traceback and please report it")
 
 
-def _check_outputs(outputs: dict[str, str | None], export: str | None = None) -> None:
+def _check_outputs(outputs: dict[str, str | None], export: str | None = None, engine: str = "duckdb") -> None:
     """Every output is checked before the audit runs: a typo in a path or a format fails in a moment,
     not after minutes of work. ``outputs``: option name -> path (None or '-' for none/standard output)."""
     if export:
-        from auditor.reporters.export import FORMATS
+        from auditor.reporters.export import FORMATS, is_dataset
 
-        if Path(export).suffix.lower() not in FORMATS:
-            _fail(f"--export-findings {export}: unknown format {Path(export).suffix or '(no extension)'!r}: "
-                  f"name a {', '.join(sorted(FORMATS))} file")
-        outputs = {**outputs, "--export-findings": export}
+        suffix = Path(export.rstrip("/\\")).suffix.lower()
+        if suffix not in FORMATS:
+            _fail(f"--export-findings {export}: unknown format {suffix or '(no extension)'!r}: "
+                  f"name a {', '.join(sorted(FORMATS))} file (or a directory of part files: end it with /)")
+        if not is_dataset(export):
+            outputs = {**outputs, "--export-findings": export}
+        elif "://" in export and not export.startswith("file://") and engine != "spark":
+            _fail(f"--export-findings {export}: writing to object storage needs --engine spark; name a local file or directory")
+        elif "://" not in export:  # a local directory of part files, made (or replaced) by the engine
+            parent = Path(export.rstrip("/\\")).parent
+            if not parent.is_dir() or not os.access(parent, os.W_OK):
+                _fail(f"--export-findings {export}: cannot write there: {parent} is not a writable directory")
     for option, raw in outputs.items():
         if raw in (None, "-"):
             continue
@@ -172,7 +180,8 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--policy", "policy_path", help="Policy file (TOML); default audit-logs.toml or [tool.audit-logs] in pyproject.toml.")
 @click.option("--input-format", "--mapping", "input_format",
               help="Skip detection: a format name (litellm, litellm-spendlogs, litellm-kwargs, otlp, canonical, langfuse, langfuse-api, helicone, portkey) or a mapping .toml file.")
-@click.option("--export-findings", help="Write one row per flagged record per rule (.csv, .parquet or .jsonl).")
+@click.option("--export-findings", help="Write one row per flagged record per rule (.csv, .parquet or .jsonl); a path ending "
+              "in / (or a URI such as s3a://…/findings.parquet with --engine spark) is a directory of part files.")
 @click.option("--select", multiple=True, help="Only these rules (codes, code prefixes or names; comma-separated or repeated).")
 @click.option("--ignore", multiple=True, help="Leave out these rules.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Fail on findings of this severity or above (default: error).")
@@ -202,7 +211,7 @@ def audit_cmd(paths, out_format, output, html_path, policy_path, input_format, e
 
     if out_format not in formats():
         _fail(f"unknown --format {out_format!r}: use one of {', '.join(formats())}")
-    _check_outputs({"-o/--output": output, "--html": html_path}, export_findings)
+    _check_outputs({"-o/--output": output, "--html": html_path}, export_findings, engine_name)
     gate = {"fail_on": fail_on, "min_attributable_pct": min_attributable_pct,
             "max_unattributed_cost": max_unattributed_cost, "max_variance_pct": max_variance_pct, "baseline": baseline_path}
     prof = Profiler() if profile else None

@@ -87,6 +87,31 @@ def test_cli_engine_spark_json_and_export(spark_engine, tmp_path):
     assert {r[0] for r in out["spark"][1]} == {r[0] for r in out["duckdb"][1]}
 
 
+def test_export_to_a_directory_of_part_files(spark_engine, tmp_path):
+    """Issue 20's "--export-findings to a directory of part files when the engine is distributed": on Spark the
+    executors write the parts (here through a file:// URI, the form of s3a:// and abfss://); DuckDB writes the
+    same rows to a local directory named with a trailing slash; an object-store URI without Spark is exit 2."""
+    import duckdb
+
+    from auditor.reporters.export import export_findings
+
+    rows = {}
+    for name, engine, target in (("duckdb", None, f"{tmp_path}/duck.parquet/"),
+                                 ("spark", spark_engine, (tmp_path / "spark.parquet").as_uri())):
+        result = audit([SAMPLES / "litellm_payload.jsonl"], POLICY, select=["CON", "SEC001"], engine=engine)
+        n = export_findings(result, target)
+        folder = tmp_path / f"{'duck' if engine is None else 'spark'}.parquet"
+        parts = sorted(p.name for p in folder.glob("*.parquet"))
+        assert parts and all(p.startswith(("data_", "part-")) for p in parts), parts
+        got = duckdb.sql(f"SELECT rule_code, request_id, detail FROM read_parquet('{folder}/*.parquet')").fetchall()
+        assert len(got) == n > 5
+        rows[name] = sorted(got, key=repr)
+    assert rows["spark"] == rows["duckdb"]
+    res = CliRunner().invoke(main, ["audit", str(SAMPLES / "litellm_payload.jsonl"), "-q",
+                                    "--export-findings", "s3a://bucket/findings.parquet"])
+    assert res.exit_code == 2 and "needs --engine spark" in res.output
+
+
 def test_engine_spark_without_pyspark_says_how_to_install():
     """A process of its own: this one has a Spark session, and modules that found pyspark already."""
     import subprocess

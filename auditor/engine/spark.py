@@ -133,6 +133,17 @@ class SparkEngine:
                     out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
         return table.num_rows
 
+    def write_parts(self, sql: str, path: str, fmt: str) -> int:
+        """The query's rows to a directory of part files written by the executors (any path Spark can write:
+        s3a://, abfss://, gs://, hdfs://, file://); how many rows were written."""
+        df = self.spark.sql(_spark(sqlglot.parse_one(sql, read="duckdb")))
+        n = df.count()
+        writer = df.write.mode("overwrite")
+        if fmt == "csv":
+            writer = writer.option("header", "true")
+        writer.format(fmt).save(path.rstrip("/") if not path.endswith("://") else path)
+        return n
+
     def has(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(name))
 

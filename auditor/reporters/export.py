@@ -41,13 +41,24 @@ def export_sql(result: AuditResult, csv: bool = False) -> str:
     )
 
 
+def is_dataset(path: str | Path) -> bool:
+    """A directory of part files rather than one file: a URI (``s3a://bucket/findings.parquet``, what a distributed
+    engine writes to) or a path that ends with a slash (``out/findings.parquet/``)."""
+    text = str(path)
+    return "://" in text or text.endswith(("/", "\\"))
+
+
 def export_findings(result: AuditResult, path: str | Path) -> int:
-    """Write the findings rows; returns how many rows were written."""
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
+    """Write the findings rows, to one file or (:func:`is_dataset`) a directory of part files written by the
+    engine's workers; returns how many rows were written."""
+    raw = str(path)
+    suffix = Path(raw.rstrip("/\\")).suffix.lower()
+    fmt = FORMATS.get(suffix)
     if fmt is None:
-        raise ExportError(f"{path}: --export-findings writes .csv, .parquet or .jsonl")
+        raise ExportError(f"{raw}: --export-findings writes .csv, .parquet or .jsonl")
     assert result.con is not None
-    sql = export_sql(result, csv=path.suffix.lower() == ".csv")
+    sql = export_sql(result, csv=suffix == ".csv")
     # Masking: log values were masked when loaded (see loaders.pipeline); details are built from them.
-    return result.con.write(sql, str(path), fmt)
+    if is_dataset(raw):
+        return result.con.write_parts(sql, raw, fmt)
+    return result.con.write(sql, raw, fmt)
