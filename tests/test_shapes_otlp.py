@@ -79,6 +79,15 @@ def test_openinference_llm_span_is_an_llm_call_with_its_tokens_and_cost(tmp_path
     ({"gen_ai.system": "langchain", "server.address": "api.anthropic.com"}, "anthropic"),  # from the API host
     ({"gen_ai.system": "langchain", "server.address": "llm.internal.example.com"}, None),
     ({"ai.model.provider": "anthropic.messages", "gen_ai.system": "anthropic.messages"}, "anthropic"),  # Vercel AI SDK
+    # Spring AI's AiProvider names its Bedrock Converse and OpenAI SDK clients; OpenLIT writes ibm.watson.ai
+    ({"gen_ai.system": "bedrock_converse", "gen_ai.request.model": "anthropic.claude-3-5-sonnet-20240620-v1:0"},
+     "bedrock"),
+    ({"gen_ai.system": "openai_sdk"}, "openai"),
+    ({"gen_ai.system": "ibm.watson.ai"}, "watsonx"),
+    ({"gen_ai.provider.name": "moonshot_ai"}, "moonshot"),  # the semconv's newer well-known value
+    # OpenLIT's framework names are not billers: the model's provider prefix names the one
+    ({"gen_ai.system": "litellm", "gen_ai.request.model": "anthropic/claude-3-5-haiku-20241022"}, "anthropic"),
+    ({"gen_ai.system": "claude_agent_sdk", "gen_ai.request.model": "claude-sonnet-4"}, None),
 ])
 def test_provider_rules(tmp_path, attrs, provider):
     base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 3,
@@ -265,6 +274,36 @@ CALLS_BY_CONVENTION = {
                    "gen_ai.usage.output_tokens": 20, "gen_ai.usage.total_tokens": 120},
                   {"gen_ai.operation.name": "framework", "gen_ai.system": "spring_ai", "spring.ai.kind": "chat_client"}),
 }
+
+
+def test_spring_ai_micrometer_spans_read_their_string_counts(tmp_path):
+    """Micrometer's OpenTelemetry bridge writes every Spring AI key value as a string ("100"): the counts are read
+    as numbers, Spring AI's bedrock_converse is Bedrock, and the ChatClient's framework span is context."""
+    def strings(i: int, attrs: dict, **extra) -> dict:
+        return {**span(i, {}, **extra), "attributes": [kv(k, str(v)) for k, v in attrs.items()]}
+
+    call = {"gen_ai.operation.name": "chat", "gen_ai.system": "bedrock_converse",
+            "gen_ai.request.model": "anthropic.claude-3-5-sonnet-20240620-v1:0", "gen_ai.usage.input_tokens": 100,
+            "gen_ai.usage.output_tokens": 20, "gen_ai.usage.total_tokens": 120}
+    client = {"gen_ai.operation.name": "framework", "gen_ai.system": "spring_ai", "spring.ai.kind": "chat_client"}
+    recs = records(tmp_path, request([strings(1, client), strings(2, call, parentSpanId=f"{1:016x}")]))
+    assert [(r["record_kind"], r["provider"], r["input_tokens"], r["output_tokens"]) for r in recs] == [
+        ("agent", None, None, None), ("llm", "bedrock", 100, 20)]
+
+
+@pytest.mark.parametrize("op", ["invoke_workflow", "plan", "execute_task", "framework"])
+def test_a_workflow_span_summing_its_calls_usage_is_not_another_call(tmp_path, op):
+    """The GenAI conventions' invoke_workflow (and plan), OpenLIT's execute_task and Spring AI's framework spans sit
+    around the calls and may carry their summed usage and the model: with an agent span between them and the call,
+    the wrapped-call rule does not see them, so they were counted as a second call."""
+    outer = {"gen_ai.operation.name": op, "gen_ai.workflow.name": "wf", "gen_ai.request.model": "gpt-4o",
+             "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20}
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"}
+    call = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20}
+    recs = records(tmp_path, request([span(1, outer), span(2, agent, parentSpanId=f"{1:016x}"),
+                                      span(3, call, parentSpanId=f"{2:016x}")]))
+    assert [r["record_kind"] for r in recs] == ["agent", "agent", "llm"]
 
 
 @pytest.mark.parametrize("name", sorted(CALLS_BY_CONVENTION))

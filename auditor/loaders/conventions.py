@@ -31,7 +31,10 @@ from typing import Any, Iterable
 
 LLM_OPERATIONS = {"chat", "text_completion", "completion", "generate_content", "embeddings", "embedding", "responses",
                   "create_response"}
-AGENT_OPERATIONS = {"invoke_agent", "create_agent", "workflow", "agent", "task"}
+# Spans around the calls, which may repeat their summed usage: the semconv's invoke_workflow and plan, OpenLIT's
+# execute_task (CrewAI), Spring AI's framework (ChatClient, advisors).
+AGENT_OPERATIONS = {"invoke_agent", "create_agent", "workflow", "agent", "task", "invoke_workflow", "plan", "execute_task",
+                    "framework"}
 TOOL_OPERATIONS = {"execute_tool", "tool", "retrieval"}
 OPENINFERENCE_KINDS = {"LLM": "llm", "EMBEDDING": "llm", "AGENT": "agent", "TOOL": "tool"}  # CHAIN, RETRIEVER, ...: other
 VERCEL_CALLS = (".doGenerate", ".doStream", ".doEmbed")
@@ -47,7 +50,8 @@ FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "
               "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
               "spring_ai", "pydantic_ai", "pydantic-ai", "dspy", "agno", "smolagents", "mastra", "vercel-ai", "ai-sdk",
               "google_adk", "google-adk", "gcp.vertex.agent", "beeai", "letta", "traceloop", "openlit", "langfuse",
-              "autogen-core", "microsoft.agent_framework", "koog"}
+              "autogen-core", "microsoft.agent_framework", "koog", "strands_agents", "claude_agent_sdk", "agent_framework",
+              "browser_use", "multion", "dynamiq", "julep", "controlflow", "mcp", "litellm"}  # the last line: OpenLIT's
 
 OWNER_KEYS: dict[str, tuple[str, ...]] = {
     "team_id": ("team.id", "team_id", "team.name", "team_name", "team", "app.team", "owner.team", "owner",
@@ -148,7 +152,8 @@ PROVIDER_ALIASES = {
     "gcp.gemini": "gemini", "google-gla": "gemini", "google_genai": "gemini", "google.generative-ai": "gemini",
     "gcp.gen_ai": "google", "azure.ai.openai": "azure", "az.ai.openai": "azure", "azure-openai": "azure",
     "azure.ai.inference": "azure_ai", "az.ai.inference": "azure_ai", "mistral_ai": "mistral", "x_ai": "xai",
-    "ibm.watsonx.ai": "watsonx",
+    "ibm.watsonx.ai": "watsonx", "ibm.watson.ai": "watsonx", "moonshot_ai": "moonshot",
+    "bedrock_converse": "bedrock", "openai_sdk": "openai",  # Spring AI's AiProvider: its Converse and OpenAI SDK clients
 }
 # API hosts -> provider, for records that name only the endpoint (LiteLLM's api_base, OpenTelemetry's server.address).
 _HOSTS = ((re.compile(r"(^|\.)openai\.azure\.com$"), "azure"), (re.compile(r"^api\.openai\.com$"), "openai"),
@@ -428,7 +433,7 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
     if wrapped_calls:
         out.append(f"{_n(wrapped_calls, 'call span')} wrap another call span of the same request (a framework's span around"
-                   " the client's, both with the same usage): read as context, so each request counts once")
+                   " the client's, with the same usage or its own estimate of it): read as context, so each request counts once")
     if provider_from_client:
         out.append(f"provider: {_n(provider_from_client, 'LLM record')} named none; taken from the HTTP client span under"
                    " each call (the host of its URL, e.g. api.openai.com), which is where the request went")

@@ -311,9 +311,10 @@ def read_otlp_document(path: Path, rejects: Rejects, stats: conventions.OwnerSta
 def mark_wrapped_calls(con: Any, start: int) -> list[tuple[str | None, str]]:
     """A call span with a call span directly under it is a framework's span around the instrumented client's
     (Strands' ``chat`` around botocore's ``chat <model>``, OpenLLMetry's LangChain ``ChatBedrockConverse.chat``
-    around it): both carry the same usage, so the outer one is agent context and the inner one, the request the
-    provider billed, is the call. Spans of this file only (rows after ``start``). Returns the (trace, span) ids
-    of the outer spans."""
+    around it; OpenLIT's LangChain ``chat <model>`` around its OpenAI one): the outer one repeats the usage or
+    reports its own count of it (OpenLIT's LangChain span), so it is agent context and the inner one, the
+    request the provider billed, is the call. Spans of this file only (rows after ``start``). Returns the
+    (trace, span) ids of the outer spans."""
     return con.execute(
         "UPDATE records SET record_kind = 'agent' WHERE _row > ? AND record_kind = 'llm' AND coalesce(span_id, '') <> ''"
         " AND span_id IN (SELECT c.parent_span_id FROM records c WHERE c._row > ? AND c.record_kind = 'llm'"
