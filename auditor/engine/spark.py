@@ -141,7 +141,7 @@ class SparkEngine:
         writer = df.write.mode("overwrite")
         if fmt == "csv":
             writer = writer.option("header", "true")
-        writer.format(fmt).save(path.rstrip("/") if not path.endswith("://") else path)
+        writer.format(fmt).save(path.rstrip("/"))
         return n
 
     def has(self, name: str) -> bool:

@@ -183,7 +183,10 @@ def _hours(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
         d.hours[int(h)] += int(n)
         d.hour_cost[int(h)] += cost
         d.hour_recorded[int(h)] += cost
-        d.hour_teams[(int(h), team)] = [cost, cost]
+        # several logged spellings of one provider or model share a LedgerDay: add, never overwrite
+        ht = d.hour_teams.setdefault((int(h), team), [ZERO, ZERO])
+        ht[0] += cost
+        ht[1] += cost
 
 
 def _pricing_findings(con: duckdb.DuckDBPyConnection, out: dict[tuple, LedgerDay]) -> None:
