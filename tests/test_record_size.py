@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from auditor.loaders import arrays, readers
@@ -169,3 +170,18 @@ def test_span_and_observation_arrays_stream(tmp_path, monkeypatch):
         assert (loaded.rejected, loaded.records + loaded.context_spans) == (0, count), loaded.rejects[:2]
         lines = {r[0] for r in loaded.con.execute("SELECT DISTINCT source_line FROM records").fetchall()}
         assert len(lines) == len(items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet='"\\,]}[{ a\n', max_size=60), st.integers(1, 9))
+def test_element_end_over_window_edges(s, chunk):
+    """The skip over a malformed element finds its end by brackets and strings only: a quote after an even run of
+    backslashes closes a string, after an odd run it does not, wherever the window's edges fall."""
+    import io
+
+    element = json.dumps({"k": s, "v": [s]})
+    t = arrays._Text(io.BytesIO((element + ", 1]").encode()))
+    t.more(chunk)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "ARRAY_CHUNK_CHARS", chunk)
+        assert arrays._element_end(t, 0) == len(element)
