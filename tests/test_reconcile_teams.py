@@ -201,3 +201,25 @@ def test_invoice_only_credit_overcharges_each_team_by_its_share(run):
     assert {t["team_id"]: t["amount"] for t in credit["teams"]} == shares
     assert sum(shares.values()) == credit["amount"] == D("-1.0")
     assert all(t["sentence"].startswith("credits on the invoice only overcharge ") for t in credit["teams"])
+
+
+def test_hour_teams_add_up_every_spelling_of_one_model():
+    """One day's traffic of one team logged under two spellings of a provider and model ("openai"/"gpt-4o-mini"
+    and "OpenAI"/"gpt-4o-mini-2024-07-18") is one LedgerDay: its per-hour team cost is the sum of both, as its
+    hour cost is (the last spelling replaced the first before)."""
+    import duckdb
+
+    from auditor.reconcile import ledger
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE _rec_ledger (timestamp TIMESTAMP, provider VARCHAR, model VARCHAR, attributable BOOLEAN,"
+                " team_id VARCHAR, cost DECIMAL(38, 12), _n INTEGER)")
+    con.execute("INSERT INTO _rec_ledger VALUES ('2026-05-01 09:10', 'openai', 'gpt-4o-mini', true, 'search', 0.25, 1),"
+                " ('2026-05-01 09:40', 'OpenAI', 'gpt-4o-mini-2024-07-18', true, 'search', 0.5, 1),"
+                " ('2026-05-01 09:50', 'OpenAI', 'gpt-4o-mini-2024-07-18', false, 'search', 0.125, 1)")
+    day = ledger.LedgerDay(day=date(2026, 5, 1), provider="openai", model_key="gpt-4o-mini")
+    out = {ledger._key(date(2026, 5, 1), "openai", "gpt-4o-mini"): day}
+    ledger._hours(con, out)
+    assert day.hour_cost[9] == D("0.875")
+    assert day.hour_teams[(9, "search")] == [D("0.75"), D("0.75")]
+    assert day.hour_teams[(9, "")] == [D("0.125"), D("0.125")]
