@@ -69,6 +69,19 @@ def test_decimal_products_keep_every_digit(spark_engine):
     assert spark_engine.execute(sql).fetchall() == duckdb.sql(sql).fetchall()
 
 
+def test_list_indexing_and_typed_arrays_match_duckdb(spark_engine):
+    """DuckDB lists are 1-based with negatives from the end, Spark arrays 0-based: a literal, a negative and a
+    computed index, and a lambda's index parameter, give the same elements; fetchnumpy gives the same dtypes
+    (the price-regime fit does arithmetic on them)."""
+    import duckdb
+
+    sql = ("SELECT l[1] AS a, l[-1] AS b, l[i] AS c, list_transform(l, lambda x, j: x * j) AS d, CAST(i AS BIGINT) AS n,"
+           " CAST(i AS DOUBLE) / 4 AS y FROM (SELECT [10, 20, 30] AS l, 2 AS i)")
+    assert spark_engine.execute(sql).fetchall() == duckdb.sql(sql).fetchall() == [(10, 30, 20, [10, 40, 90], 2, 0.5)]
+    got, want = spark_engine.execute(sql).fetchnumpy(), duckdb.sql(sql).fetchnumpy()
+    assert {k: got[k].dtype for k in ("a", "n", "y")} == {k: want[k].dtype for k in ("a", "n", "y")}
+
+
 def test_cli_engine_spark_json_and_export(spark_engine, tmp_path):
     """The CLI path: the same JSON report and the same exported finding rows (the session above is reused)."""
     runner = CliRunner()

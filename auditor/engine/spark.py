@@ -42,9 +42,10 @@ CONF = {
 class SparkResult:
     """What DuckDB's cursor gives the callers: rows as tuples and the column names."""
 
-    def __init__(self, rows: list[tuple], columns: list[str]):
+    def __init__(self, rows: list[tuple], columns: list[str], table: pa.Table | None = None):
         self._rows = rows
         self.description = [(c,) for c in columns]
+        self._table = table
 
     def fetchall(self) -> list[tuple]:
         return list(self._rows)
@@ -55,6 +56,8 @@ class SparkResult:
     def fetchnumpy(self) -> dict:
         import numpy as np
 
+        if self._table is not None:  # typed arrays, as DuckDB gives: int64 and float64, not Python objects
+            return {name: col.to_numpy(zero_copy_only=False) for name, col in zip(self._table.column_names, self._table.columns)}
         return {c[0]: np.array([r[i] for r in self._rows], dtype=object) for i, c in enumerate(self.description)}
 
 
@@ -202,7 +205,7 @@ class SparkEngine:
     def _query(self, tree: exp.Expression) -> SparkResult:
         df = self.spark.sql(_spark(tree))
         table = df.toArrow()
-        return SparkResult(_rows(table), list(df.columns))
+        return SparkResult(_rows(table), list(df.columns), table)
 
 
 def _start(master: str | None, remote: str | None, conf: dict[str, str]):
