@@ -45,6 +45,9 @@ _BEDROCK_MODEL = re.compile(
     r"(anthropic|amazon|meta|cohere|mistral|ai21|deepseek|qwen|openai|writer|twelvelabs|stability|luma)\."
     r"[a-z0-9][\w.\-]*?-v\d+(:\d+)?)$", re.I)
 
+# A Vertex AI resource name (OpenInference's Vertex AI instrumentation writes it as the model): billed by Vertex.
+_VERTEX_RESOURCE = re.compile(r"^projects/[^/]+/locations/[^/]+/(publishers/[^/]+/models|endpoints)/", re.I)
+
 # Values of gen_ai.system that name a framework or SDK, not the provider that bills the call.
 FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "llama_index", "llamaindex", "haystack",
               "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
@@ -136,6 +139,8 @@ def model_prefix(model: Any) -> str | None:
     (``us.anthropic.claude-3-7-sonnet-20250219-v1:0``) -> ``bedrock``; None otherwise."""
     if not isinstance(model, str):
         return None
+    if _VERTEX_RESOURCE.match(model.strip()):  # projects/p/locations/l/publishers/google/models/gemini-2.5-flash
+        return "vertex_ai"
     if "/" in model and not model.startswith("arn:"):
         head = model.split("/", 1)[0].strip().lower()
         return head or None

@@ -611,10 +611,11 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
-        if reader == "otlp":
+        if reader in ("otlp", "langfuse-api"):  # Langfuse observations nest by parentObservationId as spans do
             wrapped = otlp.mark_wrapped_calls(self.con, start)
             info.wrapped_calls = len(wrapped)
             stats.forget(map(tuple, wrapped))  # the ownership note counts the calls, as the report does
+        if reader == "otlp":
             info.provider_from_client = otlp.providers_from_client_spans(self.con, start)
         info.records, info.context_spans, priced = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start, info.records, priced)
