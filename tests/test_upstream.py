@@ -272,6 +272,8 @@ PROVIDER_HINTS = {
     LF + "csharp-agent-with-gemini-2026-03-09.trace.json": "vertex_ai",  # gen_ai.provider.name gcp.vertex_ai
     LF + "langgraph-js-2025-10-30.trace.json": "openai",  # metadata.ls_provider openai
     LF + "pydantic-ai-tools-2025-12-04.trace.json": "openai",  # gen_ai.system openai
+    # The Langfuse SDK's OpenAI calls name none; Agno's OpenAIChat.invoke around each has llm.provider OpenAI.
+    LF + "agno-2025-06-11.trace.json": "openai",
 }
 
 
@@ -429,3 +431,20 @@ def test_langfuse_generation_around_a_generation_is_context(name: str, wrappers:
     inp = doc["inputs"][0]
     assert inp["wrapped_calls"] == wrappers and doc["summary"]["records"] == len(gens) - wrappers
     assert inp["ownership"]["llm_records"] == len(gens) - wrappers  # the notes count the calls, not the wrappers
+
+
+def test_call_without_a_provider_takes_its_wrappers():
+    """Agno's calls through the Langfuse SDK's OpenAI integration carry no span attribute, so no provider: the
+    audit said 'provider' was missing on both. The OpenAIChat.invoke span around each (read as context) names
+    OpenAI (OpenInference llm.provider) for the same request; the call takes it, and the report says so."""
+    path = UPSTREAM / LF / "agno-2025-06-11.trace.json"
+    obs = {o["id"]: o for o in _observations(json.loads(path.read_text(encoding="utf-8")))}
+    calls = _calls(list(obs.values()))
+    named = {json.loads(obs[c["parentObservationId"]]["metadata"])["attributes"].get("llm.provider") for c in calls}
+    assert named == {"OpenAI"} and all("attributes" not in json.loads(c["metadata"]) for c in calls)
+    doc = auditor.audit([path], Policy()).to_dict()
+    inp = doc["inputs"][0]
+    assert inp["provider_from_wrapper"] == len(calls) == 2
+    assert any(n.startswith("provider: 2 LLM records named none; taken from the framework's") for n in inp["notes"])
+    assert "provider" not in next(f for f in doc["findings"] if f["code"] == "CON001")["message"]
+
