@@ -178,8 +178,10 @@ def _input_notes(i: InputFile, timezone: str) -> dict[str, Any]:
         out["wrapped_calls"] = i.wrapped_calls
     if i.provider_from_client:
         out["provider_from_client"] = i.provider_from_client
+    if i.provider_from_wrapper:
+        out["provider_from_wrapper"] = i.provider_from_wrapper
     lines = notes(i.ownership, i.naive_timestamps, timezone, i.format, i.no_pricing_source, i.wrapped_calls,
-                  i.provider_from_client)
+                  i.provider_from_client, i.provider_from_wrapper)
     if i.looks_like:
         lines = [f"read as {i.format} (--input-format), but the file looks like {i.looks_like}: if its costs or"
                  f" tokens read empty, use --input-format {i.looks_like.split(' ', 1)[0]}", *lines]

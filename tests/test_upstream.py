@@ -60,7 +60,19 @@ def _observations(doc: dict) -> list[dict]:
             obs = merged.setdefault(event["body"]["id"], {"type": kind.upper()})
             obs.update({k: v for k, v in event["body"].items() if v is not None})
         return list(merged.values())
-    return doc["observations"]
+    # A trace detail as Langfuse's download script saves it lists each observation under trace.observations and
+    # again at the top level: one observation, counted once by its id.
+    nested = (doc["trace"].get("observations") or []) if isinstance(doc.get("trace"), dict) else []
+    return list({o["id"]: o for o in [*nested, *doc["observations"]]}.values())
+
+
+def _calls(observations: list[dict]) -> list[dict]:
+    """The GENERATION / EMBEDDING observations that are requests: one with another such observation directly
+    under it is the framework's span around the client's (Agno's OpenAIChat.invoke around the Langfuse SDK's
+    OpenAI call, the Vercel AI SDK's ai.generateText around ai.generateText.doGenerate), the request is the inner one."""
+    llm = [o for o in observations if str(o.get("type")).upper() in LLM_TYPES]
+    outer = {o.get("parentObservationId") for o in llm}
+    return [o for o in llm if o.get("id") not in outer]
 
 
 VERCEL_CALLS = (".doGenerate", ".doStream", ".doEmbed")
@@ -191,7 +203,7 @@ def expected(path: Path) -> tuple[int, Decimal, int, int]:
     if isinstance(doc, list) and doc and all("spanContext" in s or "context" in s or "span_id" in s for s in doc):
         return _sdk_spans(doc)
     if "batch" in doc or "observations" in doc:
-        llm = [o for o in _observations(doc) if str(o.get("type")).upper() in LLM_TYPES]
+        llm = _calls(_observations(doc))
         toks = [_langfuse_tokens(o) for o in llm]
         return len(llm), sum((_langfuse_cost(o) for o in llm), Decimal(0)), sum(t[0] for t in toks), sum(t[1] for t in toks)
     if "spend" in doc:  # LiteLLM SpendLogs row
@@ -226,9 +238,10 @@ def test_enough_upstream_files() -> None:
     provenance = (UPSTREAM / "PROVENANCE.md").read_text(encoding="utf-8")
     for p in FILES:
         assert p.relative_to(UPSTREAM).as_posix() in provenance, p
-    assert len(projects) >= 6 and len(FILES) >= 32
+    assert len(projects) >= 6 and len(FILES) >= 49
 
 
+LF = "langfuse/chatml-framework-traces/"
 # Where the raw file names who billed the call, and how (the field each upstream project documents).
 PROVIDER_HINTS = {
     "openinference/vercel-v6-spans/ai-generateText-doGenerate.json": "openai",  # ai.model.provider = openai.responses
@@ -246,6 +259,21 @@ PROVIDER_HINTS = {
     "strands/evals-mapper-fixtures/smolagents_live_spans.json": "bedrock",  # llm.model_name bedrock/... (LiteLLM)
     "strands/evals-mapper-fixtures/openai_agents_openinference_live_spans.json": "openai",  # llm.system openai
     "strands/evals-mapper-fixtures/openai_agents_openinference_adot_spans.json": "openai",  # gen_ai.provider.name
+    # Langfuse observations of OpenTelemetry spans carry the span's attributes in metadata.attributes.
+    LF + "llamaindex-2025-06-05.trace.json": "openai",  # OpenInference llm.provider / llm.system openai
+    LF + "openai-agents-2025-09-30.trace.json": "openai",  # OpenInference llm.system openai (no llm.provider)
+    LF + "google-adk-2025-08-28.trace.json": "google",  # llm.provider google; gen_ai.system gcp.vertex.agent is ADK
+    LF + "google-gemini-2025-08-01.trace.json": "google",  # OpenInference google_genai: llm.provider google
+    LF + "vercel-aisdk-2025-11-17.trace.json": "openai",  # ai.model.provider openai.responses (provider.api)
+    LF + "vertex-ai-2025-08-01.trace.json": "vertex_ai",  # model projects/<p>/locations/<l>/publishers/google/models/...
+    LF + "koog-2025-08-26.trace.json": "openai",  # gen_ai.system openai
+    LF + "microsoft-agent-2025-12-17.trace.json": "openai",  # gen_ai.provider.name openai (the trace's: the framework)
+    LF + "claude-agent-2025-12-22.trace.json": "anthropic",  # gen_ai.system anthropic (the trace's: langchain)
+    LF + "csharp-agent-with-gemini-2026-03-09.trace.json": "vertex_ai",  # gen_ai.provider.name gcp.vertex_ai
+    LF + "langgraph-js-2025-10-30.trace.json": "openai",  # metadata.ls_provider openai
+    LF + "pydantic-ai-tools-2025-12-04.trace.json": "openai",  # gen_ai.system openai
+    # The Langfuse SDK's OpenAI calls name none; Agno's OpenAIChat.invoke around each has llm.provider OpenAI.
+    LF + "agno-2025-06-11.trace.json": "openai",
 }
 
 
@@ -369,3 +397,54 @@ def test_agent_captures_estimate_the_missing_cost_at_the_billers_price(name: str
     inp = doc["inputs"][0]
     assert not inp.get("wrapped_calls")  # no call span sits under another: nothing is demoted
     assert any(n.startswith("to charge these calls") for n in inp["notes"])
+
+
+@pytest.mark.parametrize("name", ["agno-2025-06-11.trace.json", "langgraph-js-2025-10-30.trace.json"])
+def test_langfuse_trace_longer_than_the_detection_head_is_detected(name: str) -> None:
+    """Langfuse's download script saves ``{"trace": {..., "observations": [...]}, "observations": [...]}``. These
+    files are longer than the head detection reads first, so the document cannot be parsed from it, and the trace's
+    own input, output and metadata come before any ``observations`` key, past the first 4 KiB where a cut head's
+    top-level keys were looked for. The file is still a Langfuse trace, detected without --input-format (it was: no
+    known log format), by reading the document on from the file."""
+    from auditor.loaders.detect import detect
+    from auditor.loaders.sources import head_bytes
+
+    path = UPSTREAM / LF / name
+    raw = path.read_bytes()
+    assert len(raw) > len(head_bytes(path)) and raw.index(b'"observations"') > 4096
+    assert detect(path).source == "langfuse-api"
+
+
+@pytest.mark.parametrize("name, wrappers", [("agno-2025-06-11.trace.json", 2), ("vercel-aisdk-2025-11-17.trace.json", 1)])
+def test_langfuse_generation_around_a_generation_is_context(name: str, wrappers: int) -> None:
+    """A GENERATION with a GENERATION directly under it is the framework's model span around the client's request
+    (Agno's OpenAIChat.invoke around the Langfuse SDK's OpenAI call; the Vercel AI SDK's ai.generateText around
+    its ai.generateText.doGenerate): the outer one is context, the inner one the call, as for OTLP spans."""
+    path = UPSTREAM / LF / name
+    gens = {o["id"]: o for o in _observations(json.loads(path.read_text(encoding="utf-8"))) if o["type"] == "GENERATION"}
+    outer = {o.get("parentObservationId") for o in gens.values()} & set(gens)
+    assert len(outer) == wrappers
+    loaded = load_records([path], Policy())
+    kinds = dict(loaded.con.execute("SELECT span_id, record_kind FROM records").fetchall())
+    assert {i for i in gens if kinds[i] == "llm"} == set(gens) - outer
+    doc = auditor.audit([path], Policy()).to_dict()
+    inp = doc["inputs"][0]
+    assert inp["wrapped_calls"] == wrappers and doc["summary"]["records"] == len(gens) - wrappers
+    assert inp["ownership"]["llm_records"] == len(gens) - wrappers  # the notes count the calls, not the wrappers
+
+
+def test_call_without_a_provider_takes_its_wrappers():
+    """Agno's calls through the Langfuse SDK's OpenAI integration carry no span attribute, so no provider: the
+    audit said 'provider' was missing on both. The OpenAIChat.invoke span around each (read as context) names
+    OpenAI (OpenInference llm.provider) for the same request; the call takes it, and the report says so."""
+    path = UPSTREAM / LF / "agno-2025-06-11.trace.json"
+    obs = {o["id"]: o for o in _observations(json.loads(path.read_text(encoding="utf-8")))}
+    calls = _calls(list(obs.values()))
+    named = {json.loads(obs[c["parentObservationId"]]["metadata"])["attributes"].get("llm.provider") for c in calls}
+    assert named == {"OpenAI"} and all("attributes" not in json.loads(c["metadata"]) for c in calls)
+    doc = auditor.audit([path], Policy()).to_dict()
+    inp = doc["inputs"][0]
+    assert inp["provider_from_wrapper"] == len(calls) == 2
+    assert any(n.startswith("provider: 2 LLM records named none; taken from the framework's") for n in inp["notes"])
+    assert "provider" not in next(f for f in doc["findings"] if f["code"] == "CON001")["message"]
+

@@ -45,6 +45,9 @@ _BEDROCK_MODEL = re.compile(
     r"(anthropic|amazon|meta|cohere|mistral|ai21|deepseek|qwen|openai|writer|twelvelabs|stability|luma)\."
     r"[a-z0-9][\w.\-]*?-v\d+(:\d+)?)$", re.I)
 
+# A Vertex AI resource name (OpenInference's Vertex AI instrumentation writes it as the model): billed by Vertex.
+_VERTEX_RESOURCE = re.compile(r"^projects/[^/]+/locations/[^/]+/(publishers/[^/]+/models|endpoints)/", re.I)
+
 # Values of gen_ai.system that name a framework or SDK, not the provider that bills the call.
 FRAMEWORKS = {"strands-agents", "strands", "langchain", "langgraph", "crewai", "llama_index", "llamaindex", "haystack",
               "autogen", "ag2", "openai_agents", "openai-agents", "semantic_kernel", "semantic-kernel", "spring-ai",
@@ -136,6 +139,8 @@ def model_prefix(model: Any) -> str | None:
     (``us.anthropic.claude-3-7-sonnet-20250219-v1:0``) -> ``bedrock``; None otherwise."""
     if not isinstance(model, str):
         return None
+    if _VERTEX_RESOURCE.match(model.strip()):  # projects/p/locations/l/publishers/google/models/gemini-2.5-flash
+        return "vertex_ai"
     if "/" in model and not model.startswith("arn:"):
         head = model.split("/", 1)[0].strip().lower()
         return head or None
@@ -394,7 +399,7 @@ _AT_SOURCE = {
 
 
 def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: str, no_pricing_source: int = 0,
-          wrapped_calls: int = 0, provider_from_client: int = 0) -> list[str]:
+          wrapped_calls: int = 0, provider_from_client: int = 0, provider_from_wrapper: int = 0) -> list[str]:
     """Sentences for the report: where each owner field came from, what to map when none was found, how many
     timestamps had no zone, and that the source logs no price source."""
     out: list[str] = []
@@ -432,8 +437,11 @@ def notes(ownership: dict[str, Any] | None, naive: int, timezone: str, source: s
     if naive:
         out.append(f"{_n(naive, 'record')} had a timestamp without a time zone: read as {timezone} (the policy's timezone)")
     if wrapped_calls:
-        out.append(f"{_n(wrapped_calls, 'call span')} wrap another call span of the same request (a framework's span around"
+        out.append(f"{_n(wrapped_calls, 'call span')} {'wraps' if wrapped_calls == 1 else 'wrap'} another call span of the same request (a framework's span around"
                    " the client's, with the same usage or its own estimate of it): read as context, so each request counts once")
+    if provider_from_wrapper:
+        out.append(f"provider: {_n(provider_from_wrapper, 'LLM record')} named none; taken from the framework's call span"
+                   " around each, which names the provider of the same request")
     if provider_from_client:
         out.append(f"provider: {_n(provider_from_client, 'LLM record')} named none; taken from the HTTP client span under"
                    " each call (the host of its URL, e.g. api.openai.com), which is where the request went")

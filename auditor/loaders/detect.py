@@ -89,9 +89,9 @@ def _json_line(line: bytes) -> object:
         return None
 
 
-def _first_array_element(path: Path) -> object:
-    """The first element of a file that holds one JSON array, parsed from a growing prefix (never the whole file
-    when it is big)."""
+def _first_value(path: Path, element: bool) -> object:
+    """Parsed from a growing prefix of the file (never the whole file when it is big; None past FIRST_RECORD_MAX):
+    with ``element``, the first element of the JSON array the file holds; else the JSON object it opens with."""
     dec = json.JSONDecoder()
     with open_binary(path) as fh:
         data = b""
@@ -102,8 +102,8 @@ def _first_array_element(path: Path) -> object:
                 block = b""
             data += block
             text = data.decode("utf-8", errors="ignore").lstrip("\ufeff").lstrip()
-            if text.startswith("["):
-                j = len(text) - len(text[1:].lstrip())
+            if text.startswith("[" if element else "{"):
+                j = len(text) - len(text[1:].lstrip()) if element else 0
                 try:
                     return dec.raw_decode(text, j)[0]
                 except (json.JSONDecodeError, RecursionError):
@@ -133,9 +133,9 @@ def _sample_keys(path: Path, head: bytes) -> tuple[str, list[set[str]]]:
                     objects += [set(e) for e in v[:1] if isinstance(e, dict)]
             return "jsonl", objects
         if stripped[0] == "[":
-            elem = _first_array_element(path)
+            elem = _first_value(path, element=True)
             return "json", [set(elem)] if isinstance(elem, dict) else []
-        return "json", _document_keys(text)
+        return "json", _document_keys(text, path)
     if b"\x00" in head[:4096]:
         return "binary", []
     line = _first_line(head).decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -150,14 +150,17 @@ def _sample_keys(path: Path, head: bytes) -> tuple[str, list[set[str]]]:
     return "unknown", []
 
 
-def _document_keys(text: str) -> list[set[str]]:
-    """Keys of a pretty-printed JSON object document (whole in ``text``, else its top-level hints)."""
+def _document_keys(text: str, path: Path) -> list[set[str]]:
+    """Keys of a pretty-printed JSON object document: whole in ``text`` (the head), else read on from the file (a
+    Langfuse trace whose ``trace`` object alone fills the head has ``observations`` after it), else the top-level
+    hints in the head."""
     dec = json.JSONDecoder()
     i = len(text) - len(text.lstrip())
     try:
         obj, _ = dec.raw_decode(text, i)
     except (json.JSONDecodeError, RecursionError):
-        # The head may cut a big document: find the keys at least at the top level.
+        obj = _first_value(path, element=False)
+    if obj is None:
         return [{k for k in ("resourceSpans", "data", "observations", "batch", "trace", "standard_logging_object")
                  if f'"{k}"' in text[:4096]}]
     if isinstance(obj, dict) and isinstance(obj.get("data"), list) and obj["data"] and isinstance(obj["data"][0], dict):

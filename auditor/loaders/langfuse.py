@@ -139,15 +139,15 @@ def observation_doc(obs: dict[str, Any], trace: dict[str, Any], sdk: str | None,
     env = obs.get("environment") or trace.get("environment")
     if "environment" not in owner and isinstance(env, str) and env and env != "default":  # "default": none was set
         owner["environment"], src["environment"] = env, "Langfuse environment"
-    provider = (meta.get("ls_provider") or meta.get("provider")
-                or next((attrs[k] for k in ("gen_ai.provider.name", "gen_ai.system")
-                         if attrs.get(k) and str(attrs[k]).lower() not in conventions.FRAMEWORKS), None)
-                or conventions.model_prefix(model)
-                or conventions.provider_from_host(_obj(meta.get("hidden_params")).get("api_base") or attrs.get("server.address")))
-    provider = conventions.canonical_provider(provider)
+    # The span's own conventions (OpenTelemetry GenAI, Vercel's ai.model.provider, OpenInference's llm.provider)
+    # are read as for an OTLP span; LiteLLM's api_base when nothing else names the biller.
+    provider = conventions.canonical_provider(
+        meta.get("ls_provider") or meta.get("provider") or conventions.provider(attrs, {}, model)
+        or conventions.provider_from_host(_obj(meta.get("hidden_params")).get("api_base")))
     start = obs.get("startTime") or obs.get("timestamp") or trace.get("timestamp")
     if stats is not None:
-        stats.add(kind, owner, src, meta, path_prefix="/obs/metadata/")
+        stats.add(kind, owner, src, meta, path_prefix="/obs/metadata/",
+                  record_key=(obs.get("traceId") or trace.get("id"), obs.get("id")))
         if kind == "llm" and isinstance(start, str) and not _ZONE.search(start.strip()):
             stats.naive_timestamps += 1
     tags = list(trace.get("tags") or []) if isinstance(trace.get("tags"), list) else []

@@ -321,6 +321,21 @@ def mark_wrapped_calls(con: Any, start: int) -> list[tuple[str | None, str]]:
         " AND c.trace_id IS NOT DISTINCT FROM records.trace_id) RETURNING trace_id, span_id", [start, start]).fetchall()
 
 
+def providers_from_wrappers(con: Any, start: int) -> int:
+    """Run before mark_wrapped_calls: a call that names no provider, directly under a call span (the framework's
+    span around the client's, about to be read as context), takes the wrapper's provider. Agno's OpenAIChat.invoke
+    names OpenAI (OpenInference llm.provider) while the Langfuse SDK's OpenAI call under it carries no attribute:
+    both describe the one request, so the biller the wrapper names is the call's. Returns how many."""
+    return len(con.execute(
+        "UPDATE records SET provider = p.provider,"
+        " _violations = list_filter(_violations, lambda v: NOT starts_with(v, 'provider:'))"
+        " FROM (SELECT trace_id, span_id, provider FROM records WHERE _row > ? AND record_kind = 'llm'"
+        "       AND provider IS NOT NULL AND coalesce(span_id, '') <> '') p"
+        " WHERE records._row > ? AND records.record_kind = 'llm' AND records.provider IS NULL"
+        " AND records.parent_span_id = p.span_id AND records.trace_id IS NOT DISTINCT FROM p.trace_id"
+        " RETURNING 1", [start, start]).fetchall())
+
+
 def providers_from_client_spans(con: Any, start: int) -> int:
     """An LLM call span that names no provider (Strands' ``chat`` span on OpenAI writes only the model) takes the
     provider of the HTTP client span directly under it, read from that span's URL host (``api.openai.com``): that

@@ -55,6 +55,7 @@ class InputFile:
     no_pricing_source: int = 0  # LLM records of a file none of whose LLM records says how it was priced
     wrapped_calls: int = 0  # call spans around another call span of the same request, read as context (otlp)
     provider_from_client: int = 0  # LLM spans whose provider is their HTTP client child's URL host (otlp)
+    provider_from_wrapper: int = 0  # calls whose provider is the one the framework's call span around them names
     looks_like: str | None = None  # what detection would have read a file forced to another format as
 
 
@@ -611,10 +612,12 @@ class Loader:
                 self.con.execute("SET preserve_insertion_order = true")
                 self.con.unregister("_stream")
         self._reject_empty(start, mapping, rejects)
-        if reader == "otlp":
+        if reader in ("otlp", "langfuse-api"):  # Langfuse observations nest by parentObservationId as spans do
+            info.provider_from_wrapper = otlp.providers_from_wrappers(self.con, start)
             wrapped = otlp.mark_wrapped_calls(self.con, start)
             info.wrapped_calls = len(wrapped)
             stats.forget(map(tuple, wrapped))  # the ownership note counts the calls, as the report does
+        if reader == "otlp":
             info.provider_from_client = otlp.providers_from_client_spans(self.con, start)
         info.records, info.context_spans, priced = self._count(start)
         info.no_pricing_source = self._unlogged_pricing_source(start, info.records, priced)

@@ -215,9 +215,7 @@ def _open_raw(path: Path) -> IO[bytes]:
         g.myfileobj = fh  # closed with it, as gzip.open does for the file it opens itself
         return g
     if kind == "zstd":
-        import zstandard
-
-        return io.BufferedReader(_Zstd(_open_disk(path)))
+        return io.BufferedReader(_Zstd(_open_disk(path)))  # _Zstd imports zstandard as it is made
     return _open_disk(path)
 
 
