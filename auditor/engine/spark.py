@@ -150,10 +150,19 @@ class SparkEngine:
     def adopt(self, con, tables: Sequence[str] = ("records", "rejects")) -> None:
         """Bring the loader's tables over from DuckDB (the load runs there; see the README's Spark section). The
         views of an earlier audit on this engine go first: the stages build their tables once per record table."""
-        for name in sorted(self._views):
-            self._drop(name)
+        self.reset()
         for t in tables:
             self._materialize(self.spark.createDataFrame(_spark_arrow(con.sql(f"SELECT * FROM {t}").to_arrow_table())), t)
+
+    def reset(self) -> None:
+        """Drop the views an earlier audit made on this session (the user's own stay): the stages build their
+        tables once per record table, so a new load must not find the last one's."""
+        for name in sorted(self._views):
+            self._drop(name)
+
+    def put_table(self, df, name: str) -> None:
+        """A DataFrame as the table ``name``, computed once (the Spark load's records)."""
+        self._materialize(df, name)
 
     # -- the table lifecycle ---------------------------------------------------------------------------------
     def _create(self, tree: exp.Create) -> SparkResult:
