@@ -219,9 +219,16 @@ def _start(master: str | None, remote: str | None, conf: dict[str, str]):
     if remote:
         builder = builder.remote(remote)
     else:
-        builder = builder.master(master or "local[*]")
+        # Under spark-submit (it hands Python its gateway) the master and the rest come from spark-submit's own
+        # options: a master set here would override them (a yarn job would run local[*]).
+        submitted = not master and "PYSPARK_GATEWAY_PORT" in os.environ
+        if not submitted:
+            builder = builder.master(master or "local[*]")
+        local = not submitted and (master or "local[*]").startswith("local")
         for k, v in {**CONF, **conf}.items():
-            builder = builder.config(k, v)
+            # The loopback driver address suits a local session only: a cluster's executors must reach the driver.
+            if local or not k.startswith("spark.driver") or k in conf:
+                builder = builder.config(k, v)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # a local session's Python workers: this interpreter
     try:
         session = builder.getOrCreate()

@@ -112,7 +112,8 @@ def _list(spark, uris: list[str]) -> tuple[list[tuple[str, int]], list[InputFile
 
 
 def _datasets(listed, inputs) -> list[tuple[str, list[str]]]:
-    """The Parquet files, one dataset per directory tree: a hive-partitioned table is one format, one schema."""
+    """The Parquet files of the load as one dataset (one format, one merged schema: a hive-partitioned table is
+    that); an empty file is an input of its own, as in the local load."""
     files = [n for n, length in listed if n.lower().endswith(".parquet") and length > 0]
     for n, length in listed:
         if n.lower().endswith(".parquet") and length == 0:
