@@ -17,6 +17,7 @@ from auditor.baseline import apply as apply_baseline
 from auditor.baseline import plan as plan_baseline
 from auditor.gate import evaluate, gate_settings
 from auditor.loaders import InputError, Loaded, load
+from auditor.loaders.sources import is_uri
 from auditor.policy import Policy, load_policy
 from auditor.profile import Profiler, stage
 from auditor.result import AuditResult
@@ -28,9 +29,15 @@ STDIN = "-"
 
 
 def load_records(paths: Iterable[str | Path], policy: Policy, *, fmt: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> Loaded:
+                 progress: Callable[[int], None] | None = None, engine: Any = None) -> Loaded:
+    """The record table and the rejects. URIs (``engine`` a Spark engine: see :func:`_input_engine`) are read by
+    Spark's executors into its ``records`` view; local paths by DuckDB on this machine."""
     paths = [str(p) for p in paths]
-    if STDIN in paths:
+    if any(is_uri(p) for p in paths):
+        from auditor.engine.spark_load import load as spark_load
+
+        loaded = spark_load(engine, paths, fmt=fmt, schema=policy.schema, timezone=policy.timezone)
+    elif STDIN in paths:
         loaded = _load_with_stdin(paths, policy, fmt, progress)
     else:
         loaded = load(paths, fmt=fmt, schema=policy.schema, progress=progress, timezone=policy.timezone)
@@ -108,6 +115,10 @@ def _check_forced_format(loaded: Loaded, fmt: str) -> None:
             "SELECT count(*) FROM records WHERE source_file = ? AND record_kind = 'llm'"
             " AND (model IS NOT NULL OR cost IS NOT NULL)", [i.path]).fetchone()[0]
         if found == 0:
+            if is_uri(i.path):  # detecting it again would read it through Spark: the format is named instead
+                raise InputError(f"{i.path}: --input-format {fmt} finds none of its fields in this {i.container} file "
+                                 f"({i.records:,} records, none with a model or a cost): it is not {fmt}; leave "
+                                 "--input-format out to have its format detected")
             det = detect(Path(i.path))
             guess = (f"detection reads it as {det.source} ({det.reason})" if det.source != "none"
                      else f"detection does not recognise it either: {det.reason}")
@@ -158,10 +169,32 @@ def audit(paths: Iterable[str | Path] | str | Path, policy: Policy | str | Path 
                       update_baseline=update_baseline, invoices=invoices, scoring=scoring, engine=engine)
 
 
+def _input_engine(paths: list[str], engine: Any):
+    """``engine``, started before the load when a URI is to be read (only a Spark engine reads one, and the
+    whole load is then on Spark: a URI and a local path in one audit would be two record tables)."""
+    uris = [p for p in paths if is_uri(p)]
+    if not uris:
+        return engine
+    if engine is None or engine == "duckdb" or (not isinstance(engine, str) and getattr(engine, "name", "") != "spark"):
+        raise InputError(f"{uris[0]}: a URI input is read by Spark's executors: add --engine spark "
+                         "(pip install 'audit-logs[spark]'), or copy the files to a local path")
+    local = [p for p in paths if not is_uri(p)]
+    if local:
+        raise InputError(f"{local[0]}: a local path next to a URI input; with URIs, name every input as one "
+                         f"(file://{os.path.abspath(local[0])} on a local session), or audit them separately")
+    if engine == "spark":
+        from auditor.engine import spark_engine
+
+        engine = spark_engine()
+    return engine
+
+
 def _engine(loaded: Loaded, engine: Any):
     """The engine the stages after the load run on, holding the loaded record table."""
     from auditor.engine import DuckDBEngine, spark_engine
 
+    if engine is not None and loaded.con is engine:  # loaded by Spark itself (URI inputs)
+        return engine
     if engine is None or engine == "duckdb":
         return DuckDBEngine(loaded.con)
     if engine == "spark":
@@ -195,7 +228,8 @@ def _audit(paths, policy, *, fmt, select, ignore, gate, progress, update_baselin
 
         raise SelectionError("the rule selection leaves no rule to run (every --select / [rules] select rule is also "
                              "ignored): an audit with no rule would pass anything")
-    loaded = load_records(paths, policy, fmt=fmt, progress=progress)
+    engine = _input_engine(paths, engine)
+    loaded = load_records(paths, policy, fmt=fmt, progress=progress, engine=engine)
     if loaded.read == 0:
         # Nothing to judge is not a pass: an empty export must not turn a CI gate green.
         raise InputError("no records in " + ", ".join(i.path for i in loaded.inputs) + ": every input file is empty")

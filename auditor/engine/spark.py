@@ -153,10 +153,19 @@ class SparkEngine:
     def adopt(self, con, tables: Sequence[str] = ("records", "rejects")) -> None:
         """Bring the loader's tables over from DuckDB (the load runs there; see the README's Spark section). The
         views of an earlier audit on this engine go first: the stages build their tables once per record table."""
-        for name in sorted(self._views):
-            self._drop(name)
+        self.reset()
         for t in tables:
             self._materialize(self.spark.createDataFrame(_spark_arrow(con.sql(f"SELECT * FROM {t}").to_arrow_table())), t)
+
+    def reset(self) -> None:
+        """Drop the views an earlier audit made on this session (the user's own stay): the stages build their
+        tables once per record table, so a new load must not find the last one's."""
+        for name in sorted(self._views):
+            self._drop(name)
+
+    def put_table(self, df, name: str) -> None:
+        """A DataFrame as the table ``name``, computed once (the Spark load's records)."""
+        self._materialize(df, name)
 
     # -- the table lifecycle ---------------------------------------------------------------------------------
     def _create(self, tree: exp.Create) -> SparkResult:
@@ -213,9 +222,16 @@ def _start(master: str | None, remote: str | None, conf: dict[str, str]):
     if remote:
         builder = builder.remote(remote)
     else:
-        builder = builder.master(master or "local[*]")
+        # Under spark-submit (it hands Python its gateway) the master and the rest come from spark-submit's own
+        # options: a master set here would override them (a yarn job would run local[*]).
+        submitted = not master and "PYSPARK_GATEWAY_PORT" in os.environ
+        if not submitted:
+            builder = builder.master(master or "local[*]")
+        local = not submitted and (master or "local[*]").startswith("local")
         for k, v in {**CONF, **conf}.items():
-            builder = builder.config(k, v)
+            # The loopback driver address suits a local session only: a cluster's executors must reach the driver.
+            if local or not k.startswith("spark.driver") or k in conf:
+                builder = builder.config(k, v)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # a local session's Python workers: this interpreter
     try:
         session = builder.getOrCreate()

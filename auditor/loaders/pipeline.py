@@ -38,6 +38,9 @@ from auditor.profile import stage
 from auditor.redact import core_sql, mask_sql, mask_sql_value
 
 PROVENANCE = ("source_format", "source_file", "source_line", "source_index")
+# A time past year 9999 (epoch milliseconds read as seconds) has already failed the contract's pattern; as a
+# typed value Python cannot hold it (DuckDB hands it over as text), so it is NULL like any unusable timestamp.
+FAR_TIMESTAMP_SQL = "UPDATE records SET timestamp = NULL WHERE timestamp >= TIMESTAMP '9999-12-31 23:59:59'"
 
 
 @dataclass
@@ -394,6 +397,18 @@ def _hint_text(schema: pa.Schema) -> str:
     return f"concat_ws(' ', {', '.join(parts)})" if parts else "''"
 
 
+def reject_empty(con: duckdb.DuckDBPyConnection, fields: tuple[Field, ...], start: int, mapping: Mapping_,
+                 rejects: readers.Rejects) -> None:
+    """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
+    it: one reject with its line, not an all-missing record that would count against every team."""
+    cols = [ident(f.name) for f in fields if f.name not in PROVENANCE]
+    gone = con.execute(
+        f"DELETE FROM records WHERE _row > ? AND record_kind = 'llm' AND coalesce({', '.join(c + '::VARCHAR' for c in cols)})"
+        " IS NULL RETURNING source_line", [start]).fetchall()
+    for (line,) in gone:
+        rejects.add(int(line or 1), f"holds none of the fields of format {mapping.name}: not a record (a header?)")
+
+
 class Loader:
     def __init__(self, con: duckdb.DuckDBPyConnection, schema: Mapping[str, Any] | None = None,
                  progress: Callable[[int], None] | None = None):
@@ -510,14 +525,7 @@ class Loader:
         return llm
 
     def _reject_empty(self, start: int, mapping: Mapping_, rejects: readers.Rejects) -> None:
-        """An object with no usable field of the format (a header or metadata line, ``{}``) is not a record of
-        it: one reject with its line, not an all-missing record that would count against every team."""
-        cols = [ident(f.name) for f in self.fields if f.name not in PROVENANCE]
-        gone = self.con.execute(
-            f"DELETE FROM records WHERE _row > ? AND record_kind = 'llm' AND coalesce({', '.join(c + '::VARCHAR' for c in cols)})"
-            " IS NULL RETURNING source_line", [start]).fetchall()
-        for (line,) in gone:
-            rejects.add(int(line or 1), f"holds none of the fields of format {mapping.name}: not a record (a header?)")
+        reject_empty(self.con, self.fields, start, mapping, rejects)
 
     @staticmethod
     def _documents(det: Detected, path: Path, why: str) -> list[tuple[int, str]]:
@@ -661,9 +669,7 @@ def load(paths: Iterable[str], *, fmt: str | None = None, schema: Mapping[str, A
         done += size
         if hasattr(progress, "file_done"):
             progress.file_done(done)
-    # A time past year 9999 (epoch milliseconds read as seconds) has already failed the contract's pattern; as a
-    # typed value Python cannot hold it (DuckDB hands it over as text), so it is NULL like any unusable timestamp.
-    con.execute("UPDATE records SET timestamp = NULL WHERE timestamp >= TIMESTAMP '9999-12-31 23:59:59'")
+    con.execute(FAR_TIMESTAMP_SQL)
     for p, why, bad in passed:  # named in the report with why; one that could not be opened is a reject
         out.inputs.append(InputFile(p.as_posix(), "none", "unreadable" if bad else "skipped", why, rejected=int(bad)))
         if bad:

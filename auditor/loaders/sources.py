@@ -6,6 +6,7 @@ import glob
 import gzip
 import io
 import os
+import re
 from pathlib import Path
 from typing import IO, Iterable
 
@@ -18,6 +19,14 @@ _SKIP_SUFFIXES = {".md", ".txt", ".toml", ".yaml", ".yml", ".ini", ".cfg", ".py"
 
 class InputError(Exception):
     """Input the audit cannot use at all (a missing path, an unknown format): exit code 2."""
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(path: str | os.PathLike) -> bool:
+    """s3a://, abfss://, gs://, hdfs://, file://…: an input Spark reads where it is (auditor.engine.spark_load)."""
+    return bool(_URI.match(os.fspath(path)))
 
 
 def _is_hidden(path: Path) -> bool:
